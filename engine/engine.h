@@ -81,7 +81,9 @@ class Engine {
   // `options` (a different shard_count or shard_id is FailedPrecondition), and rebuilds every
   // namespace's index by scanning its log. A torn or corrupt tail of an active segment is
   // truncated. Errors: FailedPrecondition (manifest mismatch), DataLoss (unreadable manifest),
-  // Internal/errno-derived for I/O failures.
+  // Internal/errno-derived for I/O failures. Also InvalidArgument for bad options
+  // (shard_count not in [1, 256], shard_id >= shard_count, max_value_bytes > 1 GiB), and
+  // DataLoss for a damaged segment header or a directory holding data but no manifest.
   static absl::StatusOr<std::unique_ptr<Engine>> Open(const Options& options,
                                                       const std::string& dir);
 
@@ -95,6 +97,9 @@ class Engine {
   // Writes key := value under `options`. If `old_value` is non-null and a live value existed,
   // it receives that value (SET ... GET). InvalidArgument: bad ns or value larger than
   // Options::max_value_bytes. Staged until Commit().
+  // Also InvalidArgument: key longer than 64 KiB (kMaxKeyBytes, engine/record_format.h).
+  // `*old_value` is filled (or cleared when no live value exists) even when the condition
+  // fails (SET NX GET); PutResult::old_value is left empty to avoid a second copy.
   virtual absl::StatusOr<PutResult> Put(uint32_t ns, std::string_view key,
                                         std::string_view value, const PutOptions& options,
                                         std::string* old_value = nullptr) = 0;
@@ -110,6 +115,8 @@ class Engine {
   // Appends all staged records (one write per namespace that has any) and, under
   // FsyncPolicy::kAlways, fdatasyncs them. On error the staged mutations must be reported as
   // failed to their writers; the engine stays usable for reads.
+  // On error the whole batch has been rolled back in every namespace (no read sees it); a
+  // namespace whose fdatasync or rollback failed refuses writes until reopened (log_engine.h).
   virtual absl::Status Commit() = 0;
 
   // Under FsyncPolicy::kEverySec: fdatasyncs dirty logs if the last sync is older than 1 s.

@@ -1,0 +1,367 @@
+// What Engine::Open rebuilds from disk: values, revisions and expiry after a clean reopen;
+// torn tails and damaged records (FORMAT.md "Recovery"); several segments; the MANIFEST.
+#include <memory>
+#include <string>
+
+#include "engine/engine.h"
+#include "engine/log_engine.h"
+#include "engine/record_codec.h"
+#include "engine/record_format.h"
+#include "engine/segment_file.h"
+#include "engine/test_util.h"
+#include "gtest/gtest.h"
+
+namespace beyondkv::engine {
+namespace {
+
+constexpr int64_t kStartUs = 1'700'000'000'000'000;
+int64_t g_now_us = kStartUs;
+int64_t FakeNow() { return g_now_us; }
+int64_t NowMs() { return g_now_us / 1000; }
+
+class EngineRecoveryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_now_us = kStartUs;
+    options_.now_us = FakeNow;
+  }
+
+  absl::StatusOr<std::unique_ptr<Engine>> TryOpen() {
+    engine_.reset();
+    return Engine::Open(options_, dir_.path());
+  }
+
+  Engine& Open() {
+    absl::StatusOr<std::unique_ptr<Engine>> engine = TryOpen();
+    EXPECT_TRUE(engine.ok()) << engine.status();
+    engine_ = *std::move(engine);
+    return *engine_;
+  }
+
+  uint64_t PutAndCommit(uint32_t ns, std::string_view key, std::string_view value,
+                        int64_t expire_at_ms = 0) {
+    PutOptions options;
+    options.expire_at_ms = expire_at_ms;
+    absl::StatusOr<PutResult> r = engine_->Put(ns, key, value, options);
+    EXPECT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(engine_->Commit().ok());
+    return r.ok() ? r->revision : 0;
+  }
+
+  std::string Value(uint32_t ns, std::string_view key) {
+    absl::StatusOr<Entry> e = engine_->Get(ns, key);
+    if (absl::IsNotFound(e.status())) return "<NotFound>";
+    if (!e.ok()) return e.status().ToString();
+    return e->value;
+  }
+
+  std::string SegmentPath(uint32_t ns, uint64_t sequence = 1) const {
+    return dir_.path() + "/" + NamespaceDirName(ns) + "/" + SegmentFileName(sequence);
+  }
+
+  // A segment file written by hand: header, then `records`.
+  void WriteSegment(uint32_t ns, uint64_t sequence, const std::string& records) {
+    testing::WriteFile(SegmentPath(ns, sequence),
+                       EncodeSegmentHeader({kFormatVersion, options_.shard_id, ns, sequence}) +
+                           records);
+  }
+
+  static std::string Record(RecordType type, std::string_view key, std::string_view value,
+                            uint64_t revision) {
+    RecordView r;
+    r.type = type;
+    r.key = key;
+    r.value = value;
+    r.revision = revision;
+    std::string out;
+    AppendRecord(r, &out);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  Options options_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineRecoveryTest, ReopenRecoversValuesRevisionsAndExpiry) {
+  Open();
+  const uint64_t rev_a = PutAndCommit(0, "a", "1");
+  PutAndCommit(0, "b", "old");
+  const uint64_t rev_b = PutAndCommit(0, "b", "new", NowMs() + 60'000);
+  PutAndCommit(0, "c", "doomed");
+  ASSERT_TRUE(*engine_->Delete(0, "c"));
+  ASSERT_TRUE(engine_->Commit().ok());
+  PutAndCommit(7, "a", "seven");
+
+  Open();
+  const RecoveryStats& stats = engine_->recovery_stats();
+  EXPECT_EQ(stats.segments, 2u);
+  EXPECT_EQ(stats.records, 6u);
+  EXPECT_EQ(stats.keys, 3u);
+  EXPECT_EQ(stats.torn_bytes_truncated, 0u);
+  EXPECT_EQ(stats.corrupt_records, 0u);
+  EXPECT_GT(stats.bytes_scanned, 0u);
+
+  absl::StatusOr<Entry> a = engine_->Get(0, "a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->value, "1");
+  EXPECT_EQ(a->revision, rev_a);
+  EXPECT_EQ(a->expire_at_ms, 0);
+  absl::StatusOr<Entry> b = engine_->Get(0, "b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->value, "new");
+  EXPECT_EQ(b->revision, rev_b);
+  EXPECT_EQ(b->expire_at_ms, NowMs() + 60'000);
+  EXPECT_EQ(Value(0, "c"), "<NotFound>");
+  EXPECT_EQ(Value(7, "a"), "seven");
+  EXPECT_EQ(*engine_->KeyCount(0), 2u);
+}
+
+TEST_F(EngineRecoveryTest, RevisionsAfterReopenExceedRecoveredOnesEvenIfTheClockWentBack) {
+  options_.shard_id = 3;
+  options_.shard_count = 4;
+  Open();
+  uint64_t last = 0;
+  for (int i = 0; i < 10; ++i) last = PutAndCommit(0, "k", "v");
+  // A tombstone's revision counts too.
+  ASSERT_TRUE(*engine_->Delete(0, "k"));
+  ASSERT_TRUE(engine_->Commit().ok());
+  g_now_us -= 3'600'000'000;  // an hour back
+  Open();
+  const uint64_t next = PutAndCommit(0, "k", "v");
+  EXPECT_GT(next, last + 256);  // above the tombstone's revision too
+  EXPECT_EQ(next & 0xFF, 3u);
+}
+
+TEST_F(EngineRecoveryTest, KeysExpiredByReopenAreNotCounted) {
+  Open();
+  PutAndCommit(0, "short", "v", NowMs() + 1000);
+  PutAndCommit(0, "long", "v", NowMs() + 100'000);
+  g_now_us += 2'000'000;
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().keys, 1u);
+  EXPECT_EQ(*engine_->KeyCount(0), 1u);
+  EXPECT_EQ(Value(0, "short"), "<NotFound>");
+  EXPECT_EQ(Value(0, "long"), "v");
+}
+
+TEST_F(EngineRecoveryTest, TornTailIsTruncatedAndEarlierRecordsSurvive) {
+  Open();
+  PutAndCommit(0, "a", "1");
+  PutAndCommit(0, "b", "2");
+  const uint64_t good = testing::FileSize(SegmentPath(0));
+  PutAndCommit(0, "c", std::string(100, 'x'));
+  engine_.reset();
+  const std::string bytes = testing::ReadFile(SegmentPath(0));
+  testing::WriteFile(SegmentPath(0), bytes.substr(0, good + 50));  // cut inside "c"
+
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, 50u);
+  EXPECT_EQ(testing::FileSize(SegmentPath(0)), good);
+  EXPECT_EQ(Value(0, "a"), "1");
+  EXPECT_EQ(Value(0, "b"), "2");
+  EXPECT_EQ(Value(0, "c"), "<NotFound>");
+
+  // New records follow the last good one and survive the next reopen.
+  PutAndCommit(0, "d", "4");
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, 0u);
+  EXPECT_EQ(Value(0, "b"), "2");
+  EXPECT_EQ(Value(0, "d"), "4");
+}
+
+TEST_F(EngineRecoveryTest, GarbageAppendedAfterTheLastRecordIsTruncated) {
+  Open();
+  PutAndCommit(0, "a", "1");
+  engine_.reset();
+  const uint64_t good = testing::FileSize(SegmentPath(0));
+  testing::WriteFile(SegmentPath(0),
+                     testing::ReadFile(SegmentPath(0)) + std::string(1000, '\x5a'));
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, 1000u);
+  EXPECT_EQ(testing::FileSize(SegmentPath(0)), good);
+  EXPECT_EQ(Value(0, "a"), "1");
+}
+
+TEST_F(EngineRecoveryTest, BitFlipInTheLastRecordDropsOnlyThatRecord) {
+  Open();
+  PutAndCommit(0, "a", "1");
+  const uint64_t good = testing::FileSize(SegmentPath(0));
+  PutAndCommit(0, "b", "2");
+  engine_.reset();
+  std::string bytes = testing::ReadFile(SegmentPath(0));
+  bytes.back() ^= 0x01;  // in the value of "b"
+  testing::WriteFile(SegmentPath(0), bytes);
+
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, bytes.size() - good);
+  EXPECT_EQ(Value(0, "a"), "1");
+  EXPECT_EQ(Value(0, "b"), "<NotFound>");
+}
+
+TEST_F(EngineRecoveryTest, DamagedRecordIsDataLossOnGetAndNeverServed) {
+  Open();
+  PutAndCommit(0, "a", "hello");
+  PutAndCommit(0, "b", "world");
+  // Damage "a" under the running engine (bit rot): its checksum no longer holds.
+  std::string bytes = testing::ReadFile(SegmentPath(0));
+  const size_t a_value = kSegmentHeaderSize + kRecordHeaderSize + 1;
+  ASSERT_EQ(bytes.substr(a_value, 5), "hello");
+  bytes[a_value] ^= 0x20;
+  testing::WriteFile(SegmentPath(0), bytes);
+  absl::Status s = engine_->Get(0, "a").status();
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+  EXPECT_EQ(Value(0, "b"), "world");
+}
+
+TEST_F(EngineRecoveryTest, SegmentsAreReplayedInSequenceOrder) {
+  Open();
+  engine_.reset();
+  ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
+  // Sequence 2 is written first on purpose: directory order must not matter.
+  WriteSegment(0, 2,
+               Record(RecordType::kPut, "k", "second", 300) +
+                   Record(RecordType::kTombstone, "gone", "", 301));
+  WriteSegment(0, 1,
+               Record(RecordType::kPut, "k", "first", 100) +
+                   Record(RecordType::kPut, "gone", "x", 101) +
+                   Record(RecordType::kPut, "kept", "y", 102));
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().segments, 2u);
+  EXPECT_EQ(engine_->recovery_stats().records, 5u);
+  EXPECT_EQ(Value(0, "k"), "second");
+  EXPECT_EQ(Value(0, "gone"), "<NotFound>");
+  EXPECT_EQ(Value(0, "kept"), "y");  // read from the sealed segment
+  EXPECT_EQ(engine_->Get(0, "k")->revision, 300u);
+
+  // Writes go to the last (active) segment.
+  const uint64_t seg2 = testing::FileSize(SegmentPath(0, 2));
+  PutAndCommit(0, "new", "z");
+  EXPECT_GT(testing::FileSize(SegmentPath(0, 2)), seg2);
+  Open();
+  EXPECT_EQ(Value(0, "new"), "z");
+  EXPECT_EQ(Value(0, "kept"), "y");
+}
+
+TEST_F(EngineRecoveryTest, CorruptRecordInASealedSegmentIsSkippedAndCounted) {
+  Open();
+  engine_.reset();
+  ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
+  std::string bad = Record(RecordType::kPut, "b", "damaged", 101);
+  bad.back() ^= 0x01;
+  WriteSegment(0, 1,
+               Record(RecordType::kPut, "a", "1", 100) + bad +
+                   Record(RecordType::kPut, "c", "3", 102));
+  WriteSegment(0, 2, Record(RecordType::kPut, "d", "4", 103));
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().corrupt_records, 1u);
+  EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, 0u);
+  EXPECT_EQ(Value(0, "a"), "1");
+  EXPECT_EQ(Value(0, "b"), "<NotFound>");
+  EXPECT_EQ(Value(0, "c"), "3");  // found again after the bad record
+  EXPECT_EQ(Value(0, "d"), "4");
+}
+
+TEST_F(EngineRecoveryTest, UnusableLengthsInASealedSegmentSkipItsRest) {
+  Open();
+  engine_.reset();
+  ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
+  std::string bad = Record(RecordType::kPut, "b", "2", 101);
+  bad[24 + 3] = 0x40;  // key_len far beyond kMaxKeyBytes
+  const std::string sealed = Record(RecordType::kPut, "a", "1", 100) + bad +
+                             Record(RecordType::kPut, "c", "3", 102);
+  WriteSegment(0, 1, sealed);
+  WriteSegment(0, 2, Record(RecordType::kPut, "d", "4", 103));
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().corrupt_records, 1u);
+  EXPECT_EQ(Value(0, "a"), "1");
+  EXPECT_EQ(Value(0, "c"), "<NotFound>");
+  EXPECT_EQ(Value(0, "d"), "4");
+  // Sealed segments are never truncated: the damage stays for an operator to inspect.
+  EXPECT_EQ(testing::FileSize(SegmentPath(0, 1)), kSegmentHeaderSize + sealed.size());
+}
+
+TEST_F(EngineRecoveryTest, SegmentWithATornHeaderIsRemovedAndRecreated) {
+  Open();
+  engine_.reset();
+  ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
+  testing::WriteFile(SegmentPath(0), EncodeSegmentHeader({kFormatVersion, 0, 0, 1}).substr(0, 10));
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, 10u);
+  EXPECT_FALSE(*Env::Default()->Exists(SegmentPath(0)));
+  PutAndCommit(0, "k", "v");
+  Open();
+  EXPECT_EQ(Value(0, "k"), "v");
+}
+
+TEST_F(EngineRecoveryTest, DamagedSegmentHeaderIsDataLoss) {
+  Open();
+  PutAndCommit(0, "k", "v");
+  engine_.reset();
+  std::string bytes = testing::ReadFile(SegmentPath(0));
+  bytes[12] ^= 0x01;  // shard_id
+  testing::WriteFile(SegmentPath(0), bytes);
+  EXPECT_TRUE(absl::IsDataLoss(TryOpen().status()));
+}
+
+TEST_F(EngineRecoveryTest, SegmentOfAnotherShardIsRefused) {
+  Open();
+  engine_.reset();
+  ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
+  testing::WriteFile(SegmentPath(0), EncodeSegmentHeader({kFormatVersion, 9, 0, 1}));
+  absl::Status s = TryOpen().status();
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
+TEST_F(EngineRecoveryTest, ReservedRecordTypeRefusesOpen) {
+  Open();
+  engine_.reset();
+  ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
+  WriteSegment(0, 1, Record(RecordType::kExpire, "k", "", 100));
+  absl::Status s = TryOpen().status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+}
+
+TEST_F(EngineRecoveryTest, ManifestMismatchIsRefusedNamingBothLayouts) {
+  options_.shard_id = 1;
+  options_.shard_count = 4;
+  Open();
+  engine_.reset();
+
+  options_.shard_count = 8;
+  absl::Status s = TryOpen().status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("shard 1 of shard_count 4"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("shard 1 of shard_count 8"), std::string::npos) << s;
+
+  options_.shard_count = 4;
+  options_.shard_id = 2;
+  s = TryOpen().status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("shard 2 of shard_count 4"), std::string::npos) << s;
+
+  options_.shard_id = 1;
+  Open();  // the right layout still opens
+}
+
+TEST_F(EngineRecoveryTest, DamagedManifestIsDataLoss) {
+  Open();
+  engine_.reset();
+  std::string manifest = testing::ReadFile(dir_.path() + "/MANIFEST");
+  manifest[manifest.find("shard_count 1") + 12] = '2';
+  testing::WriteFile(dir_.path() + "/MANIFEST", manifest);
+  absl::Status s = TryOpen().status();
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
+TEST_F(EngineRecoveryTest, MissingManifestNextToDataIsDataLoss) {
+  Open();
+  PutAndCommit(0, "k", "v");
+  engine_.reset();
+  ASSERT_TRUE(Env::Default()->RemoveFile(dir_.path() + "/MANIFEST").ok());
+  absl::Status s = TryOpen().status();
+  EXPECT_TRUE(absl::IsDataLoss(s)) << s;
+}
+
+}  // namespace
+}  // namespace beyondkv::engine

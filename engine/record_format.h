@@ -1,0 +1,53 @@
+// On-disk constants of the engine's storage format, version 1. The byte-by-byte grammar, the
+// reasons and an example live in engine/FORMAT.md; this header and that page change together,
+// and record_codec_test.cc pins the bytes of one record (golden test).
+//
+// All integers are little-endian. Values stored on disk are numbered explicitly and never
+// renumbered.
+#ifndef BEYONDKV_ENGINE_RECORD_FORMAT_H_
+#define BEYONDKV_ENGINE_RECORD_FORMAT_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace beyondkv::engine {
+
+// Version of the segment and record layout below. Written in every segment header and in the
+// shard's MANIFEST; a reader refuses any other value.
+inline constexpr uint32_t kFormatVersion = 1;
+
+// ---- Segment file (FORMAT.md "Segment header") ----------------------------------------------
+// The first 8 bytes of every segment: ASCII "BKVSEG\r\n" (the CR LF catches text-mode
+// transfers, as PNG's signature does), read as a little-endian u64.
+inline constexpr uint64_t kSegmentMagic = 0x0A0D474553564B42ull;
+
+// magic u64 | format_version u32 | shard_id u32 | namespace u32 | reserved u32 |
+// sequence u64 | header_crc u32 | padding u32. header_crc is CRC32C of bytes [0, 32).
+inline constexpr size_t kSegmentHeaderSize = 40;
+inline constexpr size_t kSegmentHeaderCrcOffset = 32;
+
+// ---- Record (FORMAT.md "Record") ------------------------------------------------------------
+enum class RecordType : uint8_t {
+  kPut = 1,        // key := value, with revision and expiry
+  kTombstone = 2,  // key deleted
+  kExpire = 3,     // reserved: expiry-only update (EXPIRE/PERSIST sidecar); not written in v1
+  kFlush = 4,      // reserved: namespace flush (FLUSHDB); not written in v1
+};
+
+// crc u32 | type u8 | flags u8 | reserved u16 | revision u64 | expire_at_ms i64 |
+// key_len u32 | meta_len u32 | value_len u32, then key, metadata, value.
+// crc is CRC32C of everything after it: bytes [4, kRecordHeaderSize + key + meta + value).
+inline constexpr size_t kRecordHeaderSize = 36;
+inline constexpr size_t kRecordCrcSize = 4;
+
+// Sanity caps a decoder applies before trusting length fields. They bound what a corrupt
+// length can make a reader allocate, and what a writer may produce.
+//   Keys live in RAM in the index, so they are capped far below Redis's 512 MiB.
+inline constexpr uint32_t kMaxKeyBytes = 64u << 10;   // 64 KiB
+inline constexpr uint32_t kMaxMetaBytes = 64u << 10;  // 64 KiB
+//   Hard ceiling for values, whatever Options::max_value_bytes says; keeps a record < 4 GiB.
+inline constexpr uint32_t kMaxValueBytesLimit = 1u << 30;  // 1 GiB
+
+}  // namespace beyondkv::engine
+
+#endif  // BEYONDKV_ENGINE_RECORD_FORMAT_H_

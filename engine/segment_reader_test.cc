@@ -1,0 +1,100 @@
+#include "engine/segment_reader.h"
+
+#include <memory>
+#include <string>
+
+#include "engine/test_util.h"
+#include "gtest/gtest.h"
+
+namespace beyondkv::engine {
+namespace {
+
+class SegmentReaderTest : public ::testing::Test {
+ protected:
+  // Writes `bytes` to a file and opens it.
+  File* Write(const std::string& bytes) {
+    const std::string path = dir_.path() + "/seg";
+    testing::WriteFile(path, bytes);
+    file_ = *Env::Default()->OpenFile(path, Env::OpenMode::kExisting);
+    return file_.get();
+  }
+
+  static std::string Record(std::string_view key, std::string_view value, uint64_t revision) {
+    RecordView r;
+    r.key = key;
+    r.value = value;
+    r.revision = revision;
+    std::string out;
+    AppendRecord(r, &out);
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<File> file_;
+};
+
+TEST_F(SegmentReaderTest, ScansRecordsAndReportsTheirPositions) {
+  const std::string prefix = "PREFIX";  // stands for the segment header
+  const std::string a = Record("a", "1", 10);
+  const std::string big_value(3 << 20, 'v');  // spans several read blocks
+  const std::string b = Record("b", big_value, 11);
+  File* file = Write(prefix + a + b);
+
+  SegmentReader reader(file, prefix.size(), prefix.size() + a.size() + b.size());
+  ScannedRecord r;
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+  EXPECT_EQ(r.key, "a");
+  EXPECT_EQ(r.revision, 10u);
+  EXPECT_EQ(r.offset, prefix.size());
+  EXPECT_EQ(r.size, a.size());
+  EXPECT_EQ(r.value_offset, prefix.size() + kRecordHeaderSize + 1);
+  EXPECT_EQ(r.value_len, 1u);
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+  EXPECT_EQ(r.key, "b");
+  EXPECT_EQ(r.offset, prefix.size() + a.size());
+  EXPECT_EQ(r.value_len, big_value.size());
+  EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kEnd);
+}
+
+TEST_F(SegmentReaderTest, TornTailIsIncompleteAtTheRecordStart) {
+  const std::string a = Record("a", "1", 10);
+  const std::string b = Record("b", std::string(100, 'x'), 11);
+  const std::string bytes = a + b.substr(0, 50);
+  File* file = Write(bytes);
+  SegmentReader reader(file, 0, bytes.size());
+  ScannedRecord r;
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+  EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kIncomplete);
+  EXPECT_EQ(reader.offset(), a.size());
+}
+
+TEST_F(SegmentReaderTest, CorruptValueAllowsResynchronising) {
+  const std::string a = Record("a", "1", 10);
+  std::string b = Record("b", "22", 11);
+  b.back() ^= 0x40;
+  const std::string c = Record("c", "333", 12);
+  File* file = Write(a + b + c);
+  SegmentReader reader(file, 0, a.size() + b.size() + c.size());
+  ScannedRecord r;
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kCorrupt);
+  EXPECT_EQ(reader.offset(), a.size());
+  ASSERT_EQ(reader.resync_offset(), a.size() + b.size());
+  reader.Seek(reader.resync_offset());
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+  EXPECT_EQ(r.key, "c");
+}
+
+TEST_F(SegmentReaderTest, ImplausibleLengthCannotResynchronise) {
+  std::string a = Record("a", "1", 10);
+  a[24 + 3] = 0x7f;  // key_len's high byte: far above kMaxKeyBytes
+  const std::string c = Record("c", "333", 12);
+  File* file = Write(a + c);
+  SegmentReader reader(file, 0, a.size() + c.size());
+  ScannedRecord r;
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kCorrupt);
+  EXPECT_EQ(reader.resync_offset(), 0u);
+}
+
+}  // namespace
+}  // namespace beyondkv::engine

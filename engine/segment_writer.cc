@@ -1,0 +1,122 @@
+#include "engine/segment_writer.h"
+
+#include <glog/logging.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace beyondkv::engine {
+
+SegmentWriter::SegmentWriter(Env* env, std::string dir, const SegmentHeader& header)
+    : env_(env),
+      dir_(std::move(dir)),
+      path_(absl::StrCat(dir_, "/", SegmentFileName(header.sequence))),
+      header_(header),
+      written_size_(kSegmentHeaderSize) {}
+
+SegmentWriter::SegmentWriter(Env* env, std::string dir, const SegmentHeader& header,
+                             std::unique_ptr<File> file, uint64_t size)
+    : env_(env),
+      dir_(std::move(dir)),
+      path_(absl::StrCat(dir_, "/", SegmentFileName(header.sequence))),
+      header_(header),
+      file_(std::move(file)),
+      written_size_(size) {
+  CHECK(file_ != nullptr);
+  CHECK_GE(size, kSegmentHeaderSize);
+}
+
+uint64_t SegmentWriter::Stage(const RecordView& record) {
+  const uint64_t offset = written_size_ + staged_.size();
+  AppendRecord(record, &staged_);
+  return offset;
+}
+
+std::string_view SegmentWriter::ReadStaged(uint64_t offset, size_t n) const {
+  CHECK_GE(offset, written_size_);
+  CHECK_LE(offset - written_size_ + n, staged_.size());
+  return std::string_view(staged_).substr(offset - written_size_, n);
+}
+
+absl::StatusOr<size_t> SegmentWriter::ReadFile(uint64_t offset, size_t n, char* buf) {
+  if (file_ == nullptr) return absl::InternalError(absl::StrCat(path_, " not created yet"));
+  return file_->Read(offset, n, buf);
+}
+
+// The segment and its directory entry are made durable at creation, whatever the fsync
+// policy: it happens once per segment, and recovery relies on the header being there.
+absl::Status SegmentWriter::CreateFile() {
+  absl::StatusOr<bool> dir_exists = env_->Exists(dir_);
+  if (!dir_exists.ok()) return dir_exists.status();
+  if (!*dir_exists) {
+    if (absl::Status s = env_->CreateDir(dir_); !s.ok()) return s;
+    if (absl::Status s = env_->SyncDir(DirName(dir_)); !s.ok()) return s;
+  }
+  absl::StatusOr<std::unique_ptr<File>> file =
+      env_->OpenFile(path_, Env::OpenMode::kCreateTruncate);
+  if (!file.ok()) return file.status();
+  absl::Status s = (*file)->Write(0, EncodeSegmentHeader(header_));
+  if (s.ok()) s = (*file)->DataSync();
+  if (s.ok()) s = env_->SyncDir(dir_);
+  if (!s.ok()) {
+    // Leave no half-made segment behind; a retry recreates it from scratch (kCreateTruncate).
+    env_->RemoveFile(path_).IgnoreError();
+    return s;
+  }
+  file_ = *std::move(file);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentWriter::Flush() {
+  if (!status_.ok()) return status_;
+  if (staged_.empty()) return absl::OkStatus();
+  if (file_ == nullptr) {
+    if (absl::Status s = CreateFile(); !s.ok()) return s;
+  }
+  if (absl::Status s = file_->Write(written_size_, staged_); !s.ok()) return s;
+  written_size_ += staged_.size();
+  staged_.clear();
+  unsynced_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status SegmentWriter::Rollback(uint64_t size) {
+  CHECK_LE(size, written_size_);
+  CHECK_GE(size, kSegmentHeaderSize);
+  staged_.clear();
+  if (file_ == nullptr) return absl::OkStatus();  // creation failed: nothing was written
+  // Truncate even when size == written_size_: a failed write may have left bytes past it,
+  // and the next record must not be appended after them.
+  absl::Status s = file_->Truncate(size);
+  if (s.ok()) s = file_->DataSync();
+  if (!s.ok()) {
+    Fail(s);
+    return status_;
+  }
+  written_size_ = size;
+  return absl::OkStatus();
+}
+
+absl::Status SegmentWriter::Sync() {
+  // After a failed fdatasync a retry can report success for pages the kernel already dropped
+  // ("fsyncgate"); a failed writer never claims to be synced again.
+  if (!status_.ok()) return status_;
+  if (!unsynced_ || file_ == nullptr) return absl::OkStatus();
+  if (absl::Status s = file_->DataSync(); !s.ok()) {
+    Fail(s);
+    return status_;
+  }
+  unsynced_ = false;
+  return absl::OkStatus();
+}
+
+void SegmentWriter::Fail(const absl::Status& status) {
+  if (!status_.ok()) return;  // keep the first cause
+  status_ = absl::Status(
+      status.code(), absl::StrCat(path_, " refuses writes until the engine is reopened: ",
+                                  status.message()));
+  LOG(ERROR) << status_;
+}
+
+}  // namespace beyondkv::engine

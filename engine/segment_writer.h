@@ -1,0 +1,101 @@
+// The active segment of one namespace: the file records are appended to, plus the staging
+// buffer that group commit fills between two Flush() calls (architecture §2).
+//
+// Offsets handed out by Stage() are the ones the records will have in the file once flushed,
+// so the index can point at them at once; ReadStaged() serves reads of records not yet
+// written. The file is created at the first Flush(), not before, so namespaces that are never
+// written cost nothing on disk.
+//
+// Failure model: a failed Flush() may leave an unknown part of the staged bytes in the file;
+// the owner then calls Rollback(), which truncates the file back to its last good size. If
+// that is impossible, or a DataSync() fails (after a failed fdatasync the kernel may have
+// dropped dirty pages of earlier writes too), the writer turns failed: it refuses all further
+// writes with the recorded error until the engine is reopened and recovery rescans the file.
+//
+// Thread contract: owned by the shard's engine thread.
+#ifndef BEYONDKV_ENGINE_SEGMENT_WRITER_H_
+#define BEYONDKV_ENGINE_SEGMENT_WRITER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "engine/env.h"
+#include "engine/record_codec.h"
+#include "engine/segment_file.h"
+
+namespace beyondkv::engine {
+
+class SegmentWriter {
+ public:
+  // A segment that does not exist yet: `dir`/SegmentFileName(header.sequence) is created
+  // (and `dir` with it) at the first Flush().
+  SegmentWriter(Env* env, std::string dir, const SegmentHeader& header);
+
+  // A recovered segment whose valid records end at `size` (the file's size).
+  SegmentWriter(Env* env, std::string dir, const SegmentHeader& header,
+                std::unique_ptr<File> file, uint64_t size);
+
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+
+  uint64_t sequence() const { return header_.sequence; }
+  const std::string& path() const { return path_; }
+
+  // OK, or the error that made the writer refuse writes.
+  const absl::Status& status() const { return status_; }
+
+  // Appends `record` to the staging buffer; returns the offset it will have in the file.
+  uint64_t Stage(const RecordView& record);
+
+  bool has_staged() const { return !staged_.empty(); }
+
+  // Bytes in the file: the header plus every flushed record.
+  uint64_t written_size() const { return written_size_; }
+
+  // Whether `offset` lies in the staging buffer rather than the file.
+  bool IsStaged(uint64_t offset) const { return offset >= written_size_; }
+
+  // The staged bytes [offset, offset + n), which must all be staged.
+  std::string_view ReadStaged(uint64_t offset, size_t n) const;
+
+  // Reads [offset, offset + n) of the file (flushed bytes only) into `buf`; returns the count.
+  absl::StatusOr<size_t> ReadFile(uint64_t offset, size_t n, char* buf);
+
+  // Creates the file if needed, then writes the whole staging buffer with one positioned
+  // write at written_size() and empties the buffer. On error nothing changes in memory (see
+  // Rollback).
+  absl::Status Flush();
+
+  // Discards the staging buffer and cuts the file back to `size` (<= written_size()), which
+  // undoes the Flush() calls since written_size() was `size`. On error the writer is failed.
+  absl::Status Rollback(uint64_t size);
+
+  // fdatasyncs the file if anything was written since the last sync. On error the writer is
+  // failed.
+  absl::Status Sync();
+
+  bool needs_sync() const { return unsynced_; }
+
+  // Refuse writes from now on, reporting `status`.
+  void Fail(const absl::Status& status);
+
+ private:
+  absl::Status CreateFile();
+
+  Env* const env_;
+  const std::string dir_;
+  const std::string path_;
+  const SegmentHeader header_;
+  std::unique_ptr<File> file_;  // null until created
+  uint64_t written_size_;
+  std::string staged_;
+  bool unsynced_ = false;
+  absl::Status status_;
+};
+
+}  // namespace beyondkv::engine
+
+#endif  // BEYONDKV_ENGINE_SEGMENT_WRITER_H_

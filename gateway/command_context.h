@@ -1,0 +1,60 @@
+// What a command handler sees: its client, the reply it writes, and the shard hop.
+//
+// A handler either replies at once through out(), or sends ops to shards with Send() and
+// replies from their callbacks and/or a Finish() function that runs once every op it sent has
+// answered. Callbacks and Finish run later on the same IoLoop thread; they must not capture
+// the CommandContext (it lives only during dispatch) but may capture what they need by value.
+#ifndef BEYONDKV_GATEWAY_COMMAND_CONTEXT_H_
+#define BEYONDKV_GATEWAY_COMMAND_CONTEXT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "gateway/connection.h"
+#include "gateway/gateway_config.h"
+#include "gateway/resp_writer.h"
+#include "proto/shard.pb.h"
+
+namespace beyondkv::gateway {
+
+class IoLoop;
+
+// Receives an op's result and the writer of the command's reply (in the client's protocol).
+using OpCallback = std::function<void(const v1::OpResult& result, RespWriter& out)>;
+
+class CommandContext {
+ public:
+  CommandContext(IoLoop* loop, std::shared_ptr<Connection> conn,
+                 std::shared_ptr<PendingReply> reply);
+
+  ClientState& client() { return conn_->client; }
+  const GatewayConfig& config() const;
+  uint32_t shard_count() const;
+
+  // Writer of this command's reply, for immediate replies, in the client's current protocol
+  // (so HELLO 3 answers in RESP3).
+  RespWriter out();
+
+  // Sends `op` to the shard that owns `key` (router.h) / to shard `shard`. `cb` runs on this
+  // loop's thread with the result; a shard that cannot be reached yields an INTERNAL result
+  // whose message names the shard.
+  void Send(std::string_view key, v1::Op op, OpCallback cb);
+  void SendToShard(uint32_t shard, v1::Op op, OpCallback cb);
+
+  // Sets the function that writes the reply once every op sent has answered.
+  void Finish(std::function<void(RespWriter&)> finish);
+
+  // Closes the connection after this command's reply is written (QUIT).
+  void CloseAfterReply() { reply_->close_after = true; }
+
+ private:
+  IoLoop* loop_;
+  std::shared_ptr<Connection> conn_;
+  std::shared_ptr<PendingReply> reply_;
+};
+
+}  // namespace beyondkv::gateway
+
+#endif  // BEYONDKV_GATEWAY_COMMAND_CONTEXT_H_

@@ -1,0 +1,59 @@
+#include "gateway/command_table.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "gateway/replies.h"
+
+namespace beyondkv::gateway {
+namespace {
+
+struct Table {
+  std::vector<CommandSpec> commands;
+  absl::flat_hash_map<std::string, const CommandSpec*> by_name;
+};
+
+const Table& GetTable() {
+  static const Table* table = [] {
+    auto* t = new Table;
+    for (auto family : {ConnectionCommands, StringCommands, KeyspaceCommands, ServerCommands}) {
+      for (CommandSpec& spec : family()) t->commands.push_back(std::move(spec));
+    }
+    std::sort(t->commands.begin(), t->commands.end(),
+              [](const CommandSpec& a, const CommandSpec& b) { return a.name < b.name; });
+    for (const CommandSpec& spec : t->commands) t->by_name[std::string(spec.name)] = &spec;
+    return t;
+  }();
+  return *table;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& AllCommands() { return GetTable().commands; }
+
+const CommandSpec* FindCommand(std::string_view name) {
+  const Table& table = GetTable();
+  auto it = table.by_name.find(ToLower(name));
+  return it == table.by_name.end() ? nullptr : it->second;
+}
+
+void DispatchCommand(CommandContext& ctx, Argv& argv) {
+  const CommandSpec* spec = FindCommand(argv[0]);
+  if (spec == nullptr) {
+    ctx.out().Error(UnknownCommand(argv));
+    return;
+  }
+  const int argc = static_cast<int>(argv.size());
+  if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+    ctx.out().Error(WrongArity(spec->name));
+    return;
+  }
+  if (!ctx.client().authenticated && !spec->no_auth) {
+    ctx.out().Error(kErrNoAuth);
+    return;
+  }
+  ctx.client().last_command = std::string(spec->name);
+  spec->handler(ctx, argv);
+}
+
+}  // namespace beyondkv::gateway

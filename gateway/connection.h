@@ -1,0 +1,59 @@
+// Per-connection state of the RESP gateway. A Connection belongs to one IoLoop and is only
+// touched on that loop's thread (callbacks from the shard hop are posted back to it).
+#ifndef BEYONDKV_GATEWAY_CONNECTION_H_
+#define BEYONDKV_GATEWAY_CONNECTION_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "gateway/resp_parser.h"
+#include "gateway/resp_writer.h"
+
+namespace beyondkv::gateway {
+
+// The reply to one command, in the connection's reply queue. Replies are written to the
+// socket strictly in request order: a reply waiting for shards holds back the ones after it.
+struct PendingReply {
+  std::string out;        // encoded reply bytes
+  int outstanding = 0;    // shard ops sent for this command that have not answered yet
+  // Encodes the reply once every op has answered (multi-key merges); may be empty when the
+  // op callbacks write `out` themselves.
+  std::function<void(RespWriter&)> finish;
+  bool close_after = false;  // QUIT, protocol errors: close once this reply is written
+};
+
+// What commands read and change about their client (HELLO, SELECT, AUTH, CLIENT SETNAME).
+struct ClientState {
+  uint64_t id = 0;             // CLIENT ID: unique in this gateway process, from 1
+  int protocol = 2;            // RESP version, 2 or 3 (HELLO)
+  uint32_t db = 0;             // namespace selected with SELECT, 0-15
+  bool authenticated = false;  // always true when no --requirepass is set
+  std::string name;            // CLIENT SETNAME
+  std::string peer;            // "ip:port" of the client
+  std::string local;           // "ip:port" of our socket
+  int64_t created_ms = 0;      // Unix ms
+  int64_t last_active_ms = 0;  // Unix ms of the last byte read
+  std::string last_command;    // lower-case name, for CLIENT INFO
+};
+
+struct Connection {
+  explicit Connection(int fd_, const ParserLimits& limits) : fd(fd_), parser(limits) {}
+
+  int fd;
+  ClientState client;
+  RespParser parser;
+  std::string outbuf;   // bytes ready to write
+  size_t out_offset = 0;
+  std::deque<std::shared_ptr<PendingReply>> replies;
+  bool closing = false;     // read nothing more; close when every reply is written
+  bool closed = false;      // fd closed; late shard answers are dropped
+  bool read_paused = false; // too many replies pending: back-pressure
+  bool want_write = false;  // EPOLLOUT armed
+};
+
+}  // namespace beyondkv::gateway
+
+#endif  // BEYONDKV_GATEWAY_CONNECTION_H_

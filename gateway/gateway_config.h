@@ -1,0 +1,25 @@
+// Settings of a kv-resp-gateway process (set from flags in main.cc).
+#ifndef BEYONDKV_GATEWAY_GATEWAY_CONFIG_H_
+#define BEYONDKV_GATEWAY_GATEWAY_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+namespace beyondkv::gateway {
+
+struct GatewayConfig {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 6379;
+  std::string socket_dir;        // shard i listens on <socket_dir>/shard-<i>.sock
+  uint32_t shard_count = 1;      // S
+  uint32_t threads = 1;          // I/O threads (event loops)
+  uint64_t max_value_bytes = 64ull << 20;
+  uint64_t max_conns = 10000;    // total open client connections
+  uint64_t idle_timeout_secs = 0;  // 0 = never close idle clients
+  std::string requirepass;       // empty = no AUTH required
+  std::string fsync = "everysec";  // reported by CONFIG GET appendfsync
+};
+
+}  // namespace beyondkv::gateway
+
+#endif  // BEYONDKV_GATEWAY_GATEWAY_CONFIG_H_

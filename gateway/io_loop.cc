@@ -1,0 +1,365 @@
+#include "gateway/io_loop.h"
+
+#include <arpa/inet.h>
+#include <glog/logging.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gateway/command_context.h"
+#include "gateway/command_table.h"
+
+namespace beyondkv::gateway {
+namespace {
+
+constexpr uint64_t kListenTag = ~0ull;
+constexpr uint64_t kWakeTag = ~0ull - 1;
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr int kMaxReadsPerEvent = 16;
+// Back-pressure: a client with this many unanswered commands is not read until it drains.
+constexpr size_t kMaxPendingReplies = 4096;
+constexpr size_t kMaxPendingOutput = 64u << 20;  // bytes
+
+std::string FormatAddress(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    port = ntohs(in6->sin6_port);
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+}  // namespace
+
+IoLoop::IoLoop(GatewayShared* shared, int listen_fd)
+    : shared_(shared), listen_fd_(listen_fd), queues_(shared->shards.size()) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  PCHECK(epoll_fd_ >= 0) << "epoll_create1";
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  PCHECK(wake_fd_ >= 0) << "eventfd";
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
+  ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+  ev.data.u64 = kListenTag;
+  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
+  read_buffer_.resize(kReadChunk);
+}
+
+IoLoop::~IoLoop() {
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void IoLoop::Stop() {
+  stop_.store(true);
+  uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+void IoLoop::Post(std::function<void()> fn) {
+  bool was_empty;
+  {
+    absl::MutexLock lock(&posted_mu_);
+    was_empty = posted_.empty();
+    posted_.push_back(std::move(fn));
+  }
+  if (was_empty) {
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
+}
+
+void IoLoop::RunPosted() {
+  std::vector<std::function<void()>> posted;
+  {
+    absl::MutexLock lock(&posted_mu_);
+    posted.swap(posted_);
+  }
+  for (auto& fn : posted) fn();
+}
+
+void IoLoop::Run() {
+  epoll_event events[256];
+  int64_t last_idle_check = NowMs();
+  while (!stop_.load()) {
+    int n = epoll_wait(epoll_fd_, events, 256, 1000);
+    if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
+    for (int i = 0; i < n; ++i) {
+      uint64_t tag = events[i].data.u64;
+      if (tag == kListenTag) {
+        Accept();
+      } else if (tag == kWakeTag) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+      } else {
+        auto it = conns_.find(static_cast<int>(tag));
+        if (it == conns_.end()) continue;
+        std::shared_ptr<Connection> conn = it->second;
+        if (events[i].events & EPOLLOUT) Flush(conn);
+        if (!conn->closed && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+          OnReadable(conn);
+        }
+      }
+    }
+    RunPosted();
+    SendBatches();
+    if (shared_->config.idle_timeout_secs > 0) {
+      int64_t now = NowMs();
+      if (now - last_idle_check >= 1000) {
+        last_idle_check = now;
+        CloseIdle(now);
+      }
+    }
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  std::vector<std::shared_ptr<Connection>> all;
+  for (auto& [fd, conn] : conns_) all.push_back(conn);
+  for (auto& conn : all) Close(conn);
+}
+
+void IoLoop::Accept() {
+  while (true) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        PLOG(WARNING) << "accept";
+      }
+      return;
+    }
+    if (shared_->open_connections.load() >= shared_->config.max_conns) {
+      // Redis's reply when maxclients is reached; best effort, the socket is new and empty.
+      static constexpr char kFull[] = "-ERR max number of clients reached\r\n";
+      (void)!write(fd, kFull, sizeof(kFull) - 1);
+      close(fd);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    auto conn = std::make_shared<Connection>(fd, ParserLimits{});
+    ClientState& c = conn->client;
+    c.id = shared_->next_client_id.fetch_add(1);
+    c.authenticated = shared_->config.requirepass.empty();
+    c.peer = FormatAddress(peer);
+    sockaddr_storage local{};
+    len = sizeof(local);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+      c.local = FormatAddress(local);
+    }
+    c.created_ms = c.last_active_ms = NowMs();
+    shared_->open_connections.fetch_add(1);
+    shared_->total_connections.fetch_add(1);
+    conns_[fd] = conn;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = static_cast<uint64_t>(fd);
+    PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0);
+  }
+}
+
+void IoLoop::UpdateInterest(const std::shared_ptr<Connection>& conn) {
+  epoll_event ev{};
+  ev.events = (conn->read_paused || conn->closing ? 0 : EPOLLIN) |
+              (conn->want_write ? EPOLLOUT : 0);
+  ev.data.u64 = static_cast<uint64_t>(conn->fd);
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev);
+}
+
+void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
+  std::vector<std::vector<std::string>> commands;
+  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
+    if (conn->closing || conn->read_paused) break;
+    ssize_t n = read(conn->fd, read_buffer_.data(), read_buffer_.size());
+    if (n == 0) {
+      Close(conn);
+      return;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      Close(conn);
+      return;
+    }
+    conn->client.last_active_ms = NowMs();
+    std::string_view input(read_buffer_.data(), static_cast<size_t>(n));
+    commands.clear();
+    absl::Status parsed = conn->parser.Parse(&input, &commands);
+    for (auto& argv : commands) {
+      if (conn->closing) break;
+      Dispatch(conn, argv);
+    }
+    if (!parsed.ok() && !conn->closing) {
+      // Redis replies the protocol error and closes the connection.
+      auto reply = std::make_shared<PendingReply>();
+      RespWriter(&reply->out, conn->client.protocol).Error(absl::StrCat("ERR ", parsed.message()));
+      reply->close_after = true;
+      conn->replies.push_back(std::move(reply));
+      conn->closing = true;
+    }
+    if (conn->replies.size() >= kMaxPendingReplies || conn->outbuf.size() >= kMaxPendingOutput) {
+      conn->read_paused = true;
+      UpdateInterest(conn);
+    }
+    if (static_cast<size_t>(n) < read_buffer_.size()) break;  // socket drained
+  }
+  Flush(conn);
+}
+
+void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::string>& argv) {
+  shared_->total_commands.fetch_add(1, std::memory_order_relaxed);
+  auto reply = std::make_shared<PendingReply>();
+  conn->replies.push_back(reply);
+  CommandContext ctx(this, conn, reply);
+  DispatchCommand(ctx, argv);
+  if (reply->outstanding == 0 && reply->finish) {
+    RespWriter out(&reply->out, conn->client.protocol);
+    reply->finish(out);
+    reply->finish = nullptr;
+  }
+  if (reply->close_after) conn->closing = true;
+}
+
+void IoLoop::OnReplyReady(const std::shared_ptr<Connection>& conn) { Flush(conn); }
+
+void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
+  if (conn->closed) return;
+  bool close_now = false;
+  while (!conn->replies.empty() && conn->replies.front()->outstanding == 0) {
+    PendingReply& front = *conn->replies.front();
+    conn->outbuf.append(front.out);
+    bool last = front.close_after;
+    conn->replies.pop_front();
+    if (last) {
+      close_now = true;
+      break;
+    }
+  }
+  while (conn->out_offset < conn->outbuf.size()) {
+    ssize_t n = write(conn->fd, conn->outbuf.data() + conn->out_offset,
+                      conn->outbuf.size() - conn->out_offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      Close(conn);  // peer went away mid-reply
+      return;
+    }
+    conn->out_offset += static_cast<size_t>(n);
+  }
+  bool drained = conn->out_offset == conn->outbuf.size();
+  if (drained) {
+    conn->outbuf.clear();
+    conn->out_offset = 0;
+    if (close_now || (conn->closing && conn->replies.empty())) {
+      Close(conn);
+      return;
+    }
+  } else if (conn->out_offset > (1u << 20)) {
+    conn->outbuf.erase(0, conn->out_offset);
+    conn->out_offset = 0;
+  }
+  bool want_write = !drained;
+  bool resume = conn->read_paused && conn->replies.size() < kMaxPendingReplies / 2 &&
+                conn->outbuf.size() < kMaxPendingOutput / 2;
+  if (close_now) {
+    // Written partially: stop reading, finish writing, then close.
+    conn->closing = true;
+    conn->replies.clear();
+  }
+  if (want_write != conn->want_write || resume) {
+    conn->want_write = want_write;
+    if (resume) conn->read_paused = false;
+    UpdateInterest(conn);  // level-triggered: unread input fires EPOLLIN again
+  }
+}
+
+void IoLoop::Close(const std::shared_ptr<Connection>& conn) {
+  if (conn->closed) return;
+  conn->closed = true;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
+  close(conn->fd);
+  conns_.erase(conn->fd);
+  conn->replies.clear();
+  shared_->open_connections.fetch_sub(1);
+}
+
+void IoLoop::CloseIdle(int64_t now_ms) {
+  const int64_t limit_ms = static_cast<int64_t>(shared_->config.idle_timeout_secs) * 1000;
+  std::vector<std::shared_ptr<Connection>> idle;
+  for (auto& [fd, conn] : conns_) {
+    if (conn->replies.empty() && now_ms - conn->client.last_active_ms > limit_ms) {
+      idle.push_back(conn);
+    }
+  }
+  for (auto& conn : idle) Close(conn);
+}
+
+void IoLoop::SendOp(uint32_t shard, v1::Op op, OpDone done) {
+  ShardQueue& q = queues_[shard];
+  if (q.next == nullptr) q.next = std::make_unique<v1::BatchRequest>();
+  *q.next->add_ops() = std::move(op);
+  q.next_done.push_back(std::move(done));
+}
+
+void IoLoop::SendBatches() {
+  for (uint32_t shard = 0; shard < queues_.size(); ++shard) {
+    ShardQueue& q = queues_[shard];
+    if (q.in_flight || q.next == nullptr || q.next->ops_size() == 0) continue;
+    q.in_flight = true;
+    auto done = std::make_shared<std::vector<OpDone>>(std::move(q.next_done));
+    q.next_done.clear();
+    shared_->shards[shard]->Execute(
+        std::move(q.next), [this, shard, done](const grpc::Status& status,
+                                                v1::BatchResponse* response) {
+          // On a gRPC thread: hand the results to the loop thread.
+          auto results = std::make_shared<v1::BatchResponse>();
+          std::string error;
+          if (status.ok()) {
+            results->Swap(response);
+          } else {
+            error = absl::StrCat("shard ", shard, " unavailable: ", status.error_message());
+          }
+          Post([this, shard, error, results, done] {
+            OnBatchDone(shard, error, results.get(), done.get());
+          });
+        });
+  }
+}
+
+void IoLoop::OnBatchDone(uint32_t shard, const std::string& error, v1::BatchResponse* response,
+                         std::vector<OpDone>* done) {
+  queues_[shard].in_flight = false;
+  v1::OpResult failed;
+  failed.set_code(v1::OpResult::INTERNAL);
+  failed.set_message(error.empty() ? absl::StrCat("shard ", shard, " answered a short batch")
+                                   : error);
+  for (size_t i = 0; i < done->size(); ++i) {
+    if (error.empty() && static_cast<int>(i) < response->results_size()) {
+      (*done)[i](response->results(static_cast<int>(i)));
+    } else {
+      (*done)[i](failed);
+    }
+  }
+}
+
+}  // namespace beyondkv::gateway

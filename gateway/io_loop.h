@@ -1,0 +1,100 @@
+// One I/O thread of the RESP gateway: an epoll loop that accepts client connections, parses
+// their commands, dispatches them, batches the resulting shard ops, and writes replies in
+// request order.
+//
+// Batching (architecture §3): ops produced during one loop iteration, from any connection of
+// this loop, are grouped per shard and sent as one Execute call. At most one call per shard is
+// in flight per loop, so a connection's commands reach each shard in the order it sent them;
+// ops that arrive while a call is in flight form the next batch (which makes batches grow
+// with load, as group commit does).
+//
+// Thread contract: everything runs on the loop's thread except Stop() and Post(), which any
+// thread may call (gRPC completion threads post results back this way).
+#ifndef BEYONDKV_GATEWAY_IO_LOOP_H_
+#define BEYONDKV_GATEWAY_IO_LOOP_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "gateway/connection.h"
+#include "gateway/gateway_config.h"
+#include "gateway/shard_client.h"
+#include "proto/shard.pb.h"
+
+namespace beyondkv::gateway {
+
+// State shared by every loop of a gateway process.
+struct GatewayShared {
+  GatewayConfig config;
+  std::vector<std::unique_ptr<ShardClient>> shards;  // index = shard id
+  std::atomic<uint64_t> open_connections{0};
+  std::atomic<uint64_t> next_client_id{1};
+  std::atomic<uint64_t> total_connections{0};
+  std::atomic<uint64_t> total_commands{0};
+  int64_t started_ms = 0;
+};
+
+class IoLoop {
+ public:
+  // `listen_fd` is a non-blocking listening socket shared by all loops (EPOLLEXCLUSIVE).
+  IoLoop(GatewayShared* shared, int listen_fd);
+  ~IoLoop();
+
+  // Runs until Stop(); then closes every connection of this loop.
+  void Run();
+  void Stop();
+
+  // Runs `fn` on the loop's thread soon.
+  void Post(std::function<void()> fn);
+
+  // Queues `op` for `shard`; `done` runs on this thread with its result. Loop thread only.
+  void SendOp(uint32_t shard, v1::Op op, std::function<void(const v1::OpResult&)> done);
+
+  // A reply of `conn` became complete: write what can be written. Loop thread only.
+  void OnReplyReady(const std::shared_ptr<Connection>& conn);
+
+  GatewayShared& shared() { return *shared_; }
+
+ private:
+  using OpDone = std::function<void(const v1::OpResult&)>;
+  struct ShardQueue {
+    std::unique_ptr<v1::BatchRequest> next;
+    std::vector<OpDone> next_done;
+    bool in_flight = false;
+  };
+
+  void Accept();
+  void OnReadable(const std::shared_ptr<Connection>& conn);
+  void Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::string>& argv);
+  void Flush(const std::shared_ptr<Connection>& conn);
+  void Close(const std::shared_ptr<Connection>& conn);
+  void UpdateInterest(const std::shared_ptr<Connection>& conn);
+  void SendBatches();
+  void OnBatchDone(uint32_t shard, const std::string& error, v1::BatchResponse* response,
+                   std::vector<OpDone>* done);
+  void RunPosted();
+  void CloseIdle(int64_t now_ms);
+
+  GatewayShared* shared_;
+  int listen_fd_;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::unordered_map<int, std::shared_ptr<Connection>> conns_;
+  std::vector<ShardQueue> queues_;
+  std::string read_buffer_;
+
+  absl::Mutex posted_mu_;
+  std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(posted_mu_);
+};
+
+}  // namespace beyondkv::gateway
+
+#endif  // BEYONDKV_GATEWAY_IO_LOOP_H_

@@ -1,0 +1,34 @@
+#include "gateway/router.h"
+
+#include <xxhash.h>
+
+namespace beyondkv::gateway {
+
+std::string_view HashTag(std::string_view key) {
+  size_t open = key.find('{');
+  if (open == std::string_view::npos) return key;
+  size_t close = key.find('}', open + 1);
+  if (close == std::string_view::npos || close == open + 1) return key;
+  return key.substr(open + 1, close - open - 1);
+}
+
+uint32_t JumpConsistentHash(uint64_t key, uint32_t buckets) {
+  int64_t b = -1;
+  int64_t j = 0;
+  while (j < static_cast<int64_t>(buckets)) {
+    b = j;
+    key = key * 2862933555777941757ULL + 1;
+    j = static_cast<int64_t>(static_cast<double>(b + 1) *
+                             (static_cast<double>(1LL << 31) /
+                              static_cast<double>((key >> 33) + 1)));
+  }
+  return static_cast<uint32_t>(b);
+}
+
+uint32_t ShardForKey(std::string_view key, uint32_t shard_count) {
+  if (shard_count <= 1) return 0;
+  std::string_view tag = HashTag(key);
+  return JumpConsistentHash(XXH3_64bits(tag.data(), tag.size()), shard_count);
+}
+
+}  // namespace beyondkv::gateway

@@ -1,0 +1,45 @@
+#include "gateway/shard_client.h"
+
+#include <chrono>
+#include <climits>
+#include <utility>
+
+namespace beyondkv::gateway {
+namespace {
+
+struct Call {
+  grpc::ClientContext context;
+  std::unique_ptr<v1::BatchRequest> request;
+  v1::BatchResponse response;
+  ShardClient::Done done;
+};
+
+}  // namespace
+
+ShardClient::ShardClient(uint32_t shard, const std::string& socket_path) : shard_(shard) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(INT_MAX);
+  args.SetMaxSendMessageSize(INT_MAX);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  channel_ = grpc::CreateCustomChannel("unix:" + socket_path, grpc::InsecureChannelCredentials(),
+                                       args);
+  stub_ = v1::Shard::NewStub(channel_);
+}
+
+void ShardClient::Execute(std::unique_ptr<v1::BatchRequest> request, Done done,
+                          int64_t deadline_ms) {
+  auto* call = new Call;
+  call->request = std::move(request);
+  call->done = std::move(done);
+  call->context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::milliseconds(deadline_ms));
+  stub_->async()->Execute(&call->context, call->request.get(), &call->response,
+                          [call](grpc::Status status) {
+                            call->done(status, &call->response);
+                            delete call;
+                          });
+}
+
+}  // namespace beyondkv::gateway

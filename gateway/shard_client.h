@@ -1,0 +1,43 @@
+// The gateway's side of the shard hop (architecture §3): one gRPC channel per shard, the
+// callback (asynchronous) API, one Execute call carrying a whole batch of ops.
+//
+// Thread-safety: Execute() may be called from any thread; `done` runs on a gRPC thread and
+// must only hand the result back to its owner (IoLoop posts it to its own thread).
+#ifndef BEYONDKV_GATEWAY_SHARD_CLIENT_H_
+#define BEYONDKV_GATEWAY_SHARD_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "proto/shard.grpc.pb.h"
+
+namespace beyondkv::gateway {
+
+class ShardClient {
+ public:
+  using Done = std::function<void(const grpc::Status&, v1::BatchResponse*)>;
+
+  // Connects lazily to unix:<socket_path>; reconnects quickly (100 ms to 1 s backoff) after
+  // the shard restarts.
+  ShardClient(uint32_t shard, const std::string& socket_path);
+
+  // Sends `request`. `done` receives the status and, when OK, one result per op in order.
+  // Calls fail fast with UNAVAILABLE while the shard is down, and with DEADLINE_EXCEEDED
+  // after `deadline_ms`.
+  void Execute(std::unique_ptr<v1::BatchRequest> request, Done done, int64_t deadline_ms = 30000);
+
+  uint32_t shard() const { return shard_; }
+
+ private:
+  uint32_t shard_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Shard::Stub> stub_;
+};
+
+}  // namespace beyondkv::gateway
+
+#endif  // BEYONDKV_GATEWAY_SHARD_CLIENT_H_

@@ -1,0 +1,155 @@
+// beyond-kv: the command a user runs. Turns flags (and KV_* environment variables) into
+// SupervisorOptions and runs the supervisor, which starts and watches kv-shard and
+// kv-resp-gateway. Logs go to stderr; stdout is never written except by --help.
+#include <glog/logging.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+#include "services/beyond-kv/supervisor.h"
+
+namespace {
+
+using beyondkv::services::SupervisorOptions;
+
+constexpr char kNotYetHttp[] =
+    "HTTP gateway not yet available in this release: accepted and ignored";
+constexpr char kNotYetReclaim[] =
+    "(reclaim arrives with the storage-engine release: accepted and ignored)";
+
+int DefaultThreads() {
+  return std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 256);
+}
+
+// Applies --address (KV_ADDRESS), "host:port" or "[v6]:port", the public Beyond KV server's
+// HTTP listen address: host -> --bind, port -> --http-port. Refuses a contradiction with an
+// explicit --bind / --http-port.
+bool ApplyAddress(const std::string& address, bool bind_given, bool http_port_given,
+                  SupervisorOptions& options) {
+  const size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    LOG(ERROR) << "--address=" << address << " is not host:port";
+    return false;
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (!host.empty()) {
+    if (bind_given && host != options.bind) {
+      LOG(ERROR) << "--address=" << address << " contradicts --bind=" << options.bind;
+      return false;
+    }
+    options.bind = host;
+  }
+  if (http_port_given && port != options.http_port) {
+    LOG(ERROR) << "--address=" << address << " contradicts --http-port=" << options.http_port;
+    return false;
+  }
+  options.http_port = port;
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  beyondkv::InitLogging(argv[0], "beyond-kv");
+
+  SupervisorOptions options;
+  options.threads = DefaultThreads();
+  std::string address;
+
+  CLI::App app{
+      "beyond-kv: a Redis-compatible, disk-backed key-value store.\n"
+      "Starts one kv-shard process per shard and the RESP gateway (kv-resp-gateway), restarts\n"
+      "them if they die, and stops them in order on SIGTERM/SIGINT. Every flag can also be\n"
+      "set through the environment variable shown. The child executables are looked up in\n"
+      "$KV_BIN_DIR, the Bazel runfiles, and next to this executable."};
+  // `beyond-kv serve ...` == `beyond-kv ...`, as the public Beyond KV server is started.
+  app.fallthrough();
+  app.require_subcommand(0, 1);
+  app.add_subcommand("serve", "run the server (the default; accepted for compatibility)");
+
+  app.add_option("--data-dir", options.data_dir, "data directory")
+      ->envname("KV_DATA_DIR")->capture_default_str();
+  app.add_option("--resp-port", options.resp_port, "RESP (Redis protocol) TCP port")
+      ->envname("KV_RESP_PORT")->capture_default_str();
+  CLI::Option* http_port =
+      app.add_option("--http-port", options.http_port, absl::StrCat("HTTP port; ", kNotYetHttp))
+          ->envname("KV_HTTP_PORT")->capture_default_str();
+  CLI::Option* bind = app.add_option("--bind", options.bind, "listen address of the gateways")
+                          ->envname("KV_BIND")->capture_default_str();
+  app.add_option("--threads", options.threads,
+                 "number of shards S, one process each (default: number of CPUs); fixed when "
+                 "the data directory is created")
+      ->envname("KV_THREADS")->capture_default_str();
+  app.add_option("--memory-bytes", options.memory_bytes,
+                 "cache budget in bytes, split evenly across the shards")
+      ->envname("KV_MEMORY_BYTES")->capture_default_str();
+  app.add_option("--max-value-bytes", options.max_value_bytes,
+                 "largest value accepted, in bytes (at most 512 MiB)")
+      ->envname("KV_MAX_VALUE_BYTES")->capture_default_str();
+  app.add_option("--max-conns-per-shard", options.max_conns_per_shard,
+                 "the RESP gateway accepts up to this many connections per shard")
+      ->envname("KV_MAX_CONNS_PER_SHARD")->capture_default_str();
+  app.add_option("--idle-timeout-secs", options.idle_timeout_secs,
+                 "close client connections idle this long, in seconds; 0 = never")
+      ->envname("KV_IDLE_TIMEOUT_SECS")->capture_default_str();
+  CLI::Option* reclaim_threshold =
+      app.add_option("--reclaim-sealed-threshold", options.reclaim_sealed_threshold,
+                     absl::StrCat("reclaim a namespace when it has this many sealed segments ",
+                                  kNotYetReclaim))
+          ->envname("KV_RECLAIM_SEALED_THRESHOLD")->capture_default_str();
+  CLI::Option* reclaim_interval =
+      app.add_option("--reclaim-interval-secs", options.reclaim_interval_secs,
+                     absl::StrCat("check for reclaim every this many seconds ", kNotYetReclaim))
+          ->envname("KV_RECLAIM_INTERVAL_SECS")->capture_default_str();
+  app.add_option("--fsync", options.fsync,
+                 "when the shards sync their logs: always (before replying), everysec, never")
+      ->envname("KV_FSYNC")->capture_default_str()
+      ->check(CLI::IsMember({"always", "everysec", "never"}));
+  app.add_option("--requirepass", options.requirepass,
+                 "password clients must give with AUTH; empty = none")
+      ->envname("KV_REQUIREPASS")->capture_default_str();
+  CLI::Option* address_option =
+      app.add_option("--address", address,
+                     "host:port: sets the HTTP listen address (--bind and --http-port), as the "
+                     "public Beyond KV server takes it; HTTP not yet served in this release")
+          ->envname("KV_ADDRESS")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; usage errors exit 2, configuration and start-up errors 1.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  if (!address.empty() &&
+      !ApplyAddress(address, bind->count() > 0, http_port->count() > 0, options)) {
+    return 1;
+  }
+  if (http_port->count() > 0 || address_option->count() > 0) {
+    LOG(WARNING) << "--http-port/--address: " << kNotYetHttp;
+  }
+  if (reclaim_threshold->count() > 0 || reclaim_interval->count() > 0) {
+    LOG(WARNING) << "--reclaim-sealed-threshold/--reclaim-interval-secs: reclaim arrives with "
+                    "the storage-engine release: accepted and ignored";
+  }
+  if (const char* bin_dir = std::getenv("KV_BIN_DIR"); bin_dir != nullptr) {
+    options.bin_dir = bin_dir;
+  }
+
+  absl::Status status = beyondkv::services::RunSupervisor(options);
+  if (!status.ok()) {
+    LOG(ERROR) << status.message();
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,561 @@
+#include "services/beyond-kv/supervisor.h"
+
+#include <glog/logging.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "services/beyond-kv/child_binaries.h"
+#include "services/beyond-kv/child_process.h"
+#include "services/beyond-kv/data_dir.h"
+#include "services/beyond-kv/readiness.h"
+
+extern char** environ;
+
+namespace beyondkv::services {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int kMaxShards = 256;
+constexpr int64_t kMaxValueBytesLimit = 512ll << 20;
+constexpr int64_t kMaxConnsPerShardLimit = 1 << 20;
+constexpr char kPasswordEnv[] = "KV_REQUIREPASS";
+
+constexpr Clock::duration kReadyPollInterval = milliseconds(20);
+// During start-up a child that does not serve within this time stops the whole server; a
+// child restarted later is only reported (it may be recovering a large log).
+constexpr Clock::duration kReadyTimeout = seconds(30);
+constexpr Clock::duration kInitialBackoff = milliseconds(100);
+constexpr Clock::duration kMaxBackoff = seconds(5);
+// A child that ran at least this long before dying is restarted after kInitialBackoff again.
+constexpr Clock::duration kStableRunTime = seconds(10);
+// Consecutive deaths of one child before it ever served, during start-up, that end the run:
+// a configuration error (exit code 1) would otherwise restart forever.
+constexpr int kMaxStartupFailures = 5;
+constexpr Clock::duration kGatewayStopTimeout = seconds(10);
+constexpr Clock::duration kShardStopTimeout = seconds(30);
+
+// "1.234s", "100ms".
+std::string Pretty(Clock::duration d) {
+  return absl::FormatDuration(absl::Trunc(absl::FromChrono(d), absl::Milliseconds(1)));
+}
+
+std::string HostPort(const std::string& host, int port) {
+  return host.find(':') == std::string::npos ? absl::StrCat(host, ":", port)
+                                             : absl::StrCat("[", host, "]:", port);
+}
+
+absl::Status OutOfRange(absl::string_view flag, int64_t value, absl::string_view range) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, "=", value, " is out of range: must be ", range));
+}
+
+// Runs the children of one data directory. Single-threaded: everything happens in Run()'s
+// loop, which sleeps in poll() on a signalfd (SIGCHLD, SIGTERM, SIGINT) with a timeout set by
+// the next readiness probe, restart or shutdown deadline.
+class Supervisor {
+ public:
+  Supervisor(const SupervisorOptions& options, const DataDir& data_dir,
+             const std::string& shard_binary, const std::string& gateway_binary,
+             const TcpEndpoint& gateway_endpoint, int signal_fd);
+
+  // Returns when every child has exited after a shutdown: OK if a signal asked for it, the
+  // reason otherwise.
+  absl::Status Run();
+
+ private:
+  enum class State {
+    kStopped,   // not running and not to be restarted (before the first start, after stop)
+    kStarting,  // running, readiness probe not yet passed
+    kReady,     // running and serving
+    kBackoff,   // died; restarts at restart_at
+  };
+  enum class Phase {
+    kStarting,         // shards, then the gateway, are being started
+    kServing,          // the gateway served once: "beyond-kv ready"
+    kStoppingGateway,  // SIGTERM sent to the gateway; shards still up
+    kStoppingShards,   // SIGTERM sent to the shards
+    kStopped,          // every child has exited
+  };
+  struct Child {
+    std::string name;  // "shard 3", "gateway"
+    ChildCommand command;
+    std::string socket_path;     // shards only: the unix socket it serves on
+    std::string serves_on;       // what the probe connects to, for messages
+    std::function<bool()> probe;  // true once the child accepts connections
+    State state = State::kStopped;
+    pid_t pid = -1;
+    Clock::time_point started_at;
+    Clock::time_point ready_deadline;
+    Clock::time_point restart_at;
+    Clock::duration backoff = kInitialBackoff;
+    int failures_before_ready = 0;  // consecutive, during start-up
+    bool slow_start_reported = false;
+  };
+
+  std::vector<Child*> Children();
+  bool Running(const Child& child) const { return child.pid > 0; }
+  // True until a shutdown began.
+  bool Serving() const { return phase_ == Phase::kStarting || phase_ == Phase::kServing; }
+
+  void Start(Child& child);
+  void HandleSignals();
+  void ReapChildren();
+  void OnExit(Child& child, int wait_status);
+  // `child` died (or could not be started) while it should run: schedule a restart, or give up
+  // during start-up after kMaxStartupFailures. `what` says what happened ("exited
+  // unexpectedly after 2s: exit code 1"), `last` the same for the final message.
+  void OnFailure(Child& child, const std::string& what, const std::string& last,
+                 Clock::duration ran_for);
+  void ProbeStartingChildren();
+  void RestartDueChildren();
+  void MaybeStartGateway();
+
+  void BeginShutdown(absl::Status reason);
+  void StopShards();
+  void AdvanceShutdown();
+  void KillAll(absl::string_view why);
+  int PollTimeoutMs() const;
+
+  const SupervisorOptions& options_;
+  const DataDir& data_dir_;
+  const int signal_fd_;
+  std::vector<Child> shards_;
+  Child gateway_;
+  Phase phase_ = Phase::kStarting;
+  Clock::time_point now_;
+  Clock::time_point stop_deadline_;  // of the current kStopping* phase
+  bool stop_killed_ = false;         // SIGKILL already sent in the current kStopping* phase
+  bool escalated_ = false;           // KillAll() ran: every child got SIGKILL
+  absl::Status result_;
+};
+
+Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir,
+                       const std::string& shard_binary, const std::string& gateway_binary,
+                       const TcpEndpoint& gateway_endpoint, int signal_fd)
+    : options_(options), data_dir_(data_dir), signal_fd_(signal_fd) {
+  const int s = options.threads;
+  // The password reaches only the gateway, and only through its environment: argv is
+  // world-readable in /proc.
+  const std::vector<std::string> shard_env = MakeEnvironment(environ, {kPasswordEnv}, {});
+  std::vector<std::pair<std::string, std::string>> gateway_vars;
+  if (!options.requirepass.empty()) gateway_vars.emplace_back(kPasswordEnv, options.requirepass);
+  const std::vector<std::string> gateway_env =
+      MakeEnvironment(environ, {kPasswordEnv}, gateway_vars);
+
+  shards_.resize(s);
+  for (int i = 0; i < s; ++i) {
+    Child& shard = shards_[i];
+    const std::string socket = data_dir.SocketPath(i);
+    shard.name = absl::StrCat("shard ", i);
+    shard.command.path = shard_binary;
+    shard.command.argv = {
+        shard_binary,
+        absl::StrCat("--shard-id=", i),
+        absl::StrCat("--shard-count=", s),
+        absl::StrCat("--data-dir=", data_dir.path()),
+        absl::StrCat("--socket=", socket),
+        absl::StrCat("--fsync=", options.fsync),
+        absl::StrCat("--max-value-bytes=", options.max_value_bytes),
+        absl::StrCat("--memory-bytes=", options.memory_bytes / s),
+    };
+    shard.command.env = shard_env;
+    shard.socket_path = socket;
+    shard.serves_on = "unix:" + socket;
+    shard.probe = [socket] { return UnixSocketAccepts(socket); };
+  }
+  gateway_.name = "gateway";
+  gateway_.command.path = gateway_binary;
+  gateway_.command.argv = {
+      gateway_binary,
+      absl::StrCat("--bind=", options.bind),
+      absl::StrCat("--port=", options.resp_port),
+      absl::StrCat("--socket-dir=", data_dir.run_dir()),
+      absl::StrCat("--shard-count=", s),
+      absl::StrCat("--threads=", s),
+      absl::StrCat("--max-value-bytes=", options.max_value_bytes),
+      absl::StrCat("--max-conns=", options.max_conns_per_shard * s),
+      absl::StrCat("--idle-timeout-secs=", options.idle_timeout_secs),
+      // Only reported by CONFIG GET; the shards apply it.
+      absl::StrCat("--fsync=", options.fsync),
+  };
+  gateway_.command.env = gateway_env;
+  gateway_.serves_on = gateway_endpoint.ToString();
+  gateway_.probe = [gateway_endpoint] { return TcpAccepts(gateway_endpoint); };
+}
+
+std::vector<Supervisor::Child*> Supervisor::Children() {
+  std::vector<Child*> all;
+  for (Child& shard : shards_) all.push_back(&shard);
+  all.push_back(&gateway_);
+  return all;
+}
+
+absl::Status Supervisor::Run() {
+  now_ = Clock::now();
+  // All shards start at once: each recovers its own log, so start-up takes as long as the
+  // slowest shard, not the sum. The gateway starts when every shard serves.
+  for (Child& shard : shards_) Start(shard);
+  while (phase_ != Phase::kStopped) {
+    pollfd pfd = {signal_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, PollTimeoutMs()) < 0 && errno != EINTR) {
+      PLOG(FATAL) << "poll on signalfd";
+    }
+    now_ = Clock::now();
+    // Signals first: a child that exits in the same wake-up as a SIGTERM is not restarted.
+    HandleSignals();
+    ReapChildren();
+    // Each step may begin a shutdown; the later ones then must not start or promote anyone.
+    if (Serving()) RestartDueChildren();
+    if (Serving()) ProbeStartingChildren();
+    if (Serving()) MaybeStartGateway();
+    if (!Serving()) AdvanceShutdown();
+  }
+  return result_;
+}
+
+void Supervisor::Start(Child& child) {
+  if (!child.socket_path.empty()) {
+    // A shard killed by SIGKILL leaves its socket file behind. We hold the data directory's
+    // lock, so no other process serves on it.
+    if (unlink(child.socket_path.c_str()) != 0 && errno != ENOENT) {
+      PLOG(WARNING) << "cannot remove stale socket " << child.socket_path;
+    }
+  }
+  child.started_at = now_;
+  absl::StatusOr<pid_t> pid = SpawnChild(child.command);
+  if (!pid.ok()) {
+    child.state = State::kStopped;
+    const std::string why(pid.status().message());
+    OnFailure(child, "could not be started: " + why, why, Clock::duration::zero());
+    return;
+  }
+  child.pid = *pid;
+  child.state = State::kStarting;
+  child.ready_deadline = now_ + kReadyTimeout;
+  child.slow_start_reported = false;
+  LOG(INFO) << "started " << child.name << " (pid " << child.pid
+            << "): " << absl::StrJoin(child.command.argv, " ");
+}
+
+void Supervisor::HandleSignals() {
+  signalfd_siginfo info;
+  while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+    const int sig = static_cast<int>(info.ssi_signo);
+    if (sig == SIGCHLD) continue;  // ReapChildren() runs after every wake-up
+    if (Serving()) {
+      LOG(INFO) << "received " << strsignal(sig) << " from pid " << info.ssi_pid
+                << ": shutting down";
+      BeginShutdown(absl::OkStatus());
+    } else if (sig == SIGINT) {
+      // A second Ctrl-C: the user does not want to wait for the shards to sync.
+      KillAll("second interrupt during shutdown");
+    } else {
+      LOG(INFO) << "received " << strsignal(sig) << " again: already shutting down";
+    }
+  }
+}
+
+void Supervisor::ReapChildren() {
+  int wait_status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &wait_status, WNOHANG)) > 0) {
+    for (Child* child : Children()) {
+      if (child->pid == pid) {
+        OnExit(*child, wait_status);
+        break;
+      }
+    }
+  }
+}
+
+void Supervisor::OnExit(Child& child, int wait_status) {
+  const pid_t pid = child.pid;
+  const Clock::duration ran_for = now_ - child.started_at;
+  const State state = child.state;
+  child.pid = -1;
+  child.state = State::kStopped;
+  const std::string how = DescribeWaitStatus(wait_status);
+  if (!Serving()) {
+    const bool clean = WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+    LOG_IF(WARNING, !clean) << child.name << " (pid " << pid << ") stopped: " << how;
+    LOG_IF(INFO, clean) << child.name << " (pid " << pid << ") stopped";
+    return;
+  }
+  if (state == State::kReady) child.failures_before_ready = 0;
+  OnFailure(child,
+            absl::StrCat("(pid ", pid, ") exited unexpectedly after ", Pretty(ran_for), ": ", how),
+            absl::StrCat(how, " after ", Pretty(ran_for)), ran_for);
+}
+
+void Supervisor::OnFailure(Child& child, const std::string& what, const std::string& last,
+                           Clock::duration ran_for) {
+  if (phase_ == Phase::kStarting && ++child.failures_before_ready >= kMaxStartupFailures) {
+    BeginShutdown(absl::FailedPreconditionError(absl::StrCat(
+        child.name, " did not start: it failed ", child.failures_before_ready,
+        " times in a row before serving (last: ", last, "); see its log lines above")));
+    return;
+  }
+  if (ran_for >= kStableRunTime) child.backoff = kInitialBackoff;
+  LOG(WARNING) << child.name << " " << what << "; restarting in " << Pretty(child.backoff);
+  child.state = State::kBackoff;
+  child.restart_at = now_ + child.backoff;
+  child.backoff = std::min(child.backoff * 2, kMaxBackoff);
+}
+
+void Supervisor::RestartDueChildren() {
+  for (Child* child : Children()) {
+    if (child->state == State::kBackoff && now_ >= child->restart_at) Start(*child);
+  }
+}
+
+void Supervisor::ProbeStartingChildren() {
+  for (Child* child : Children()) {
+    if (child->state != State::kStarting) continue;
+    if (child->probe()) {
+      child->state = State::kReady;
+      child->failures_before_ready = 0;
+      LOG(INFO) << child->name << " (pid " << child->pid << ") ready on " << child->serves_on
+                << " after " << Pretty(Clock::now() - child->started_at);
+      if (child == &gateway_ && phase_ == Phase::kStarting) {
+        phase_ = Phase::kServing;
+        LOG(INFO) << "beyond-kv ready: RESP on " << HostPort(options_.bind, options_.resp_port)
+                  << ", " << shards_.size() << " shards, data in " << data_dir_.path();
+      }
+    } else if (now_ >= child->ready_deadline) {
+      const std::string what =
+          absl::StrCat(child->name, " (pid ", child->pid, ") does not accept connections on ",
+                       child->serves_on, " after ", Pretty(kReadyTimeout));
+      if (phase_ == Phase::kStarting) {
+        BeginShutdown(absl::DeadlineExceededError(what + "; giving up"));
+        return;
+      }
+      if (!child->slow_start_reported) {
+        LOG(WARNING) << what << "; still waiting";
+        child->slow_start_reported = true;
+      }
+    }
+  }
+}
+
+void Supervisor::MaybeStartGateway() {
+  if (phase_ != Phase::kStarting || gateway_.state != State::kStopped) return;
+  // Once started, the gateway is restarted through kBackoff like any child; kStopped here
+  // means it never ran. It needs every shard serving, or its first clients see errors.
+  for (const Child& shard : shards_) {
+    if (shard.state != State::kReady) return;
+  }
+  if (gateway_.failures_before_ready == 0) {
+    LOG(INFO) << "all " << shards_.size() << " shards ready";
+  }
+  Start(gateway_);
+}
+
+void Supervisor::BeginShutdown(absl::Status reason) {
+  if (!reason.ok()) {
+    LOG(ERROR) << reason.message() << "; stopping everything";
+    result_ = std::move(reason);
+  }
+  for (Child* child : Children()) {
+    if (child->state == State::kBackoff) child->state = State::kStopped;
+  }
+  phase_ = Phase::kStoppingGateway;
+  stop_killed_ = false;
+  if (Running(gateway_)) {
+    LOG(INFO) << "stopping gateway (pid " << gateway_.pid << ")";
+    kill(gateway_.pid, SIGTERM);
+    stop_deadline_ = now_ + kGatewayStopTimeout;
+  }
+}
+
+void Supervisor::StopShards() {
+  phase_ = Phase::kStoppingShards;
+  if (escalated_) return;  // KillAll() already sent SIGKILL to every shard
+  stop_killed_ = false;
+  stop_deadline_ = now_ + kShardStopTimeout;
+  int running = 0;
+  for (Child& shard : shards_) {
+    if (!Running(shard)) continue;
+    kill(shard.pid, SIGTERM);
+    ++running;
+  }
+  if (running > 0) LOG(INFO) << "stopping " << running << " shards";
+}
+
+void Supervisor::AdvanceShutdown() {
+  if (phase_ == Phase::kStopped) return;
+  if (phase_ == Phase::kStoppingGateway) {
+    if (Running(gateway_)) {
+      if (!stop_killed_ && now_ >= stop_deadline_) {
+        LOG(WARNING) << "gateway (pid " << gateway_.pid << ") did not stop within "
+                     << Pretty(kGatewayStopTimeout) << "; sending SIGKILL";
+        kill(gateway_.pid, SIGKILL);
+        stop_killed_ = true;
+      }
+      return;
+    }
+    StopShards();
+  }
+  bool any_running = false;
+  for (Child& shard : shards_) {
+    if (!Running(shard)) continue;
+    any_running = true;
+    if (!stop_killed_ && now_ >= stop_deadline_) {
+      LOG(WARNING) << shard.name << " (pid " << shard.pid << ") did not stop within "
+                   << Pretty(kShardStopTimeout) << "; sending SIGKILL (its last writes may "
+                   << "not be synced)";
+      kill(shard.pid, SIGKILL);
+    }
+  }
+  if (any_running && !stop_killed_ && now_ >= stop_deadline_) stop_killed_ = true;
+  if (!any_running) {
+    LOG(INFO) << "shutdown complete";
+    phase_ = Phase::kStopped;
+  }
+}
+
+void Supervisor::KillAll(absl::string_view why) {
+  for (Child* child : Children()) {
+    if (!Running(*child)) continue;
+    LOG(WARNING) << why << ": sending SIGKILL to " << child->name << " (pid " << child->pid
+                 << ")";
+    kill(child->pid, SIGKILL);
+  }
+  escalated_ = true;
+  stop_killed_ = true;
+}
+
+int Supervisor::PollTimeoutMs() const {
+  std::optional<Clock::time_point> wake;
+  auto consider = [&wake](Clock::time_point t) {
+    if (!wake || t < *wake) wake = t;
+  };
+  if (Serving()) {
+    for (const Child& shard : shards_) {
+      if (shard.state == State::kStarting) consider(now_ + kReadyPollInterval);
+      if (shard.state == State::kBackoff) consider(shard.restart_at);
+    }
+    if (gateway_.state == State::kStarting) consider(now_ + kReadyPollInterval);
+    if (gateway_.state == State::kBackoff) consider(gateway_.restart_at);
+  } else if (!stop_killed_) {
+    consider(stop_deadline_);
+  }
+  if (!wake) return -1;  // only a signal can change anything
+  const auto ms = std::chrono::ceil<milliseconds>(*wake - Clock::now()).count();
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 60'000));
+}
+
+}  // namespace
+
+absl::Status ValidateOptions(const SupervisorOptions& o) {
+  if (o.data_dir.empty()) return absl::InvalidArgumentError("--data-dir must not be empty");
+  if (o.bind.empty()) return absl::InvalidArgumentError("--bind must not be empty");
+  if (o.resp_port < 1 || o.resp_port > 65535) {
+    return OutOfRange("resp-port", o.resp_port, "1..65535");
+  }
+  if (o.http_port < 1 || o.http_port > 65535) {
+    return OutOfRange("http-port", o.http_port, "1..65535");
+  }
+  if (o.threads < 1 || o.threads > kMaxShards) {
+    return OutOfRange("threads", o.threads, absl::StrCat("1..", kMaxShards));
+  }
+  if (o.memory_bytes < o.threads) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--memory-bytes=", o.memory_bytes, " must be positive and at least 1 byte per shard (",
+        o.threads, " shards)"));
+  }
+  if (o.max_value_bytes < 1 || o.max_value_bytes > kMaxValueBytesLimit) {
+    return OutOfRange("max-value-bytes", o.max_value_bytes,
+                      absl::StrCat("1..", kMaxValueBytesLimit, " (512 MiB)"));
+  }
+  if (o.max_conns_per_shard < 1 || o.max_conns_per_shard > kMaxConnsPerShardLimit) {
+    return OutOfRange("max-conns-per-shard", o.max_conns_per_shard,
+                      absl::StrCat("1..", kMaxConnsPerShardLimit));
+  }
+  if (o.idle_timeout_secs < 0) return OutOfRange("idle-timeout-secs", o.idle_timeout_secs, ">= 0");
+  if (o.reclaim_sealed_threshold < 0) {
+    return OutOfRange("reclaim-sealed-threshold", o.reclaim_sealed_threshold, ">= 0");
+  }
+  if (o.reclaim_interval_secs < 0) {
+    return OutOfRange("reclaim-interval-secs", o.reclaim_interval_secs, ">= 0");
+  }
+  if (o.fsync != "always" && o.fsync != "everysec" && o.fsync != "never") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--fsync=", o.fsync, " must be one of always, everysec, never"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunSupervisor(const SupervisorOptions& options) {
+  if (absl::Status status = ValidateOptions(options); !status.ok()) return status;
+
+  const SelfLocation self = CurrentSelfLocation();
+  absl::StatusOr<std::string> shard_binary =
+      LocateChildBinary(kShardBinary, options.bin_dir, self);
+  if (!shard_binary.ok()) return shard_binary.status();
+  absl::StatusOr<std::string> gateway_binary =
+      LocateChildBinary(kGatewayBinary, options.bin_dir, self);
+  if (!gateway_binary.ok()) return gateway_binary.status();
+  absl::StatusOr<TcpEndpoint> endpoint = LocalEndpointFor(options.bind, options.resp_port);
+  if (!endpoint.ok()) return endpoint.status();
+
+  absl::StatusOr<std::unique_ptr<DataDir>> data_dir =
+      DataDir::Open(options.data_dir, options.threads);
+  if (!data_dir.ok()) return data_dir.status();
+  // Fail now rather than after the shards started (and five gateway crashes later).
+  if (absl::Status status = CheckTcpPortFree(options.bind, options.resp_port); !status.ok()) {
+    return status;
+  }
+  LOG(INFO) << "data directory " << (*data_dir)->path() << " (" << options.threads
+            << " shards); kv-shard: " << *shard_binary << "; kv-resp-gateway: "
+            << *gateway_binary;
+
+  // An inherited SIGCHLD = SIG_IGN would make the kernel reap children for us; waitpid would
+  // then never report an exit.
+  signal(SIGCHLD, SIG_DFL);
+  sigset_t handled, previous;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGCHLD);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &handled, &previous) != 0) {
+    return absl::InternalError(absl::StrCat("sigprocmask: ", strerror(errno)));
+  }
+  const int signal_fd = signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) {
+    const int err = errno;
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
+    return absl::InternalError(absl::StrCat("signalfd: ", strerror(err)));
+  }
+  absl::Status status = Supervisor(options, **data_dir, *shard_binary, *gateway_binary,
+                                   *endpoint, signal_fd)
+                            .Run();
+  // Consume signals still queued (say a second SIGTERM), which the restored mask would
+  // otherwise deliver with their default action after a clean shutdown.
+  signalfd_siginfo ignored;
+  while (read(signal_fd, &ignored, sizeof(ignored)) == sizeof(ignored)) {
+  }
+  close(signal_fd);
+  sigprocmask(SIG_SETMASK, &previous, nullptr);
+  return status;
+}
+
+}  // namespace beyondkv::services

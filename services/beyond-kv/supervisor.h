@@ -1,0 +1,57 @@
+// The beyond-kv supervisor: the process a user runs (architecture §1). It prepares the data
+// directory, starts S kv-shard processes, waits until each serves on its unix socket, starts
+// kv-resp-gateway, restarts a child that dies (with backoff), and on SIGTERM/SIGINT stops the
+// gateway first and the shards after it, so the shards can finish and sync their logs.
+//
+// Children are found with LocateChildBinary() (child_binaries.h), started with SpawnChild()
+// (child_process.h); the data directory is set up by DataDir (data_dir.h).
+#ifndef BEYONDKV_SERVICES_BEYOND_KV_SUPERVISOR_H_
+#define BEYONDKV_SERVICES_BEYOND_KV_SUPERVISOR_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace beyondkv::services {
+
+struct SupervisorOptions {
+  std::string data_dir = "./data";  // created if missing; holds MANIFEST, run/, shard-<i>/
+  std::string bind = "127.0.0.1";   // listen address of the gateways
+  int resp_port = 6379;             // RESP TCP port, 1..65535
+  // The HTTP gateway is not yet part of this release: validated, otherwise unused.
+  int http_port = 4869;
+  int threads = 1;                        // shard count S, 1..256; must match the MANIFEST
+  int64_t memory_bytes = 1ll << 30;       // cache budget; each shard gets memory_bytes / S
+  int64_t max_value_bytes = 64ll << 20;   // largest value accepted, 1..512 MiB
+  int64_t max_conns_per_shard = 1024;     // the gateway accepts up to this x S connections
+  int64_t idle_timeout_secs = 0;          // close idle client connections; 0 = never
+  // Reclaim arrives with the storage-engine release: validated, otherwise unused.
+  int64_t reclaim_sealed_threshold = 4;
+  int64_t reclaim_interval_secs = 60;
+  std::string fsync = "everysec";  // always | everysec | never, passed to the shards
+  // Password for AUTH; "" = none. Handed to the gateway as KV_REQUIREPASS in its environment,
+  // never on a command line; the shards never see it.
+  std::string requirepass;
+  // Directory holding kv-shard and kv-resp-gateway; "" = search the usual places (see
+  // LocateChildBinary). main() fills it from KV_BIN_DIR.
+  std::string bin_dir;
+};
+
+// OK if every field is in range; InvalidArgument naming the flag otherwise.
+absl::Status ValidateOptions(const SupervisorOptions& options);
+
+// Runs the whole server in the calling process until SIGTERM or SIGINT, then shuts it down
+// in order and returns OK. Returns an error without starting anything when the options, the
+// data directory (e.g. a MANIFEST recording a different shard count) or the child binaries
+// are unusable, and after stopping everything when a child keeps failing before it serves
+// (5 times in a row) or does not serve within 30 s during start-up.
+//
+// Call from main() of a single-threaded process: it blocks SIGCHLD, SIGTERM and SIGINT in the
+// calling thread (restoring the mask on return), reaps every child process of the calling
+// process, and its children are bound to the calling thread's lifetime (PR_SET_PDEATHSIG).
+absl::Status RunSupervisor(const SupervisorOptions& options);
+
+}  // namespace beyondkv::services
+
+#endif  // BEYONDKV_SERVICES_BEYOND_KV_SUPERVISOR_H_

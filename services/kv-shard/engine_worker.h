@@ -1,0 +1,60 @@
+// The shard's engine thread and its request queue (architecture §2).
+//
+// Thread contract: Submit() may be called from any thread (gRPC callback threads); it only
+// appends to a mutex-guarded queue. Everything else runs on the engine thread, which is the
+// only thread that touches the Engine.
+#ifndef BEYONDKV_SERVICES_KV_SHARD_ENGINE_WORKER_H_
+#define BEYONDKV_SERVICES_KV_SHARD_ENGINE_WORKER_H_
+
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "engine/engine.h"
+#include "proto/shard.pb.h"
+
+namespace beyondkv::shard {
+
+class EngineWorker {
+ public:
+  // Called on the engine thread once the call's ops are applied and committed.
+  using Done = std::function<void()>;
+
+  explicit EngineWorker(std::unique_ptr<engine::Engine> engine);
+  ~EngineWorker();  // Stop()s if still running
+
+  // Starts the engine thread.
+  void Start();
+
+  // Queues one batch. `request` and `response` must stay valid until `done` runs.
+  // After Stop(), the batch is answered at once with a single INTERNAL result per op.
+  void Submit(const v1::BatchRequest* request, v1::BatchResponse* response, Done done);
+
+  // Applies whatever is queued, syncs every log, and joins the engine thread.
+  void Stop();
+
+ private:
+  struct Call {
+    const v1::BatchRequest* request;
+    v1::BatchResponse* response;
+    Done done;
+  };
+
+  void Loop();
+  void ApplyOp(const v1::Op& op, v1::OpResult* result);
+
+  std::unique_ptr<engine::Engine> engine_;  // engine thread only
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  std::vector<Call> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace beyondkv::shard
+
+#endif  // BEYONDKV_SERVICES_KV_SHARD_ENGINE_WORKER_H_

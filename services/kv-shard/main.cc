@@ -1,0 +1,80 @@
+// kv-shard: serves one shard of the keyspace over gRPC on a unix socket. Normally started by
+// `beyond-kv`; can be run alone for debugging or under another supervisor.
+#include <glog/logging.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <map>
+#include <string>
+#include <thread>
+
+#include "common/logging.h"
+#include "services/kv-shard/shard_server.h"
+
+int main(int argc, char** argv) {
+  using beyondkv::engine::FsyncPolicy;
+  CLI::App app{"kv-shard: one storage shard of beyond-kv, serving gRPC on a unix socket"};
+  uint32_t shard_id = 0;
+  uint32_t shard_count = 1;
+  std::string data_dir = "./data";
+  std::string socket_path;
+  std::string fsync = "everysec";
+  uint64_t max_value_bytes = 64ull << 20;
+  uint64_t memory_bytes = 1ull << 30;
+  app.add_option("--shard-id", shard_id, "this shard's index")->capture_default_str()
+      ->check(CLI::Range(0, 255));
+  app.add_option("--shard-count", shard_count, "number of shards S")->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--data-dir", data_dir, "data directory; the shard uses <data-dir>/shard-<id>")
+      ->capture_default_str();
+  app.add_option("--socket", socket_path, "unix socket path to serve gRPC on")->required();
+  app.add_option("--fsync", fsync, "log sync policy")->capture_default_str()
+      ->check(CLI::IsMember({"always", "everysec", "never"}));
+  app.add_option("--max-value-bytes", max_value_bytes, "largest value accepted, in bytes")
+      ->capture_default_str();
+  app.add_option("--memory-bytes", memory_bytes,
+                 "value cache budget of this shard in bytes (the cache arrives with the "
+                 "storage-engine release: accepted and ignored)")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (shard_id >= shard_count) {
+    std::cerr << "--shard-id must be below --shard-count\n";
+    return 2;
+  }
+
+  beyondkv::InitLogging(argv[0], "kv-shard[" + std::to_string(shard_id) + "]");
+
+  // Signals are handled by one thread with sigwait, so every other thread blocks them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  std::thread([signals] {
+    int signo = 0;
+    sigwait(&signals, &signo);
+    LOG(INFO) << "received " << strsignal(signo);
+    beyondkv::shard::RequestShutdown();
+  }).detach();
+
+  const std::map<std::string, FsyncPolicy> policies = {{"always", FsyncPolicy::kAlways},
+                                                       {"everysec", FsyncPolicy::kEverySec},
+                                                       {"never", FsyncPolicy::kNever}};
+  beyondkv::shard::ShardServerOptions options;
+  options.engine.shard_id = shard_id;
+  options.engine.shard_count = shard_count;
+  options.engine.fsync = policies.at(fsync);
+  options.engine.max_value_bytes = max_value_bytes;
+  options.shard_dir = data_dir + "/shard-" + std::to_string(shard_id);
+  options.socket_path = socket_path;
+  options.memory_bytes = memory_bytes;
+  LOG(INFO) << "starting shard " << shard_id << "/" << shard_count << " in " << options.shard_dir
+            << " (fsync " << fsync << ")";
+  absl::Status status = beyondkv::shard::RunShardServer(options);
+  if (!status.ok()) {
+    LOG(ERROR) << "fatal: " << status;
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,97 @@
+#include "services/kv-shard/shard_server.h"
+
+#include <glog/logging.h>
+#include <grpcpp/grpcpp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "proto/shard.grpc.pb.h"
+#include "services/kv-shard/engine_worker.h"
+
+namespace beyondkv::shard {
+namespace {
+
+absl::Mutex g_shutdown_mu;
+bool g_shutdown ABSL_GUARDED_BY(g_shutdown_mu) = false;
+
+// gRPC handlers hand each call to the engine thread and return; the engine thread finishes
+// the reactor once the call's ops are applied and committed.
+class ShardService final : public v1::Shard::CallbackService {
+ public:
+  explicit ShardService(EngineWorker* worker) : worker_(worker) {}
+
+  grpc::ServerUnaryReactor* Execute(grpc::CallbackServerContext* context,
+                                    const v1::BatchRequest* request,
+                                    v1::BatchResponse* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    worker_->Submit(request, response, [reactor] { reactor->Finish(grpc::Status::OK); });
+    return reactor;
+  }
+
+ private:
+  EngineWorker* worker_;
+};
+
+}  // namespace
+
+void RequestShutdown() {
+  absl::MutexLock lock(&g_shutdown_mu);
+  g_shutdown = true;
+}
+
+absl::Status RunShardServer(const ShardServerOptions& options) {
+  absl::StatusOr<std::unique_ptr<engine::Engine>> opened =
+      engine::Engine::Open(options.engine, options.shard_dir);
+  if (!opened.ok()) return opened.status();
+  const engine::RecoveryStats& stats = (*opened)->recovery_stats();
+  LOG(INFO) << "recovered " << options.shard_dir << ": " << stats.keys << " keys, "
+            << stats.records << " records in " << stats.segments << " segments, "
+            << stats.bytes_scanned << " bytes scanned in " << stats.elapsed_us / 1000
+            << " ms; torn tail truncated: " << stats.torn_bytes_truncated
+            << " bytes; corrupt records: " << stats.corrupt_records;
+
+  EngineWorker worker(std::move(*opened));
+  worker.Start();
+
+  // A socket left by a killed predecessor would make bind() fail.
+  if (unlink(options.socket_path.c_str()) != 0 && errno != ENOENT) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot remove stale socket ", options.socket_path, ": ", strerror(errno)));
+  }
+  ShardService service(&worker);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + options.socket_path, grpc::InsecureServerCredentials());
+  builder.RegisterService(&service);
+  // A batch carries many values; the gateway bounds batches, so the transport does not need
+  // to (gRPC's default of 4 MiB is below --max-value-bytes).
+  builder.SetMaxReceiveMessageSize(INT_MAX);
+  builder.SetMaxSendMessageSize(INT_MAX);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on unix:", options.socket_path));
+  }
+  LOG(INFO) << "serving on unix:" << options.socket_path;
+
+  {
+    absl::MutexLock lock(&g_shutdown_mu);
+    g_shutdown_mu.Await(absl::Condition(&g_shutdown));
+  }
+  LOG(INFO) << "shutting down: draining in-flight calls";
+  // The engine thread must keep running while in-flight calls complete.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  worker.Stop();  // applies what is queued and syncs every log
+  unlink(options.socket_path.c_str());
+  LOG(INFO) << "shutdown complete";
+  return absl::OkStatus();
+}
+
+}  // namespace beyondkv::shard

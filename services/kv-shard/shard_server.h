@@ -1,0 +1,41 @@
+// kv-shard: one storage shard as a process (architecture §1, §2).
+//
+// One engine thread owns the shard's Engine (index, logs); nothing else touches it. gRPC
+// callback handlers only enqueue each Execute call and return; the engine thread drains the
+// queue in batches, applies every op of every drained call, group-commits the records with
+// Engine::Commit() (one write per namespace, one fdatasync under --fsync always), and then
+// completes the calls. Reads see writes queued before them (calls are applied in arrival
+// order). Under --fsync everysec the engine thread also syncs about once a second.
+#ifndef BEYONDKV_SERVICES_KV_SHARD_SHARD_SERVER_H_
+#define BEYONDKV_SERVICES_KV_SHARD_SHARD_SERVER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "engine/engine.h"
+
+namespace beyondkv::shard {
+
+struct ShardServerOptions {
+  engine::Options engine;     // shard id/count, fsync policy, max value size
+  std::string shard_dir;      // <data-dir>/shard-<i>
+  std::string socket_path;    // unix socket the gRPC server listens on; replaced if stale
+  uint64_t memory_bytes = 0;  // cache budget of this shard (S3-FIFO cache: storage-engine issue)
+};
+
+// Opens the engine (recovery), serves gRPC on the unix socket until `*stop` becomes true (the
+// caller sets it from a signal-handling thread and then calls NotifyStop()), then stops
+// accepting, completes in-flight calls, syncs every log and returns.
+// Errors: the engine's Open() status (e.g. FailedPrecondition on a manifest mismatch), or
+// Unavailable when the socket cannot be bound.
+absl::Status RunShardServer(const ShardServerOptions& options);
+
+// Asks a running RunShardServer() to shut down. Async-signal-unsafe: call from a normal
+// thread (main.cc uses a sigwait thread).
+void RequestShutdown();
+
+}  // namespace beyondkv::shard
+
+#endif  // BEYONDKV_SERVICES_KV_SHARD_SHARD_SERVER_H_
