@@ -4,9 +4,10 @@
 // Thread contract: an Engine is owned by its shard's engine thread. Every method must be
 // called on that thread only (no internal locking; no data is shared with other threads).
 //
-// Write path (group commit): Put/Delete update the index at once and stage their records in
-// memory; Commit() appends every staged record of every namespace (one write per namespace
-// with staged records) and syncs according to Options::fsync. The caller acknowledges the
+// Write path (group commit): mutations (Put, Delete, SetExpiry, Flush, Rename) update the
+// index at once and stage their records in memory; Commit() appends every staged record of
+// every namespace (one write per namespace with staged records) and syncs according to
+// Options::fsync. The caller acknowledges the
 // mutations of a batch only after Commit() returned OK. Reads issued before Commit() already
 // see staged mutations (read-your-writes within a batch).
 //
@@ -15,9 +16,12 @@
 #define BEYONDKV_ENGINE_ENGINE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,7 +32,7 @@ inline constexpr uint32_t kNamespaceCount = 16;  // SELECT 0-15
 
 enum class FsyncPolicy {
   kAlways,    // fdatasync in Commit(), before mutations are acknowledged
-  kEverySec,  // the owner calls MaybeSyncPeriodic() regularly; at most ~1 s of writes at risk
+  kEverySec,  // RunBackgroundWork() fdatasyncs dirty logs once a second; ~1 s of writes at risk
   kNever,     // the kernel flushes when it likes
 };
 
@@ -39,37 +43,124 @@ struct Options {
   uint64_t max_value_bytes = 64ull << 20;  // larger values are refused (InvalidArgument)
   // Clock for expiry and revisions; tests inject a fake. Returns Unix time in µs.
   int64_t (*now_us)() = nullptr;  // nullptr = the real clock
+  // Value-cache budget of this shard (--memory-bytes / S). Reported by Stats(); the cache
+  // itself is not wired in yet.
+  uint64_t memory_bytes = 256ull << 20;
+  // The active segment is sealed (fdatasynced, made read-only) once a Commit() leaves it at
+  // or past this size, and the next one is started. Must be > 40 (a segment header).
+  uint64_t segment_bytes = 64ull << 20;
+  // Reclaim a namespace automatically once it holds at least this many sealed segments and
+  // enough of them is garbage (log_engine.h). 0 = never automatically (RequestReclaim only).
+  uint32_t reclaim_sealed_threshold = 4;
+  // How often RunBackgroundWork checks whether to reclaim, in seconds of Options::now_us
+  // time. <= 0 = at every call.
+  int64_t reclaim_interval_secs = 60;
 };
 
 // One key's current entry as seen by readers.
 struct Entry {
   std::string value;
-  uint64_t revision = 0;      // the revision of the mutation that wrote this value
-  int64_t expire_at_ms = 0;   // absolute Unix ms; 0 = no expiry
+  std::string metadata;      // opaque bytes given at Put (HTTP X-KV-Metadata); empty = none
+  uint64_t revision = 0;     // of the key's last mutation (put, or expire-only record)
+  int64_t expire_at_ms = 0;  // absolute Unix ms; 0 = no expiry
+};
+
+struct ReadOptions {
+  // false: the value is not read and Entry::value stays empty. The read then costs no disk
+  // I/O, unless the entry has metadata: its record is read and verified to return it.
+  bool value = true;
 };
 
 struct PutOptions {
-  enum class Condition { kAlways, kIfAbsent, kIfPresent };
+  enum class Condition { kAlways, kIfAbsent, kIfPresent, kIfRevision };
   Condition condition = Condition::kAlways;
+  // kIfRevision: write only if the key's live revision equals this; 0 = only if absent.
+  uint64_t if_revision = 0;
   int64_t expire_at_ms = 0;  // absolute Unix ms; 0 = none. Ignored when keep_ttl.
   bool keep_ttl = false;     // keep the current entry's expiry (Redis SET KEEPTTL)
+  // Opaque bytes stored in the record (HTTP X-KV-Metadata), at most 64 KiB; empty = none.
+  // Ignored when keep_metadata. The view need only live during the call.
+  std::string_view metadata;
+  bool keep_metadata = false;  // keep the current entry's metadata instead
 };
 
 struct PutResult {
-  bool written = false;        // false when the condition did not hold (nothing changed)
-  uint64_t revision = 0;       // the new revision when written
-  bool had_old = false;        // whether a live value existed before
-  std::string old_value;       // filled only when PutOptions asked for it via Put's old_value
+  bool written = false;   // false when the condition did not hold (nothing changed)
+  uint64_t revision = 0;  // the new revision when written, else 0
+  bool had_old = false;   // whether a live entry existed before
+};
+
+struct DeleteOptions {
+  // Delete only if the key's live revision equals this. 0 = only if absent, which deletes
+  // nothing; a set value on an absent key fails the condition (HTTP If-Match on a missing
+  // key answers 412).
+  std::optional<uint64_t> if_revision;
+};
+
+struct DeleteResult {
+  bool deleted = false;           // a live entry was deleted (a tombstone staged)
+  bool condition_failed = false;  // if_revision did not match; nothing changed
+  uint64_t revision = 0;          // the tombstone's revision when deleted, else 0
+};
+
+struct ScanOptions {
+  // Keys strictly after start_after (or from it when start_inclusive) that start with prefix.
+  std::string start_after;
+  bool start_inclusive = false;
+  std::string prefix;
+  size_t limit = 100;  // at most this many keys returned; 0 = no bound
+  // Stop after examining this many live keys (0 = no bound): for SCAN COUNT with MATCH, so a
+  // filter that rejects most keys cannot make one call walk the whole index.
+  size_t max_examined = 0;
+  // Keys for which it returns false are examined (they count toward max_examined and may be
+  // last_key) but not returned. null = all.
+  std::function<bool(std::string_view key)> filter;
+};
+
+struct ScanResult {
+  std::vector<std::string> keys;  // in key order
+  // Keys with the prefix remain after last_key: resume with start_after = last_key.
+  // (Such a key may turn out to have expired; a resumed scan then returns nothing.)
+  bool more = false;
+  std::string last_key;  // the last key examined, returned or not; empty if none
+};
+
+struct RenameResult {
+  bool renamed = false;           // `from` was moved (or from == to)
+  bool condition_failed = false;  // only_if_absent and `to` exists; nothing changed
+  uint64_t revision = 0;          // the revision of `to`'s new record when written, else 0
+};
+
+struct NamespaceStats {
+  uint32_t ns = 0;
+  uint64_t keys = 0;        // as KeyCount
+  uint64_t expires = 0;     // keys with an expiry
+  uint64_t live_bytes = 0;  // bytes of the records the index points to
+  uint64_t log_bytes = 0;   // bytes of all segment files, the staged ones included
+  uint64_t sealed_segments = 0;
+};
+
+struct EngineStats {
+  std::vector<NamespaceStats> namespaces;  // only namespaces holding keys or segment files
+  uint64_t cache_hits = 0;                 // the value cache is not wired in yet: 0
+  uint64_t cache_misses = 0;               // 0 (as above)
+  uint64_t cache_bytes = 0;                // 0 (as above)
+  uint64_t cache_budget_bytes = 0;         // Options::memory_bytes
+  uint64_t reclaim_runs = 0;               // completed reclaims of a namespace since Open
+  uint64_t corrupt_records = 0;            // found by recovery, reads and reclaim since Open
+  uint64_t index_bytes = 0;                // estimated memory of the keydirs
+  uint64_t expired_keys = 0;               // removed from the index by lazy expiry and the sweep
 };
 
 // Statistics of one Open(): what recovery found. Logged by the caller.
 struct RecoveryStats {
   uint64_t segments = 0;
+  uint64_t hint_files = 0;  // sealed segments recovered from their hint file
   uint64_t records = 0;
-  uint64_t keys = 0;              // live keys after recovery, all namespaces
-  uint64_t bytes_scanned = 0;
+  uint64_t keys = 0;           // live keys after recovery, all namespaces
+  uint64_t bytes_scanned = 0;  // segment bytes read record by record
   uint64_t torn_bytes_truncated = 0;
-  uint64_t corrupt_records = 0;   // bad records skipped in sealed segments
+  uint64_t corrupt_records = 0;  // bad records skipped in sealed segments
   int64_t elapsed_us = 0;
 };
 
@@ -79,49 +170,91 @@ class Engine {
 
   // Opens (creating if needed) the shard's data directory `dir`, checks its manifest against
   // `options` (a different shard_count or shard_id is FailedPrecondition), and rebuilds every
-  // namespace's index by scanning its log. A torn or corrupt tail of an active segment is
-  // truncated. Errors: FailedPrecondition (manifest mismatch), DataLoss (unreadable manifest),
+  // namespace's index from its hint files and logs. A torn or corrupt tail of an active
+  // segment is truncated; leftovers of an interrupted reclaim are resolved (FORMAT.md).
+  // Errors: FailedPrecondition (manifest mismatch), DataLoss (unreadable manifest),
   // Internal/errno-derived for I/O failures. Also InvalidArgument for bad options
-  // (shard_count not in [1, 256], shard_id >= shard_count, max_value_bytes > 1 GiB), and
-  // DataLoss for a damaged segment header or a directory holding data but no manifest.
+  // (shard_count not in [1, 256], shard_id >= shard_count, max_value_bytes > 1 GiB,
+  // segment_bytes <= 40), and DataLoss for a damaged segment header or a directory holding
+  // data but no manifest.
   static absl::StatusOr<std::unique_ptr<Engine>> Open(const Options& options,
                                                       const std::string& dir);
 
-  // Returns the live entry for `key` in namespace `ns`. NotFound when absent or expired.
-  // InvalidArgument for ns >= kNamespaceCount. DataLoss if the record fails its checksum.
-  virtual absl::StatusOr<Entry> Get(uint32_t ns, std::string_view key) = 0;
+  // Every method below: InvalidArgument for ns >= kNamespaceCount. Mutations are staged until
+  // Commit(); reads see staged mutations. Keys are at most 64 KiB (kMaxKeyBytes), metadata
+  // at most 64 KiB, values at most Options::max_value_bytes (else InvalidArgument). DataLoss
+  // whenever a record that must be read fails its checksum.
 
-  // Whether `key` holds a live (unexpired) value. Does not read the value.
+  // Returns the live entry for `key`. NotFound when absent or expired.
+  virtual absl::StatusOr<Entry> Get(uint32_t ns, std::string_view key,
+                                    const ReadOptions& options = {}) = 0;
+
+  // Whether `key` holds a live (unexpired) value. Does not read the record.
   virtual absl::StatusOr<bool> Exists(uint32_t ns, std::string_view key) = 0;
 
-  // Writes key := value under `options`. If `old_value` is non-null and a live value existed,
-  // it receives that value (SET ... GET). InvalidArgument: bad ns or value larger than
-  // Options::max_value_bytes. Staged until Commit().
-  // Also InvalidArgument: key longer than 64 KiB (kMaxKeyBytes, engine/record_format.h).
-  // `*old_value` is filled (or cleared when no live value exists) even when the condition
-  // fails (SET NX GET); PutResult::old_value is left empty to avoid a second copy.
-  virtual absl::StatusOr<PutResult> Put(uint32_t ns, std::string_view key,
-                                        std::string_view value, const PutOptions& options,
-                                        std::string* old_value = nullptr) = 0;
+  // Writes key := value (with options.metadata) under `options`. If `old` is non-null it
+  // receives the previous live entry (value, metadata, revision, expiry) whether or not the
+  // condition held; revision 0 and empty fields when there was none.
+  virtual absl::StatusOr<PutResult> Put(uint32_t ns, std::string_view key, std::string_view value,
+                                        const PutOptions& options, Entry* old = nullptr) = 0;
 
-  // Deletes `key` (appends a tombstone). Returns true if a live value was deleted, false if
-  // the key was absent (nothing is written then). Staged until Commit().
-  virtual absl::StatusOr<bool> Delete(uint32_t ns, std::string_view key) = 0;
+  // Deletes `key` (stages a tombstone) if it is live and options.if_revision (if set)
+  // matches. Absent key: deleted = false (nothing written). `*old` as for Put.
+  virtual absl::StatusOr<DeleteResult> Delete(uint32_t ns, std::string_view key,
+                                              const DeleteOptions& options = {},
+                                              Entry* old = nullptr) = 0;
 
-  // Number of live keys in namespace `ns` (keys whose expiry passed may still be counted
-  // until they are accessed; the background sweep arrives with the storage-engine issue).
+  // Sets the expiry of a live key without rewriting its value: stages an expire-only record
+  // (key, expiry, revision; no value) and returns its revision. expire_at_ms = 0 persists
+  // the key. An expire_at_ms <= now deletes the key (a tombstone) and returns the
+  // tombstone's revision. NotFound if no live key.
+  virtual absl::StatusOr<uint64_t> SetExpiry(uint32_t ns, std::string_view key,
+                                             int64_t expire_at_ms) = 0;
+
+  // Empties namespace `ns` (FLUSHDB): stages a flush record and returns its revision.
+  // Recovery drops every key recovered before a flush record of its namespace. An empty
+  // namespace writes nothing (a fresh revision is still returned).
+  virtual absl::StatusOr<uint64_t> Flush(uint32_t ns) = 0;
+
+  // Live keys in key order (ScanOptions), walking the index: O(log n + examined). Expired
+  // keys are skipped: neither returned nor counted (and dropped from the index).
+  virtual absl::StatusOr<ScanResult> Scan(uint32_t ns, const ScanOptions& options) = 0;
+
+  // A live key chosen at random (a random probe into the ordered index: keys are not
+  // equally likely, but every key can come up). NotFound when the namespace is empty.
+  virtual absl::StatusOr<std::string> RandomKey(uint32_t ns) = 0;
+
+  // Moves `from` to `to` with its value, metadata and expiry (Redis RENAME keeps the TTL):
+  // stages a put for `to`, then a tombstone for `from`, in the same batch (a torn write can
+  // only leave both keys, never neither). NotFound if `from` is absent. from == to:
+  // renamed = true, nothing written. only_if_absent and `to` live: condition_failed.
+  virtual absl::StatusOr<RenameResult> Rename(uint32_t ns, std::string_view from,
+                                              std::string_view to, bool only_if_absent) = 0;
+
+  // Number of live keys in namespace `ns`. Keys whose expiry passed are counted until lazy
+  // expiry or the background sweep (RunBackgroundWork) drops them.
   virtual absl::StatusOr<uint64_t> KeyCount(uint32_t ns) = 0;
 
   // Appends all staged records (one write per namespace that has any) and, under
-  // FsyncPolicy::kAlways, fdatasyncs them. On error the staged mutations must be reported as
-  // failed to their writers; the engine stays usable for reads.
-  // On error the whole batch has been rolled back in every namespace (no read sees it); a
-  // namespace whose fdatasync or rollback failed refuses writes until reopened (log_engine.h).
+  // FsyncPolicy::kAlways, fdatasyncs them; then seals active segments grown past
+  // Options::segment_bytes. On error the whole batch has been rolled back in every
+  // namespace (no read sees it) and must be reported as failed to its writers; a namespace
+  // whose fdatasync or rollback failed refuses writes until reopened (log_engine.h).
   virtual absl::Status Commit() = 0;
 
-  // Under FsyncPolicy::kEverySec: fdatasyncs dirty logs if the last sync is older than 1 s.
-  // Cheap to call often. A no-op for other policies.
-  virtual absl::Status MaybeSyncPeriodic() = 0;
+  // Figures of this shard. Cheap (no walk of the index).
+  virtual EngineStats Stats() = 0;
+
+  // Reclaim every namespace (BGREWRITEAOF) at the next RunBackgroundWork() calls: active
+  // segments holding records are sealed and all sealed segments are rewritten.
+  virtual void RequestReclaim() = 0;
+
+  // Background duties, each bounded to a small time budget so requests are not stalled.
+  // Call on the engine thread between batches (nothing staged), at least every 100 ms: the
+  // everysec fdatasync, an incremental sweep of expired keys, hint files for sealed
+  // segments, and reclaim steps when due. Errors are I/O failures (already logged); the
+  // engine stays usable and the work is retried at later calls.
+  virtual absl::Status RunBackgroundWork() = 0;
 
   // Syncs every log (used at clean shutdown, whatever the policy).
   virtual absl::Status SyncAll() = 0;

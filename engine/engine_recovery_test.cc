@@ -89,7 +89,7 @@ TEST_F(EngineRecoveryTest, ReopenRecoversValuesRevisionsAndExpiry) {
   PutAndCommit(0, "b", "old");
   const uint64_t rev_b = PutAndCommit(0, "b", "new", NowMs() + 60'000);
   PutAndCommit(0, "c", "doomed");
-  ASSERT_TRUE(*engine_->Delete(0, "c"));
+  ASSERT_TRUE(engine_->Delete(0, "c")->deleted);
   ASSERT_TRUE(engine_->Commit().ok());
   PutAndCommit(7, "a", "seven");
 
@@ -124,7 +124,7 @@ TEST_F(EngineRecoveryTest, RevisionsAfterReopenExceedRecoveredOnesEvenIfTheClock
   uint64_t last = 0;
   for (int i = 0; i < 10; ++i) last = PutAndCommit(0, "k", "v");
   // A tombstone's revision counts too.
-  ASSERT_TRUE(*engine_->Delete(0, "k"));
+  ASSERT_TRUE(engine_->Delete(0, "k")->deleted);
   ASSERT_TRUE(engine_->Commit().ok());
   g_now_us -= 3'600'000'000;  // an hour back
   Open();
@@ -218,8 +218,8 @@ TEST_F(EngineRecoveryTest, SegmentsAreReplayedInSequenceOrder) {
   Open();
   engine_.reset();
   ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
-  // Sequence 2 is written first on purpose: directory order must not matter.
-  WriteSegment(0, 2,
+  // The later segment is written first on purpose: directory order must not matter.
+  WriteSegment(0, kSequenceStride,
                Record(RecordType::kPut, "k", "second", 300) +
                    Record(RecordType::kTombstone, "gone", "", 301));
   WriteSegment(0, 1,
@@ -235,9 +235,9 @@ TEST_F(EngineRecoveryTest, SegmentsAreReplayedInSequenceOrder) {
   EXPECT_EQ(engine_->Get(0, "k")->revision, 300u);
 
   // Writes go to the last (active) segment.
-  const uint64_t seg2 = testing::FileSize(SegmentPath(0, 2));
+  const uint64_t seg2 = testing::FileSize(SegmentPath(0, kSequenceStride));
   PutAndCommit(0, "new", "z");
-  EXPECT_GT(testing::FileSize(SegmentPath(0, 2)), seg2);
+  EXPECT_GT(testing::FileSize(SegmentPath(0, kSequenceStride)), seg2);
   Open();
   EXPECT_EQ(Value(0, "new"), "z");
   EXPECT_EQ(Value(0, "kept"), "y");
@@ -252,7 +252,7 @@ TEST_F(EngineRecoveryTest, CorruptRecordInASealedSegmentIsSkippedAndCounted) {
   WriteSegment(0, 1,
                Record(RecordType::kPut, "a", "1", 100) + bad +
                    Record(RecordType::kPut, "c", "3", 102));
-  WriteSegment(0, 2, Record(RecordType::kPut, "d", "4", 103));
+  WriteSegment(0, kSequenceStride, Record(RecordType::kPut, "d", "4", 103));
   Open();
   EXPECT_EQ(engine_->recovery_stats().corrupt_records, 1u);
   EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, 0u);
@@ -271,7 +271,7 @@ TEST_F(EngineRecoveryTest, UnusableLengthsInASealedSegmentSkipItsRest) {
   const std::string sealed = Record(RecordType::kPut, "a", "1", 100) + bad +
                              Record(RecordType::kPut, "c", "3", 102);
   WriteSegment(0, 1, sealed);
-  WriteSegment(0, 2, Record(RecordType::kPut, "d", "4", 103));
+  WriteSegment(0, kSequenceStride, Record(RecordType::kPut, "d", "4", 103));
   Open();
   EXPECT_EQ(engine_->recovery_stats().corrupt_records, 1u);
   EXPECT_EQ(Value(0, "a"), "1");
@@ -313,13 +313,133 @@ TEST_F(EngineRecoveryTest, SegmentOfAnotherShardIsRefused) {
   EXPECT_TRUE(absl::IsDataLoss(s)) << s;
 }
 
-TEST_F(EngineRecoveryTest, ReservedRecordTypeRefusesOpen) {
+TEST_F(EngineRecoveryTest, ExpireAndFlushRecordsAreReplayed) {
   Open();
   engine_.reset();
   ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
-  WriteSegment(0, 1, Record(RecordType::kExpire, "k", "", 100));
-  absl::Status s = TryOpen().status();
-  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  const int64_t later = NowMs() + 60'000;
+  std::string records = Record(RecordType::kPut, "flushed", "x", 100) +
+                        Record(RecordType::kFlush, "", "", 101) +
+                        Record(RecordType::kPut, "ttl", "v", 102) +
+                        Record(RecordType::kPut, "persisted", "p", 103) +
+                        Record(RecordType::kExpire, "orphan", "", 104);  // no such key: moot
+  RecordView expire;
+  expire.type = RecordType::kExpire;
+  expire.key = "ttl";
+  expire.revision = 105;
+  expire.expire_at_ms = later;
+  AppendRecord(expire, &records);
+  WriteSegment(0, 1, records);
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().records, 6u);
+  EXPECT_EQ(Value(0, "flushed"), "<NotFound>");
+  absl::StatusOr<Entry> ttl = engine_->Get(0, "ttl");
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  EXPECT_EQ(ttl->value, "v");
+  EXPECT_EQ(ttl->revision, 105u);  // the expire-only record's
+  EXPECT_EQ(ttl->expire_at_ms, later);
+  EXPECT_EQ(Value(0, "persisted"), "p");
+  EXPECT_EQ(Value(0, "orphan"), "<NotFound>");
+  EXPECT_EQ(*engine_->KeyCount(0), 2u);
+}
+
+TEST_F(EngineRecoveryTest, UnknownRecordTypeIsATornTailInTheActiveSegment) {
+  Open();
+  engine_.reset();
+  ASSERT_TRUE(Env::Default()->CreateDir(dir_.path() + "/ns-0").ok());
+  std::string bad = Record(RecordType::kPut, "b", "2", 101);
+  bad[4] = 5;  // no such type
+  WriteSegment(0, 1, Record(RecordType::kPut, "a", "1", 100) + bad);
+  Open();
+  EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, bad.size());
+  EXPECT_EQ(Value(0, "a"), "1");
+  EXPECT_EQ(Value(0, "b"), "<NotFound>");
+}
+
+TEST_F(EngineRecoveryTest, ExpiryChangesSurviveReopen) {
+  Open();
+  PutAndCommit(0, "extended", "e", NowMs() + 1000);
+  PutAndCommit(0, "persisted", "p", NowMs() + 1000);
+  PutAndCommit(0, "shortened", "s");
+  PutAndCommit(0, "deleted", "d");
+  ASSERT_TRUE(engine_->SetExpiry(0, "extended", NowMs() + 100'000).ok());
+  absl::StatusOr<uint64_t> persist = engine_->SetExpiry(0, "persisted", 0);
+  ASSERT_TRUE(persist.ok());
+  ASSERT_TRUE(engine_->SetExpiry(0, "shortened", NowMs() + 500).ok());
+  ASSERT_TRUE(engine_->SetExpiry(0, "deleted", NowMs() - 1).ok());
+  ASSERT_TRUE(engine_->Commit().ok());
+  g_now_us += 2'000'000;  // past the original expiries and the shortened one
+  Open();
+  EXPECT_EQ(Value(0, "extended"), "e");
+  EXPECT_EQ(engine_->Get(0, "extended")->expire_at_ms, NowMs() - 2000 + 100'000);
+  absl::StatusOr<Entry> p = engine_->Get(0, "persisted");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->expire_at_ms, 0);
+  EXPECT_EQ(p->revision, *persist);
+  EXPECT_EQ(Value(0, "shortened"), "<NotFound>");
+  EXPECT_EQ(Value(0, "deleted"), "<NotFound>");
+  EXPECT_EQ(*engine_->KeyCount(0), 2u);
+  // The clock resumes above the expire-only records' revisions.
+  EXPECT_GT(PutAndCommit(0, "next", "n"), *persist);
+}
+
+TEST_F(EngineRecoveryTest, FlushSurvivesReopenAndLaterPutsSurviveIt) {
+  Open();
+  PutAndCommit(0, "old1", "x");
+  PutAndCommit(0, "old2", "y");
+  PutAndCommit(1, "other", "z");
+  absl::StatusOr<uint64_t> flush = engine_->Flush(0);
+  ASSERT_TRUE(flush.ok());
+  ASSERT_TRUE(engine_->Commit().ok());
+  PutAndCommit(0, "new", "after");
+  PutAndCommit(0, "old2", "again");
+  Open();
+  EXPECT_EQ(Value(0, "old1"), "<NotFound>");
+  EXPECT_EQ(Value(0, "old2"), "again");
+  EXPECT_EQ(Value(0, "new"), "after");
+  EXPECT_EQ(Value(1, "other"), "z");  // other namespaces are untouched
+  EXPECT_EQ(*engine_->KeyCount(0), 2u);
+}
+
+TEST_F(EngineRecoveryTest, RenameAndMetadataSurviveReopen) {
+  Open();
+  PutOptions options;
+  options.metadata = "{\"type\":\"text\"}";
+  options.expire_at_ms = NowMs() + 60'000;
+  ASSERT_TRUE(engine_->Put(0, "from", "value", options).ok());
+  ASSERT_TRUE(engine_->Commit().ok());
+  absl::StatusOr<RenameResult> r = engine_->Rename(0, "from", "to", false);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(engine_->Commit().ok());
+  Open();
+  EXPECT_EQ(Value(0, "from"), "<NotFound>");
+  absl::StatusOr<Entry> to = engine_->Get(0, "to");
+  ASSERT_TRUE(to.ok()) << to.status();
+  EXPECT_EQ(to->value, "value");
+  EXPECT_EQ(to->metadata, "{\"type\":\"text\"}");
+  EXPECT_EQ(to->revision, r->revision);
+  EXPECT_EQ(to->expire_at_ms, NowMs() + 60'000);
+}
+
+TEST_F(EngineRecoveryTest, SealedSegmentsAreRecovered) {
+  options_.segment_bytes = 200;
+  Open();
+  for (int i = 0; i < 20; ++i) PutAndCommit(0, "k" + std::to_string(i % 7), std::to_string(i));
+  ASSERT_TRUE(engine_->Delete(0, "k3")->deleted);
+  ASSERT_TRUE(engine_->Commit().ok());
+  const EngineStats before = engine_->Stats();
+  ASSERT_EQ(before.namespaces.size(), 1u);
+  EXPECT_GE(before.namespaces[0].sealed_segments, 3u);
+  Open();
+  // The last segment is active again if it was written at all after the last seal.
+  EXPECT_GE(engine_->recovery_stats().segments, before.namespaces[0].sealed_segments);
+  for (int k = 0; k < 7; ++k) {
+    // The last i in [0, 20) with i % 7 == k.
+    const std::string expected =
+        k == 3 ? "<NotFound>" : std::to_string(k + 14 <= 19 ? k + 14 : k + 7);
+    EXPECT_EQ(Value(0, "k" + std::to_string(k)), expected) << k;
+  }
+  EXPECT_EQ(engine_->Stats().namespaces[0].log_bytes, before.namespaces[0].log_bytes);
 }
 
 TEST_F(EngineRecoveryTest, ManifestMismatchIsRefusedNamingBothLayouts) {

@@ -163,14 +163,19 @@ absl::StatusOr<std::string> ReadFileToString(Env* env, const std::string& path) 
 
 absl::Status WriteFileAtomically(Env* env, const std::string& path, std::string_view contents) {
   const std::string tmp = path + ".tmp";
+  absl::Status s;
   {
     absl::StatusOr<std::unique_ptr<File>> file =
         env->OpenFile(tmp, Env::OpenMode::kCreateTruncate);
     if (!file.ok()) return file.status();
-    if (absl::Status s = (*file)->Write(0, contents); !s.ok()) return s;
-    if (absl::Status s = (*file)->DataSync(); !s.ok()) return s;
+    s = (*file)->Write(0, contents);
+    if (s.ok()) s = (*file)->DataSync();
   }
-  if (absl::Status s = env->Rename(tmp, path); !s.ok()) return s;
+  if (s.ok()) s = env->Rename(tmp, path);
+  if (!s.ok()) {
+    env->RemoveFile(tmp).IgnoreError();  // best effort; a reader never trusts a .tmp file
+    return s;
+  }
   return env->SyncDir(DirName(path));
 }
 

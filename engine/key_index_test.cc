@@ -58,5 +58,50 @@ TEST(KeyIndexTest, LiveAtTreatsZeroAsNoExpiry) {
   EXPECT_FALSE(e.LiveAt(1000));
 }
 
+TEST(KeyIndexTest, TotalsFollowEveryMutation) {
+  KeyIndex index;
+  IndexEntry a = EntryAt(40, 1);  // segment 1, 50 bytes
+  a.expire_at_ms = 5000;
+  index.Upsert("a", a);
+  IndexEntry b = EntryAt(90, 2);
+  b.segment = 2;
+  b.record_size = 70;
+  index.Upsert("a-key-longer-than-fifteen-bytes", b);
+  EXPECT_EQ(index.expires(), 1u);
+  EXPECT_EQ(index.live_bytes(), 120u);
+  EXPECT_EQ(index.SegmentLiveBytes(1), 50u);
+  EXPECT_EQ(index.SegmentLiveBytes(2), 70u);
+  const uint64_t memory = index.EstimatedMemoryBytes();
+  EXPECT_GE(memory, 2 * sizeof(KeyIndex::Map::value_type) + 32);
+
+  index.Upsert("a", EntryAt(140, 3));  // moves to segment 1's other record, no expiry
+  EXPECT_EQ(index.expires(), 0u);
+  EXPECT_EQ(index.SegmentLiveBytes(1), 50u);
+  index.Erase("a-key-longer-than-fifteen-bytes");
+  EXPECT_EQ(index.SegmentLiveBytes(2), 0u);
+  EXPECT_EQ(index.live_bytes(), 50u);
+  EXPECT_LT(index.EstimatedMemoryBytes(), memory);
+
+  index.Upsert("b", b);
+  index.Clear();
+  EXPECT_TRUE(index.empty());
+  EXPECT_EQ(index.live_bytes(), 0u);
+  EXPECT_EQ(index.SegmentLiveBytes(1), 0u);
+}
+
+TEST(KeyIndexTest, OrderedWalkAndEraseByIterator) {
+  KeyIndex index;
+  for (const char* key : {"b", "a", "d", "c"}) index.Upsert(key, EntryAt(40, 1));
+  EXPECT_EQ(index.LowerBound("b")->first, "b");
+  EXPECT_EQ(index.UpperBound("b")->first, "c");
+  EXPECT_EQ(index.LowerBound("e"), index.end());
+  auto it = index.Erase(index.LowerBound("b"));
+  EXPECT_EQ(it->first, "c");
+  std::string walked;
+  for (auto i = index.begin(); i != index.end(); ++i) walked += i->first;
+  EXPECT_EQ(walked, "acd");
+  EXPECT_EQ(index.live_bytes(), 150u);
+}
+
 }  // namespace
 }  // namespace beyondkv::engine

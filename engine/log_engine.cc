@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -16,7 +17,6 @@
 namespace beyondkv::engine {
 namespace {
 
-constexpr int64_t kPeriodicSyncIntervalUs = 1'000'000;
 
 absl::Status CheckOptions(const Options& options) {
   if (options.shard_count == 0 || options.shard_count > kMaxShards) {
@@ -27,6 +27,11 @@ absl::Status CheckOptions(const Options& options) {
     return absl::InvalidArgumentError(absl::StrCat("shard_id ", options.shard_id,
                                                    " not below shard_count ",
                                                    options.shard_count));
+  }
+  if (options.segment_bytes <= kSegmentHeaderSize) {
+    return absl::InvalidArgumentError(absl::StrCat("segment_bytes ", options.segment_bytes,
+                                                   " must exceed the segment header's ",
+                                                   kSegmentHeaderSize, " bytes"));
   }
   if (options.max_value_bytes > kMaxValueBytesLimit) {
     return absl::InvalidArgumentError(absl::StrCat("max_value_bytes ", options.max_value_bytes,
@@ -76,6 +81,15 @@ absl::Status CheckManifest(const Options& options, const std::string& dir, Env* 
   return absl::OkStatus();
 }
 
+bool HasSuffix(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// (absl::StartsWith takes Debian's own absl::string_view, not std::string_view.)
+bool HasPrefix(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
 bool AllZero(std::string_view bytes) {
   return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
 }
@@ -104,8 +118,13 @@ absl::StatusOr<std::unique_ptr<Engine>> LogEngine::Open(const Options& options,
 }
 
 LogEngine::LogEngine(const Options& options, std::string dir, Env* env)
-    : options_(options), dir_(std::move(dir)), env_(env), clock_(options.shard_id) {
+    : options_(options),
+      dir_(std::move(dir)),
+      env_(env),
+      clock_(options.shard_id),
+      rng_(std::random_device{}()) {
   last_periodic_sync_us_ = NowUs();
+  last_reclaim_check_us_ = last_periodic_sync_us_;
 }
 
 LogEngine::~LogEngine() {
@@ -137,22 +156,56 @@ absl::Status LogEngine::RecoverNamespace(uint32_t ns) {
   absl::StatusOr<std::vector<std::string>> names = env_->ListDir(ns_dir);
   if (!names.ok()) return names.status();
   std::vector<uint64_t> sequences;
+  std::set<uint64_t> hints;
+  std::vector<std::string> leftovers;
   for (const std::string& name : *names) {
     if (std::optional<uint64_t> seq = ParseSegmentFileName(name)) {
       sequences.push_back(*seq);
+    } else if (std::optional<uint64_t> hint = ParseHintFileName(name)) {
+      hints.insert(*hint);
+    } else if (HasSuffix(name, kTempSuffix)) {
+      leftovers.push_back(name);  // never renamed into place: incomplete by construction
     } else {
-      LOG(WARNING) << ns_dir << "/" << name << ": not a segment file, ignored";
+      LOG(WARNING) << ns_dir << "/" << name << ": not a segment or hint file, ignored";
     }
   }
   std::sort(sequences.begin(), sequences.end());
+  for (uint64_t hint : hints) {
+    // A reclaim removed the segment and crashed before removing its hint.
+    if (!std::binary_search(sequences.begin(), sequences.end(), hint)) {
+      leftovers.push_back(HintFileName(hint));
+    }
+  }
+  for (const std::string& name : leftovers) {
+    LOG(WARNING) << ns_dir << "/" << name << ": left over by an interrupted write; removed";
+    if (absl::Status s = env_->RemoveFile(absl::StrCat(ns_dir, "/", name)); !s.ok()) return s;
+  }
+  if (!leftovers.empty()) {
+    if (absl::Status s = env_->SyncDir(ns_dir); !s.ok()) return s;
+  }
   for (size_t i = 0; i < sequences.size(); ++i) {
-    const bool active = i + 1 == sequences.size();
-    if (absl::Status s = RecoverSegment(ns, sequences[i], active); !s.ok()) return s;
+    const uint64_t sequence = sequences[i];
+    const bool has_hint = hints.count(sequence) > 0;
+    // Only a segment the log itself started can be the active one, and only if it was not
+    // sealed: a hint is written only for a sealed segment, and a reclaim output is complete
+    // by construction and sorts below the next log segment.
+    const bool active = i + 1 == sequences.size() && IsLogSequence(sequence) && !has_hint;
+    if (absl::Status s = RecoverSegment(ns, sequence, active, has_hint); !s.ok()) return s;
+  }
+  // Entries were replayed whatever their expiry (a later expire-only record may extend it);
+  // what is expired by now goes.
+  Namespace& n = namespaces_[ns];
+  if (n.index.expires() > 0) {
+    const int64_t now_ms = NowMs();
+    for (auto it = n.index.begin(); it != n.index.end();) {
+      it = it->second.LiveAt(now_ms) ? std::next(it) : n.index.Erase(it);
+    }
   }
   return absl::OkStatus();
 }
 
-absl::Status LogEngine::RecoverSegment(uint32_t ns, uint64_t sequence, bool active) {
+absl::Status LogEngine::RecoverSegment(uint32_t ns, uint64_t sequence, bool active,
+                                       bool has_hint) {
   Namespace& n = namespaces_[ns];
   const std::string ns_dir = NamespaceDir(ns);
   const std::string path = absl::StrCat(ns_dir, "/", SegmentFileName(sequence));
@@ -162,7 +215,6 @@ absl::Status LogEngine::RecoverSegment(uint32_t ns, uint64_t sequence, bool acti
   absl::StatusOr<uint64_t> size = file->Size();
   if (!size.ok()) return size.status();
   ++stats_.segments;
-  stats_.bytes_scanned += *size;
 
   std::string header_bytes(std::min<uint64_t>(*size, kSegmentHeaderSize), '\0');
   absl::StatusOr<size_t> got = file->Read(0, header_bytes.size(), header_bytes.data());
@@ -199,6 +251,22 @@ absl::Status LogEngine::RecoverSegment(uint32_t ns, uint64_t sequence, bool acti
         " sequence ", header.sequence, "; the file was moved or copied from elsewhere"));
   }
 
+  if (has_hint) {
+    absl::Status hinted = RecoverFromHint(ns, sequence, *size);
+    if (hinted.ok()) {
+      ++stats_.hint_files;
+      n.sealed[sequence] = SealedSegment{std::move(file), *size, /*hinted=*/true};
+      return absl::OkStatus();
+    }
+    // Nothing was applied. The hint goes (the background work writes a new one), so a
+    // stale hint can never be mistaken for a good one later.
+    LOG(WARNING) << path << ": " << hinted.message() << "; scanning the segment instead";
+    const std::string hint = absl::StrCat(ns_dir, "/", HintFileName(sequence));
+    if (absl::Status s = env_->RemoveFile(hint); !s.ok()) return s;
+    if (absl::Status s = env_->SyncDir(ns_dir); !s.ok()) return s;
+  }
+
+  stats_.bytes_scanned += *size;
   SegmentReader reader(file.get(), kSegmentHeaderSize, *size);
   uint64_t valid_end = *size;
   ScannedRecord record;
@@ -207,7 +275,7 @@ absl::Status LogEngine::RecoverSegment(uint32_t ns, uint64_t sequence, bool acti
     if (!result.ok()) return result.status();
     if (*result == SegmentReader::Result::kEnd) break;
     if (*result == SegmentReader::Result::kRecord) {
-      if (absl::Status s = ApplyRecovered(ns, sequence, path, record); !s.ok()) return s;
+      if (absl::Status s = ApplyRecovered(ns, sequence, record); !s.ok()) return s;
       continue;
     }
     const char* what = *result == SegmentReader::Result::kIncomplete ? "incomplete" : "corrupt";
@@ -242,40 +310,63 @@ absl::Status LogEngine::RecoverSegment(uint32_t ns, uint64_t sequence, bool acti
     n.active = std::make_unique<SegmentWriter>(env_, ns_dir, expected, std::move(file),
                                                valid_end);
   } else {
-    n.sealed[sequence] = std::move(file);
+    n.sealed[sequence] = SealedSegment{std::move(file), *size};
   }
   return absl::OkStatus();
 }
 
-absl::Status LogEngine::ApplyRecovered(uint32_t ns, uint64_t sequence, const std::string& path,
+absl::Status LogEngine::RecoverFromHint(uint32_t ns, uint64_t sequence, uint64_t size) {
+  const std::string path = absl::StrCat(NamespaceDir(ns), "/", HintFileName(sequence));
+  absl::StatusOr<std::string> bytes = ReadFileToString(env_, path);
+  if (!bytes.ok()) return bytes.status();
+  HintHeader header;
+  absl::StatusOr<std::vector<ScannedRecord>> records = DecodeHintFile(*bytes, &header);
+  if (!records.ok()) return records.status();
+  if (header.format_version != kFormatVersion || header.shard_id != options_.shard_id ||
+      header.ns != ns || header.sequence != sequence) {
+    return absl::DataLossError("hint file names another segment");
+  }
+  if (header.segment_size != size) {
+    return absl::DataLossError(absl::StrCat("hint file describes ", header.segment_size,
+                                            " bytes of segment, which has ", size));
+  }
+  stats_.corrupt_records += header.corrupt_records;
+  for (const ScannedRecord& record : *records) {
+    if (absl::Status s = ApplyRecovered(ns, sequence, record); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::ApplyRecovered(uint32_t ns, uint64_t sequence,
                                        const ScannedRecord& record) {
   Namespace& n = namespaces_[ns];
   ++stats_.records;
   clock_.Observe(record.revision);
   switch (record.type) {
-    case RecordType::kPut: {
-      const IndexEntry entry{sequence,         record.offset,   record.size,
-                             record.value_len, record.value_offset, record.revision,
-                             record.expire_at_ms};
-      // A put that has expired by now supersedes older values all the same.
-      if (entry.LiveAt(NowUs() / 1000)) {
-        n.index.Upsert(record.key, entry);
-      } else {
-        n.index.Erase(record.key);
-      }
+    case RecordType::kPut:
+      // Kept even if expired by now: a later expire-only record may extend it.
+      // RecoverNamespace drops what is still expired at the end.
+      n.index.Upsert(record.key, IndexEntry{sequence, record.offset, record.size,
+                                            record.value_len, record.meta_len,
+                                            record.revision, record.expire_at_ms});
       return absl::OkStatus();
-    }
     case RecordType::kTombstone:
       n.index.Erase(record.key);
       return absl::OkStatus();
     case RecordType::kExpire:
+      // Applies to the put it follows; without one (deleted or flushed since) it is moot.
+      if (const IndexEntry* found = n.index.Find(record.key)) {
+        IndexEntry entry = *found;
+        entry.revision = record.revision;
+        entry.expire_at_ms = record.expire_at_ms;
+        n.index.Upsert(record.key, entry);
+      }
+      return absl::OkStatus();
     case RecordType::kFlush:
-      break;
+      n.index.Clear();
+      return absl::OkStatus();
   }
-  // Ignoring them would serve values that should have expired or been flushed.
-  return absl::FailedPreconditionError(absl::StrCat(
-      path, ": record type ", static_cast<int>(record.type), " at offset ", record.offset,
-      " is reserved and not supported by this build"));
+  return absl::InternalError("unreachable: unknown record type passed the decoder");
 }
 
 // ---- Reads ----------------------------------------------------------------------------------
@@ -289,74 +380,117 @@ bool LogEngine::OnEngineThread() const {
   return owner_ == std::this_thread::get_id();
 }
 
-const IndexEntry* LogEngine::FindLive(Namespace& n, std::string_view key) {
+std::optional<IndexEntry> LogEngine::FindLive(Namespace& n, std::string_view key) {
   const IndexEntry* entry = n.index.Find(key);
-  if (entry == nullptr) return nullptr;
-  if (entry->LiveAt(NowUs() / 1000)) return entry;
+  if (entry == nullptr) return std::nullopt;
+  if (entry->LiveAt(NowMs())) return *entry;
   // Expiry is absolute and the record on disk says so too, so dropping the entry needs no
   // tombstone: recovery drops it again. Undo entries of a failed batch restore it if needed.
   n.index.Erase(key);
-  return nullptr;
+  ++expired_keys_;
+  return std::nullopt;
 }
 
-absl::StatusOr<std::string> LogEngine::ReadValue(uint32_t ns, std::string_view key,
-                                                 const IndexEntry& entry) {
+absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecord(uint32_t ns, std::string_view key,
+                                                            const IndexEntry& entry,
+                                                            bool with_value) {
+  if (!with_value && entry.meta_len == 0) return RecordData{};
   Namespace& n = namespaces_[ns];
   const bool in_active = n.active != nullptr && n.active->sequence() == entry.segment;
-  if (in_active && n.active->IsStaged(entry.record_offset)) {
-    return std::string(n.active->ReadStaged(entry.value_offset, entry.value_len));
-  }
-
-  std::string buf(entry.record_size, '\0');
-  absl::StatusOr<size_t> got;
+  std::string buf;
+  std::string_view bytes;
   std::string path;
-  if (in_active) {
-    got = n.active->ReadFile(entry.record_offset, buf.size(), buf.data());
+  if (in_active && n.active->IsStaged(entry.record_offset)) {
+    bytes = n.active->ReadStaged(entry.record_offset, entry.record_size);
     path = n.active->path();
   } else {
-    auto it = n.sealed.find(entry.segment);
-    if (it == n.sealed.end()) {
-      return absl::InternalError(absl::StrCat("namespace ", ns, ": index names segment ",
-                                              entry.segment, ", which is not open"));
+    buf.resize(entry.record_size);
+    absl::StatusOr<size_t> got;
+    if (in_active) {
+      got = n.active->ReadFile(entry.record_offset, buf.size(), buf.data());
+      path = n.active->path();
+    } else {
+      File* file = ReadableSegment(ns, entry.segment);
+      if (file == nullptr) {
+        return absl::InternalError(absl::StrCat("namespace ", ns, ": index names segment ",
+                                                entry.segment, ", which is not open"));
+      }
+      got = file->Read(entry.record_offset, buf.size(), buf.data());
+      path = file->path();
     }
-    got = it->second->Read(entry.record_offset, buf.size(), buf.data());
-    path = it->second->path();
+    if (!got.ok()) return got.status();
+    buf.resize(*got);
+    bytes = buf;
   }
-  if (!got.ok()) return got.status();
 
   RecordView record;
   size_t consumed = 0;
-  if (*got != buf.size() ||
-      DecodeRecord(std::string_view(buf.data(), *got), kMaxValueBytesLimit, &record,
-                   &consumed) != DecodeStatus::kOk ||
-      consumed != buf.size() || record.type != RecordType::kPut || record.key != key ||
-      record.revision != entry.revision) {
+  // The put's own revision is at most the entry's: an expire-only record may have followed.
+  if (bytes.size() != entry.record_size ||
+      DecodeRecord(bytes, kMaxValueBytesLimit, &record, &consumed) != DecodeStatus::kOk ||
+      consumed != bytes.size() || record.type != RecordType::kPut || record.key != key ||
+      record.revision > entry.revision || record.value.size() != entry.value_len ||
+      record.metadata.size() != entry.meta_len) {
+    ++corrupt_records_;
     LOG(ERROR) << path << ": record at offset " << entry.record_offset
                << " fails its checksum or does not match the index";
     return absl::DataLossError(absl::StrCat(path, ": damaged record at offset ",
                                             entry.record_offset));
   }
-  // Keep the value in place of the whole record rather than copying it out.
-  buf.erase(0, entry.value_offset - entry.record_offset);
-  buf.resize(entry.value_len);
-  return buf;
+  RecordData data;
+  data.metadata.assign(record.metadata.data(), record.metadata.size());
+  if (with_value) {
+    if (buf.empty()) {
+      data.value.assign(record.value.data(), record.value.size());
+    } else {
+      // Keep the value in place of the whole record rather than copying it out.
+      const size_t value_start = record.value.data() - buf.data();
+      buf.erase(0, value_start);
+      buf.resize(entry.value_len);
+      data.value = std::move(buf);
+    }
+  }
+  return data;
 }
 
-absl::StatusOr<Entry> LogEngine::Get(uint32_t ns, std::string_view key) {
+File* LogEngine::ReadableSegment(uint32_t ns, uint64_t sequence) {
+  Namespace& n = namespaces_[ns];
+  if (auto it = n.sealed.find(sequence); it != n.sealed.end()) return it->second.file.get();
+  if (reclaim_.has_value() && reclaim_->ns == ns && reclaim_->output_sequence == sequence) {
+    return reclaim_->output.get();
+  }
+  return nullptr;
+}
+
+absl::Status LogEngine::ReadOld(uint32_t ns, std::string_view key,
+                                const std::optional<IndexEntry>& entry, Entry* out) {
+  *out = Entry{};
+  if (!entry.has_value()) return absl::OkStatus();
+  absl::StatusOr<RecordData> data = ReadRecord(ns, key, *entry, /*with_value=*/true);
+  if (!data.ok()) return data.status();
+  out->value = std::move(data->value);
+  out->metadata = std::move(data->metadata);
+  out->revision = entry->revision;
+  out->expire_at_ms = entry->expire_at_ms;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Entry> LogEngine::Get(uint32_t ns, std::string_view key,
+                                     const ReadOptions& options) {
   DCHECK(OnEngineThread());
   if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
-  const IndexEntry* found = FindLive(namespaces_[ns], key);
-  if (found == nullptr) return absl::NotFoundError("no such key");
-  const IndexEntry entry = *found;
-  absl::StatusOr<std::string> value = ReadValue(ns, key, entry);
-  if (!value.ok()) return value.status();
-  return Entry{*std::move(value), entry.revision, entry.expire_at_ms};
+  const std::optional<IndexEntry> entry = FindLive(namespaces_[ns], key);
+  if (!entry.has_value()) return absl::NotFoundError("no such key");
+  absl::StatusOr<RecordData> data = ReadRecord(ns, key, *entry, options.value);
+  if (!data.ok()) return data.status();
+  return Entry{std::move(data->value), std::move(data->metadata), entry->revision,
+               entry->expire_at_ms};
 }
 
 absl::StatusOr<bool> LogEngine::Exists(uint32_t ns, std::string_view key) {
   DCHECK(OnEngineThread());
   if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
-  return FindLive(namespaces_[ns], key) != nullptr;
+  return FindLive(namespaces_[ns], key).has_value();
 }
 
 absl::StatusOr<uint64_t> LogEngine::KeyCount(uint32_t ns) {
@@ -365,14 +499,119 @@ absl::StatusOr<uint64_t> LogEngine::KeyCount(uint32_t ns) {
   return namespaces_[ns].index.size();
 }
 
+absl::StatusOr<ScanResult> LogEngine::Scan(uint32_t ns, const ScanOptions& options) {
+  DCHECK(OnEngineThread());
+  if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
+  KeyIndex& index = namespaces_[ns].index;
+  const std::string_view prefix = options.prefix;
+  KeyIndex::const_iterator it;
+  if (options.start_after < prefix) {
+    it = index.LowerBound(prefix);  // every key with the prefix sorts after start_after
+  } else if (options.start_inclusive) {
+    it = index.LowerBound(options.start_after);
+  } else {
+    it = index.UpperBound(options.start_after);
+  }
+  const int64_t now_ms = NowMs();
+  ScanResult result;
+  size_t examined = 0;
+  const auto done = [&] {
+    return (options.limit != 0 && result.keys.size() >= options.limit) ||
+           (options.max_examined != 0 && examined >= options.max_examined);
+  };
+  while (it != index.end() && !done()) {
+    const std::string_view key = it->first;
+    if (!HasPrefix(key, prefix)) {
+      it = index.end();
+      break;
+    }
+    if (!it->second.LiveAt(now_ms)) {
+      it = index.Erase(it);
+      ++expired_keys_;
+      continue;
+    }
+    ++examined;
+    result.last_key.assign(key.data(), key.size());
+    if (!options.filter || options.filter(key)) result.keys.emplace_back(key);
+    ++it;
+  }
+  // Whether a live key with the prefix follows; expired ones met on the way are dropped.
+  while (it != index.end() && HasPrefix(it->first, prefix)) {
+    if (it->second.LiveAt(now_ms)) {
+      result.more = true;
+      break;
+    }
+    it = index.Erase(it);
+    ++expired_keys_;
+  }
+  return result;
+}
+
+KeyIndex::const_iterator LogEngine::RandomProbe(const KeyIndex& index) {
+  // A random descent of the trie the sorted keys imply: at each branching position, draw a
+  // byte between the smallest and the largest key of the current range (or "the key that
+  // ends here"), and narrow the range to the keys continuing with that byte, found with two
+  // B-tree lookups. Every key can come up; keys in sparse branches come up more often.
+  auto lo = index.begin();
+  auto hi = std::prev(index.end());
+  std::string probe;
+  while (lo != hi) {
+    const std::string& a = lo->first;
+    const std::string& b = hi->first;
+    size_t p = probe.size();
+    while (p < a.size() && p < b.size() && a[p] == b[p]) ++p;
+    probe.assign(a, 0, p);
+    // a < b, so either a ends at p (a is a prefix of everything in the range) or a[p] < b[p].
+    const bool a_ends = a.size() == p;
+    const int lo_byte = static_cast<unsigned char>(a_ends ? std::next(lo)->first[p] : a[p]);
+    const int hi_byte = static_cast<unsigned char>(b[p]);
+    const int choices = hi_byte - lo_byte + 1 + (a_ends ? 1 : 0);
+    const int pick = std::uniform_int_distribution<int>(0, choices - 1)(rng_);
+    if (a_ends && pick == choices - 1) return lo;
+    const int c = lo_byte + pick;
+    probe.push_back(static_cast<char>(c));
+    auto first = index.LowerBound(probe);  // exists: b >= probe
+    if (!HasPrefix(first->first, probe)) return first;  // no key continues with c
+    auto last = hi;
+    if (c < 0xFF) {
+      std::string bound = probe;
+      bound.back() = static_cast<char>(c + 1);
+      last = std::prev(index.LowerBound(bound));
+    }
+    lo = first;
+    hi = last;
+  }
+  return lo;
+}
+
+absl::StatusOr<std::string> LogEngine::RandomKey(uint32_t ns) {
+  DCHECK(OnEngineThread());
+  if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
+  KeyIndex& index = namespaces_[ns].index;
+  const int64_t now_ms = NowMs();
+  constexpr int kProbes = 8;
+  for (int attempt = 0; attempt < kProbes && !index.empty(); ++attempt) {
+    auto it = RandomProbe(index);
+    if (it->second.LiveAt(now_ms)) return it->first;
+    index.Erase(it);
+    ++expired_keys_;
+  }
+  // Unlucky probes met expired keys only: take the first live key, dropping expired ones.
+  for (auto it = index.begin(); it != index.end();) {
+    if (it->second.LiveAt(now_ms)) return it->first;
+    it = index.Erase(it);
+    ++expired_keys_;
+  }
+  return absl::NotFoundError("namespace is empty");
+}
+
 // ---- Writes ---------------------------------------------------------------------------------
 
 absl::StatusOr<SegmentWriter*> LogEngine::WritableSegment(uint32_t ns) {
   Namespace& n = namespaces_[ns];
   if (n.active == nullptr) {
-    // A namespace never written: its first segment. Later segments will follow the highest
-    // sealed sequence.
-    const uint64_t sequence = n.sealed.empty() ? 1 : n.sealed.rbegin()->first + 1;
+    // The first segment of a namespace never written, or the one after a sealed segment.
+    const uint64_t sequence = NextLogSequence(n.sealed.empty() ? 0 : n.sealed.rbegin()->first);
     n.active = std::make_unique<SegmentWriter>(
         env_, NamespaceDir(ns), SegmentHeader{kFormatVersion, options_.shard_id, ns, sequence});
   }
@@ -380,9 +619,44 @@ absl::StatusOr<SegmentWriter*> LogEngine::WritableSegment(uint32_t ns) {
   return n.active.get();
 }
 
+uint64_t LogEngine::StagePut(uint32_t ns, SegmentWriter* writer, std::string_view key,
+                             std::string_view value, std::string_view metadata,
+                             int64_t expire_at_ms) {
+  Namespace& n = namespaces_[ns];
+  RecordView record;
+  record.type = RecordType::kPut;
+  record.revision = NextRevision();
+  record.expire_at_ms = expire_at_ms;
+  record.key = key;
+  record.metadata = metadata;
+  record.value = value;
+  const uint64_t offset = writer->Stage(record);
+  const IndexEntry entry{
+      writer->sequence(),
+      offset,
+      static_cast<uint32_t>(EncodedRecordSize(key.size(), metadata.size(), value.size())),
+      static_cast<uint32_t>(value.size()),
+      static_cast<uint32_t>(metadata.size()),
+      record.revision,
+      expire_at_ms};
+  n.undo.push_back(UndoEntry{std::string(key), n.index.Upsert(key, entry), nullptr});
+  return record.revision;
+}
+
+uint64_t LogEngine::StageTombstone(uint32_t ns, SegmentWriter* writer, std::string_view key) {
+  Namespace& n = namespaces_[ns];
+  RecordView record;
+  record.type = RecordType::kTombstone;
+  record.revision = NextRevision();
+  record.key = key;
+  writer->Stage(record);
+  n.undo.push_back(UndoEntry{std::string(key), n.index.Erase(key), nullptr});
+  return record.revision;
+}
+
 absl::StatusOr<PutResult> LogEngine::Put(uint32_t ns, std::string_view key,
                                          std::string_view value, const PutOptions& options,
-                                         std::string* old_value) {
+                                         Entry* old) {
   DCHECK(OnEngineThread());
   if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
   if (key.size() > kMaxKeyBytes) {
@@ -395,63 +669,157 @@ absl::StatusOr<PutResult> LogEngine::Put(uint32_t ns, std::string_view key,
                                                    " bytes exceeds max_value_bytes ",
                                                    options_.max_value_bytes));
   }
+  if (!options.keep_metadata && options.metadata.size() > kMaxMetaBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("metadata of ", options.metadata.size(),
+                                                   " bytes exceeds the limit of ",
+                                                   kMaxMetaBytes));
+  }
   absl::StatusOr<SegmentWriter*> writer = WritableSegment(ns);
   if (!writer.ok()) return writer.status();
   Namespace& n = namespaces_[ns];
 
+  const std::optional<IndexEntry> current = FindLive(n, key);
+  if (old != nullptr) {
+    if (absl::Status s = ReadOld(ns, key, current, old); !s.ok()) return s;
+  }
   PutResult result;
-  int64_t current_expire_at_ms = 0;
-  if (const IndexEntry* current = FindLive(n, key)) {
-    result.had_old = true;
-    current_expire_at_ms = current->expire_at_ms;
-    if (old_value != nullptr) {
-      absl::StatusOr<std::string> old = ReadValue(ns, key, *current);
-      if (!old.ok()) return old.status();
-      *old_value = *std::move(old);
-    }
-  } else if (old_value != nullptr) {
-    old_value->clear();
+  result.had_old = current.has_value();
+  const uint64_t current_revision = current.has_value() ? current->revision : 0;
+  bool holds = true;
+  switch (options.condition) {
+    case PutOptions::Condition::kAlways:
+      break;
+    case PutOptions::Condition::kIfAbsent:
+      holds = !current.has_value();
+      break;
+    case PutOptions::Condition::kIfPresent:
+      holds = current.has_value();
+      break;
+    case PutOptions::Condition::kIfRevision:
+      holds = current_revision == options.if_revision;
+      break;
   }
-  using Condition = PutOptions::Condition;
-  if ((options.condition == Condition::kIfAbsent && result.had_old) ||
-      (options.condition == Condition::kIfPresent && !result.had_old)) {
-    return result;
-  }
+  if (!holds) return result;
 
-  RecordView record;
-  record.type = RecordType::kPut;
-  record.revision = clock_.Next(NowUs());
-  record.expire_at_ms = options.keep_ttl ? current_expire_at_ms : options.expire_at_ms;
-  record.key = key;
-  record.value = value;
-  const uint64_t offset = (*writer)->Stage(record);
-  const IndexEntry entry{(*writer)->sequence(),
-                         offset,
-                         static_cast<uint32_t>(EncodedRecordSize(key.size(), 0, value.size())),
-                         static_cast<uint32_t>(value.size()),
-                         offset + kRecordHeaderSize + key.size(),
-                         record.revision,
-                         record.expire_at_ms};
-  n.undo.push_back(UndoEntry{std::string(key), n.index.Upsert(key, entry)});
+  std::string kept_metadata;
+  std::string_view metadata = options.metadata;
+  if (options.keep_metadata) {
+    metadata = {};
+    if (current.has_value() && current->meta_len > 0) {
+      if (old != nullptr) {
+        kept_metadata = old->metadata;
+      } else {
+        absl::StatusOr<RecordData> data = ReadRecord(ns, key, *current, /*with_value=*/false);
+        if (!data.ok()) return data.status();
+        kept_metadata = std::move(data->metadata);
+      }
+      metadata = kept_metadata;
+    }
+  }
+  const int64_t expire_at_ms =
+      options.keep_ttl ? (current.has_value() ? current->expire_at_ms : 0) : options.expire_at_ms;
+  result.revision = StagePut(ns, *writer, key, value, metadata, expire_at_ms);
   result.written = true;
-  result.revision = record.revision;
   return result;
 }
 
-absl::StatusOr<bool> LogEngine::Delete(uint32_t ns, std::string_view key) {
+absl::StatusOr<DeleteResult> LogEngine::Delete(uint32_t ns, std::string_view key,
+                                               const DeleteOptions& options, Entry* old) {
   DCHECK(OnEngineThread());
   if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
   Namespace& n = namespaces_[ns];
-  if (FindLive(n, key) == nullptr) return false;
+  const std::optional<IndexEntry> current = FindLive(n, key);
+  if (old != nullptr) {
+    if (absl::Status s = ReadOld(ns, key, current, old); !s.ok()) return s;
+  }
+  DeleteResult result;
+  if (options.if_revision.has_value() &&
+      *options.if_revision != (current.has_value() ? current->revision : 0)) {
+    result.condition_failed = true;
+    return result;
+  }
+  if (!current.has_value()) return result;
+  absl::StatusOr<SegmentWriter*> writer = WritableSegment(ns);
+  if (!writer.ok()) return writer.status();
+  result.revision = StageTombstone(ns, *writer, key);
+  result.deleted = true;
+  return result;
+}
+
+absl::StatusOr<uint64_t> LogEngine::SetExpiry(uint32_t ns, std::string_view key,
+                                              int64_t expire_at_ms) {
+  DCHECK(OnEngineThread());
+  if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
+  Namespace& n = namespaces_[ns];
+  const std::optional<IndexEntry> current = FindLive(n, key);
+  if (!current.has_value()) return absl::NotFoundError("no such key");
+  absl::StatusOr<SegmentWriter*> writer = WritableSegment(ns);
+  if (!writer.ok()) return writer.status();
+  if (expire_at_ms != 0 && expire_at_ms <= NowMs()) {
+    return StageTombstone(ns, *writer, key);  // EXPIRE in the past deletes (Redis)
+  }
+  RecordView record;
+  record.type = RecordType::kExpire;
+  record.revision = NextRevision();
+  record.expire_at_ms = expire_at_ms;
+  record.key = key;
+  (*writer)->Stage(record);
+  IndexEntry entry = *current;  // the value stays where it is
+  entry.revision = record.revision;
+  entry.expire_at_ms = expire_at_ms;
+  n.undo.push_back(UndoEntry{std::string(key), n.index.Upsert(key, entry), nullptr});
+  return record.revision;
+}
+
+absl::StatusOr<uint64_t> LogEngine::Flush(uint32_t ns) {
+  DCHECK(OnEngineThread());
+  if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
+  Namespace& n = namespaces_[ns];
+  // Replaying the log of an empty index yields an empty index already.
+  if (n.index.empty()) return NextRevision();
   absl::StatusOr<SegmentWriter*> writer = WritableSegment(ns);
   if (!writer.ok()) return writer.status();
   RecordView record;
-  record.type = RecordType::kTombstone;
-  record.revision = clock_.Next(NowUs());
-  record.key = key;
+  record.type = RecordType::kFlush;
+  record.revision = NextRevision();
   (*writer)->Stage(record);
-  n.undo.push_back(UndoEntry{std::string(key), n.index.Erase(key)});
-  return true;
+  auto flushed = std::make_unique<KeyIndex>(std::move(n.index));
+  n.index.Clear();  // a moved-from map is only valid, not necessarily empty
+  n.undo.push_back(UndoEntry{std::string(), std::nullopt, std::move(flushed)});
+  n.sweep_cursor.clear();
+  return record.revision;
+}
+
+absl::StatusOr<RenameResult> LogEngine::Rename(uint32_t ns, std::string_view from,
+                                               std::string_view to, bool only_if_absent) {
+  DCHECK(OnEngineThread());
+  if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
+  if (to.size() > kMaxKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("key of ", to.size(),
+                                                   " bytes exceeds the limit of ",
+                                                   kMaxKeyBytes));
+  }
+  Namespace& n = namespaces_[ns];
+  const std::optional<IndexEntry> source = FindLive(n, from);
+  if (!source.has_value()) return absl::NotFoundError("no such key");
+  RenameResult result;
+  if (from == to) {
+    result.renamed = true;
+    return result;
+  }
+  if (only_if_absent && FindLive(n, to).has_value()) {
+    result.condition_failed = true;
+    return result;
+  }
+  absl::StatusOr<RecordData> data = ReadRecord(ns, from, *source, /*with_value=*/true);
+  if (!data.ok()) return data.status();
+  absl::StatusOr<SegmentWriter*> writer = WritableSegment(ns);
+  if (!writer.ok()) return writer.status();
+  // The put first: a write torn between the two records leaves both keys, never neither.
+  result.revision = StagePut(ns, *writer, to, data->value, data->metadata, source->expire_at_ms);
+  StageTombstone(ns, *writer, from);
+  result.renamed = true;
+  return result;
 }
 
 absl::Status LogEngine::Commit() {
@@ -481,6 +849,13 @@ absl::Status LogEngine::Commit() {
                         absl::StrCat("commit failed, batch rolled back: ", failure.message()));
   }
   for (uint32_t ns : batch) namespaces_[ns].undo.clear();
+  // The batch is written (and synced as the policy says): it stands even if sealing fails,
+  // which only makes the namespace refuse later writes.
+  for (uint32_t ns : batch) {
+    if (namespaces_[ns].active->written_size() >= options_.segment_bytes) {
+      if (absl::Status s = SealActive(ns); !s.ok()) LOG(ERROR) << "sealing failed: " << s;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -489,7 +864,9 @@ void LogEngine::RollbackBatch(const std::vector<uint32_t>& batch,
   for (size_t i = 0; i < batch.size(); ++i) {
     Namespace& n = namespaces_[batch[i]];
     for (auto it = n.undo.rbegin(); it != n.undo.rend(); ++it) {
-      if (it->previous.has_value()) {
+      if (it->flushed != nullptr) {
+        n.index = std::move(*it->flushed);
+      } else if (it->previous.has_value()) {
         n.index.Upsert(it->key, *it->previous);
       } else {
         n.index.Erase(it->key);
@@ -501,16 +878,54 @@ void LogEngine::RollbackBatch(const std::vector<uint32_t>& batch,
   }
 }
 
-// ---- Syncing --------------------------------------------------------------------------------
-
-absl::Status LogEngine::MaybeSyncPeriodic() {
-  DCHECK(OnEngineThread());
-  if (options_.fsync != FsyncPolicy::kEverySec) return absl::OkStatus();
-  const int64_t now = NowUs();
-  if (now - last_periodic_sync_us_ < kPeriodicSyncIntervalUs) return absl::OkStatus();
-  last_periodic_sync_us_ = now;
-  return SyncAll();
+absl::Status LogEngine::SealActive(uint32_t ns) {
+  Namespace& n = namespaces_[ns];
+  if (n.active == nullptr || n.active->has_staged()) {
+    return absl::InternalError("SealActive needs an active segment with nothing staged");
+  }
+  if (absl::Status s = n.active->Sync(); !s.ok()) return s;  // a failed sync fails the writer
+  const uint64_t sequence = n.active->sequence();
+  const uint64_t size = n.active->written_size();
+  std::unique_ptr<File> file = n.active->ReleaseFile();
+  n.active.reset();
+  if (file == nullptr) return absl::OkStatus();  // never created: nothing to seal
+  n.sealed[sequence] = SealedSegment{std::move(file), size};
+  VLOG(1) << "namespace " << ns << ": sealed segment " << sequence << " (" << size
+          << " bytes)";
+  return absl::OkStatus();
 }
+
+// ---- Statistics -----------------------------------------------------------------------------
+
+EngineStats LogEngine::Stats() {
+  DCHECK(OnEngineThread());
+  EngineStats stats;
+  stats.cache_budget_bytes = options_.memory_bytes;
+  stats.reclaim_runs = reclaim_runs_;
+  stats.corrupt_records = stats_.corrupt_records + corrupt_records_;
+  stats.expired_keys = expired_keys_;
+  for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
+    const Namespace& n = namespaces_[ns];
+    NamespaceStats s;
+    s.ns = ns;
+    s.keys = n.index.size();
+    s.expires = n.index.expires();
+    s.live_bytes = n.index.live_bytes();
+    for (const auto& [sequence, segment] : n.sealed) s.log_bytes += segment.size;
+    // A writer whose file is not created yet counts its header only once it has records.
+    if (n.active != nullptr &&
+        (n.active->has_staged() || n.active->written_size() > kSegmentHeaderSize)) {
+      s.log_bytes += n.active->written_size() + n.active->staged_size();
+    }
+    if (reclaim_.has_value() && reclaim_->ns == ns) s.log_bytes += reclaim_->output_size;
+    s.sealed_segments = n.sealed.size();
+    stats.index_bytes += n.index.EstimatedMemoryBytes();
+    if (s.keys > 0 || s.log_bytes > 0) stats.namespaces.push_back(s);
+  }
+  return stats;
+}
+
+// ---- Syncing --------------------------------------------------------------------------------
 
 absl::Status LogEngine::SyncAll() {
   absl::Status first_error;

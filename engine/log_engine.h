@@ -3,13 +3,44 @@
 // POSIX Env; tests and tools that need another Env (fault injection) call LogEngine::Open.
 //
 // Commit failure handling (undo log): every staged mutation records the index entry it
-// replaced. If any write or fdatasync of a Commit() fails, the whole batch is rolled back in
-// every namespace it touched: index entries are restored newest-first, staging buffers are
-// dropped and each file is truncated back to its size before the batch. So the running engine
-// never points at, or serves, data of a failed batch. A namespace whose file could not be
-// truncated, or whose fdatasync failed, then refuses writes (reads go on) until reopened;
-// recovery decides from the file what survived. As with any store, a crash after a failed
-// Commit() may leave that batch durable: a failed commit's outcome on disk is indeterminate.
+// replaced (a flush records the whole index it emptied). If any write or fdatasync of a
+// Commit() fails, the whole batch is rolled back in every namespace it touched: index entries
+// are restored newest-first, staging buffers are dropped and each file is truncated back to
+// its size before the batch. So the running engine never points at, or serves, data of a
+// failed batch. A namespace whose file could not be truncated, or whose fdatasync failed,
+// then refuses writes (reads go on) until reopened; recovery decides from the file what
+// survived. As with any store, a crash after a failed Commit() may leave that batch durable:
+// a failed commit's outcome on disk is indeterminate.
+//
+// Segments: the active segment is sealed once a Commit() leaves it at or past
+// Options::segment_bytes (fdatasync; the next write starts a new one). RunBackgroundWork()
+// then writes a hint file for every sealed segment lacking one, a bounded slice per call
+// (hint_file.h).
+//
+// Reclaim of a namespace (architecture §4; FORMAT.md "Reclaim" has the on-disk protocol and
+// its crash analysis). Inputs: every sealed segment of the namespace when it starts, a prefix
+// of its log, so tombstones, flush records, expire-only records and expired puts in them can
+// all be dropped: no older segment remains that they would have to mask. Steps, each a
+// bounded slice of a RunBackgroundWork() call:
+//   1. copy: scan the inputs in order; each put the index still points at (and not expired) is
+//      rewritten, with the entry's current expiry and revision, into an output segment
+//      written under a temporary name (sequences X+1, X+2, ... for the highest input X, which
+//      sort before every newer segment). Index entries move to the copy once it is written;
+//   2. publish: each full (and the last) output is fdatasynced, renamed into place and its
+//      directory fsynced;
+//   3. delete: the inputs are unlinked oldest first, the directory fsynced after each.
+// A failed output write or sync aborts the run: entries moved to the unpublished output are
+// moved back, the temporary file removed, the inputs kept. Automatic runs start, checked
+// every reclaim_interval_secs, for a namespace with at least reclaim_sealed_threshold sealed
+// segments of which at least a third of the bytes is garbage (so dense segments are not
+// rewritten over and over); RequestReclaim() seals every active segment holding records and
+// reclaims every namespace regardless. One namespace is reclaimed at a time.
+//
+// Expiry: an expired entry leaves the index when a read meets it (lazy expiry) or when the
+// sweep of RunBackgroundWork() reaches it; the sweep walks each namespace holding keys with an
+// expiry in key order, a bounded number of keys per call, so a full pass over n keys takes
+// about n / 20,000 calls. No tombstone is written: the expiry is in the record, and recovery
+// drops expired entries again.
 //
 // Thread contract: as Engine; DCHECKed at every entry point.
 #ifndef BEYONDKV_ENGINE_LOG_ENGINE_H_
@@ -20,13 +51,16 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "engine/engine.h"
 #include "engine/env.h"
+#include "engine/hint_file.h"
 #include "engine/key_index.h"
 #include "engine/revision_clock.h"
 #include "engine/segment_reader.h"
@@ -43,61 +77,194 @@ class LogEngine final : public Engine {
 
   ~LogEngine() override;
 
-  absl::StatusOr<Entry> Get(uint32_t ns, std::string_view key) override;
+  absl::StatusOr<Entry> Get(uint32_t ns, std::string_view key,
+                            const ReadOptions& options = {}) override;
   absl::StatusOr<bool> Exists(uint32_t ns, std::string_view key) override;
   absl::StatusOr<PutResult> Put(uint32_t ns, std::string_view key, std::string_view value,
-                                const PutOptions& options,
-                                std::string* old_value = nullptr) override;
-  absl::StatusOr<bool> Delete(uint32_t ns, std::string_view key) override;
+                                const PutOptions& options, Entry* old = nullptr) override;
+  absl::StatusOr<DeleteResult> Delete(uint32_t ns, std::string_view key,
+                                      const DeleteOptions& options = {},
+                                      Entry* old = nullptr) override;
+  absl::StatusOr<uint64_t> SetExpiry(uint32_t ns, std::string_view key,
+                                     int64_t expire_at_ms) override;
+  absl::StatusOr<uint64_t> Flush(uint32_t ns) override;
+  absl::StatusOr<ScanResult> Scan(uint32_t ns, const ScanOptions& options) override;
+  absl::StatusOr<std::string> RandomKey(uint32_t ns) override;
+  absl::StatusOr<RenameResult> Rename(uint32_t ns, std::string_view from, std::string_view to,
+                                      bool only_if_absent) override;
   absl::StatusOr<uint64_t> KeyCount(uint32_t ns) override;
   absl::Status Commit() override;
-  absl::Status MaybeSyncPeriodic() override;
+  EngineStats Stats() override;
+  void RequestReclaim() override;
+  absl::Status RunBackgroundWork() override;
   absl::Status SyncAll() override;
   const RecoveryStats& recovery_stats() const override { return stats_; }
 
+  // Tests: instead of a time budget, each RunBackgroundWork() call processes at most
+  // `units` records (reclaim copy, hint building) or input removals (0 = time budget), so
+  // that reclaim can be stopped and inspected between any two steps.
+  void SetBackgroundStepLimitForTesting(size_t units) { step_unit_limit_ = units; }
+
  private:
-  // Undo information of one staged mutation: the entry `key` had before it (nullopt: none).
+  // Undo information of one staged mutation: the entry `key` had before it (nullopt: none),
+  // or, for a flush, the whole index it emptied.
   struct UndoEntry {
     std::string key;
     std::optional<IndexEntry> previous;
+    std::unique_ptr<KeyIndex> flushed;
+  };
+
+  struct SealedSegment {
+    std::unique_ptr<File> file;
+    uint64_t size = 0;
+    bool hinted = false;       // has a valid hint file
+    bool hint_failed = false;  // writing its hint failed; not retried until reopened
   };
 
   struct Namespace {
     KeyIndex index;
-    std::map<uint64_t, std::unique_ptr<File>> sealed;  // by sequence; read-only in use
-    std::unique_ptr<SegmentWriter> active;             // null until recovered or written
-    std::vector<UndoEntry> undo;                       // mutations staged since Commit()
+    std::map<uint64_t, SealedSegment> sealed;  // by sequence; read-only
+    std::unique_ptr<SegmentWriter> active;     // null until recovered or written
+    std::vector<UndoEntry> undo;               // mutations staged since Commit()
+    std::string sweep_cursor;                  // the next key the expiry sweep examines
+  };
+
+  // A record's variable parts, as read back for a caller.
+  struct RecordData {
+    std::string value;
+    std::string metadata;
+  };
+
+  // A hint file being built (RunBackgroundWork), one segment at a time.
+  struct HintJob {
+    uint32_t ns = 0;
+    uint64_t sequence = 0;
+    uint64_t offset = 0;  // the next record to scan
+    uint32_t corrupt_records = 0;
+    HintBuilder builder;
+  };
+
+  // A record copied by reclaim into the unpublished output, for moving its entry back if the
+  // run aborts.
+  struct Moved {
+    uint64_t to_offset;
+    uint64_t from_segment;
+    uint64_t from_offset;
+  };
+
+  // An index entry to move to a copy in the output buffer once the buffer is written.
+  struct Switch {
+    std::string key;
+    IndexEntry from;
+    IndexEntry to;
+  };
+
+  // The reclaim of one namespace in progress (see the class comment).
+  struct ReclaimJob {
+    uint32_t ns = 0;
+    std::vector<uint64_t> inputs;  // sealed sequences being reclaimed, ascending
+    size_t input = 0;              // the input being copied; inputs.size() once all are
+    uint64_t input_offset = 0;     // the next record of inputs[input] to examine
+    bool damaged_input = false;    // an input held a record that could not be read
+    bool copy_done = false;        // every input copied and the last output published
+    uint64_t output_limit = 0;     // outputs take sequences below this (the next log one)
+    uint64_t next_output = 0;      // the sequence the next output takes
+    std::unique_ptr<File> output;  // the unpublished output, under its temporary name
+    uint64_t output_sequence = 0;  // of `output`; 0 = none open
+    uint64_t output_size = 0;      // bytes written to `output`
+    std::string buffer;            // bytes for `output` not yet written
+    std::vector<Switch> switches;  // entries to move once `buffer` is written
+    std::vector<Moved> moved;      // entries moved into `output`, by to_offset
+    size_t deleted = 0;            // inputs unlinked so far
   };
 
   LogEngine(const Options& options, std::string dir, Env* env);
 
   absl::Status Recover();
   absl::Status RecoverNamespace(uint32_t ns);
-  absl::Status RecoverSegment(uint32_t ns, uint64_t sequence, bool active);
-  absl::Status ApplyRecovered(uint32_t ns, uint64_t sequence, const std::string& path,
-                              const ScannedRecord& record);
+  absl::Status RecoverSegment(uint32_t ns, uint64_t sequence, bool active, bool has_hint);
+  absl::Status ApplyRecovered(uint32_t ns, uint64_t sequence, const ScannedRecord& record);
+  // Applies the hint file of sealed segment `sequence` (whose size is `size`); an error if
+  // the hint is unusable (the caller then scans the segment).
+  absl::Status RecoverFromHint(uint32_t ns, uint64_t sequence, uint64_t size);
 
   std::string NamespaceDir(uint32_t ns) const;
   int64_t NowUs() const;
+  int64_t NowMs() const { return NowUs() / 1000; }
   bool OnEngineThread() const;
 
-  // The live entry of `key`, or nullptr; erases the entry if it has expired (lazy expiry).
-  // The pointer is valid until the next index mutation.
-  const IndexEntry* FindLive(Namespace& n, std::string_view key);
+  // A copy of the live entry of `key`, or nullopt; erases the entry if it has expired (lazy
+  // expiry).
+  std::optional<IndexEntry> FindLive(Namespace& n, std::string_view key);
 
-  // The value of `entry` (the entry of `key` in namespace `ns`), from the staging buffer or
-  // the file; DataLoss if the record on disk fails its checks.
-  absl::StatusOr<std::string> ReadValue(uint32_t ns, std::string_view key,
-                                        const IndexEntry& entry);
+  // The value (if `with_value`) and metadata of `entry`, the entry of `key` in namespace
+  // `ns`, from the staging buffer or the file; DataLoss if the record fails its checks.
+  // Without the value and without metadata, no I/O at all.
+  absl::StatusOr<RecordData> ReadRecord(uint32_t ns, std::string_view key, const IndexEntry& entry,
+                                        bool with_value);
+
+  // Fills *out with the live entry `entry` of `key` (nullopt: none).
+  absl::Status ReadOld(uint32_t ns, std::string_view key, const std::optional<IndexEntry>& entry,
+                       Entry* out);
 
   // The active writer of `ns`, made (without touching the disk) if the namespace has none;
   // an error if it refuses writes.
   absl::StatusOr<SegmentWriter*> WritableSegment(uint32_t ns);
 
+  // Stages a put record and points the index at it (with undo). Returns its revision.
+  uint64_t StagePut(uint32_t ns, SegmentWriter* writer, std::string_view key,
+                    std::string_view value, std::string_view metadata, int64_t expire_at_ms);
+  // Stages a tombstone and erases `key` from the index (with undo). Returns its revision.
+  uint64_t StageTombstone(uint32_t ns, SegmentWriter* writer, std::string_view key);
+
+  // The file of segment `sequence` of `ns` for reading: sealed, or reclaim's unpublished
+  // output; nullptr if neither (the active segment is read through its writer).
+  File* ReadableSegment(uint32_t ns, uint64_t sequence);
+
   // Undoes the staged mutations of every namespace in `batch` (newest first) and cuts their
   // files back to `sizes_before`.
-  void RollbackBatch(const std::vector<uint32_t>& batch,
-                     const std::vector<uint64_t>& sizes_before);
+  void RollbackBatch(const std::vector<uint32_t>& batch, const std::vector<uint64_t>& sizes_before);
+
+  // Seals the active segment of `ns` (fdatasync; it becomes read-only) so the next write
+  // starts a new one.
+  absl::Status SealActive(uint32_t ns);
+
+  // Under FsyncPolicy::kEverySec: fdatasyncs dirty logs if the last sync is older than 1 s.
+  absl::Status MaybeSyncPeriodic();
+
+  // Drops expired keys, resuming where the last call stopped; stops at `deadline` or after
+  // a bounded number of keys.
+  void SweepExpired(absl::Time deadline);
+
+  // Counts one unit of background work; true once this call's budget is spent.
+  bool StepDone(absl::Time deadline);
+
+  // Hint files (log_engine_background.cc): builds part of the next missing hint.
+  absl::Status HintStep(absl::Time deadline);
+  absl::Status FinishHint();
+
+  // Reclaim (log_engine_background.cc).
+  void ScheduleReclaim();
+  void StartReclaim(uint32_t ns);
+  absl::Status ReclaimStep(absl::Time deadline);
+  absl::Status ReclaimCopy(absl::Time deadline);
+  // Stages a copy of the live put of `key` at `entry` (in an input) for the output, opening
+  // an output if none is. A record that cannot be read is left (damaged_input).
+  absl::Status ReclaimCopyRecord(std::string_view key, const IndexEntry& entry, bool count_damage);
+  // Moves entries still pointing into the inputs (after damage was met) to the output, or
+  // erases those whose record cannot be read.
+  absl::Status ReclaimRescue();
+  absl::Status ReclaimWriteBuffer();
+  absl::Status ReclaimPublishOutput();
+  absl::Status ReclaimDeleteOne();
+  // Ends the run without deleting inputs: moves entries out of the unpublished output and
+  // removes it.
+  void AbortReclaim(const absl::Status& why);
+
+  // A key of the non-empty `index` drawn at random (expired or not).
+  KeyIndex::const_iterator RandomProbe(const KeyIndex& index);
+
+  uint64_t NextRevision() { return clock_.Next(NowUs()); }
 
   const Options options_;
   const std::string dir_;
@@ -106,6 +273,18 @@ class LogEngine final : public Engine {
   std::array<Namespace, kNamespaceCount> namespaces_;
   RecoveryStats stats_;
   int64_t last_periodic_sync_us_ = 0;
+  uint32_t sweep_ns_ = 0;  // the namespace the sweep resumes in
+  uint64_t expired_keys_ = 0;
+  uint64_t corrupt_records_ = 0;  // found since Open by reads and reclaim
+  uint64_t reclaim_runs_ = 0;
+  bool reclaim_requested_ = false;
+  int64_t last_reclaim_check_us_ = 0;
+  std::vector<uint32_t> reclaim_queue_;  // namespaces due, in order
+  std::optional<ReclaimJob> reclaim_;
+  std::optional<HintJob> hint_job_;
+  size_t step_units_ = 0;       // units of work done in this RunBackgroundWork() call
+  size_t step_unit_limit_ = 0;  // SetBackgroundStepLimitForTesting
+  std::mt19937_64 rng_;
   mutable std::thread::id owner_;  // the engine thread, bound at the first call
 };
 

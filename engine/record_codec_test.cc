@@ -41,6 +41,32 @@ TEST(RecordCodecTest, EncodingMatchesGoldenBytes) {
   EXPECT_EQ(absl::BytesToHexString(Encode(ExampleRecord())), expected_hex);
 }
 
+// The expire-only and flush examples of engine/FORMAT.md.
+TEST(RecordCodecTest, ExpireAndFlushRecordsMatchGoldenBytes) {
+  RecordView expire;
+  expire.type = RecordType::kExpire;
+  expire.revision = kRevision + 256;
+  expire.expire_at_ms = 1700000120000;
+  expire.key = "user:1";
+  EXPECT_EQ(absl::BytesToHexString(Encode(expire)),
+            "ce8b6888"                  // crc32c
+            "03" "00" "0000"            // type kExpire, flags, reserved
+            "0301401e18240a06"          // revision
+            "c03ce7cf8b010000"          // expire_at_ms
+            "06000000" "00000000" "00000000"  // key_len, meta_len, value_len
+            "757365723a31");            // "user:1"
+
+  RecordView flush;
+  flush.type = RecordType::kFlush;
+  flush.revision = kRevision + 512;
+  EXPECT_EQ(absl::BytesToHexString(Encode(flush)),
+            "90970972"                  // crc32c
+            "04" "00" "0000"            // type kFlush, flags, reserved
+            "0302401e18240a06"          // revision
+            "0000000000000000"          // expire_at_ms
+            "00000000" "00000000" "00000000");  // key_len, meta_len, value_len
+}
+
 TEST(RecordCodecTest, RecordTypeNumbersAreFixed) {
   EXPECT_EQ(static_cast<int>(RecordType::kPut), 1);
   EXPECT_EQ(static_cast<int>(RecordType::kTombstone), 2);

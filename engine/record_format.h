@@ -30,8 +30,8 @@ inline constexpr size_t kSegmentHeaderCrcOffset = 32;
 enum class RecordType : uint8_t {
   kPut = 1,        // key := value, with revision and expiry
   kTombstone = 2,  // key deleted
-  kExpire = 3,     // reserved: expiry-only update (EXPIRE/PERSIST sidecar); not written in v1
-  kFlush = 4,      // reserved: namespace flush (FLUSHDB); not written in v1
+  kExpire = 3,     // key's expiry := expire_at_ms (EXPIRE/PERSIST sidecar); no metadata, value
+  kFlush = 4,      // every earlier record of the namespace is void (FLUSHDB); no key, value
 };
 
 // crc u32 | type u8 | flags u8 | reserved u16 | revision u64 | expire_at_ms i64 |
@@ -47,6 +47,20 @@ inline constexpr uint32_t kMaxKeyBytes = 64u << 10;   // 64 KiB
 inline constexpr uint32_t kMaxMetaBytes = 64u << 10;  // 64 KiB
 //   Hard ceiling for values, whatever Options::max_value_bytes says; keeps a record < 4 GiB.
 inline constexpr uint32_t kMaxValueBytesLimit = 1u << 30;  // 1 GiB
+
+// ---- Hint file (FORMAT.md "Hint files") ----------------------------------------------------
+// The first 8 bytes of every hint file: ASCII "BKVHINT\n", read as a little-endian u64.
+inline constexpr uint64_t kHintMagic = 0x0A544E4948564B42ull;
+
+// magic u64 | format_version u32 | shard_id u32 | namespace u32 | corrupt_records u32 |
+// sequence u64 | segment_size u64 | entry_count u64, then the entries, then crc32c u32 of
+// every byte before it.
+inline constexpr size_t kHintHeaderSize = 48;
+inline constexpr size_t kHintTrailerSize = 4;
+
+// type u8 | reserved u8[3] | key_len u32 | revision u64 | expire_at_ms i64 |
+// record_offset u64 | meta_len u32 | value_len u32, then the key.
+inline constexpr size_t kHintEntryHeaderSize = 40;
 
 }  // namespace beyondkv::engine
 

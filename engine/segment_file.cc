@@ -20,6 +20,23 @@ static_assert(kPaddingOffset + 4 == kSegmentHeaderSize);
 
 constexpr int kSequenceDigits = 20;  // enough for any u64
 constexpr std::string_view kSegmentSuffix = ".log";
+constexpr std::string_view kHintSuffix = ".hint";
+
+std::optional<uint64_t> ParseSequenceFileName(std::string_view name, std::string_view suffix) {
+  if (name.size() != kSequenceDigits + suffix.size() || name.substr(kSequenceDigits) != suffix) {
+    return std::nullopt;
+  }
+  const std::string_view digits = name.substr(0, kSequenceDigits);
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  uint64_t sequence = 0;
+  // Fails above 2^64 - 1. (Debian's Abseil has its own string_view type.)
+  if (!absl::SimpleAtoi(absl::string_view(digits.data(), digits.size()), &sequence)) {
+    return std::nullopt;
+  }
+  return sequence;
+}
 
 }  // namespace
 
@@ -59,20 +76,15 @@ std::string SegmentFileName(uint64_t sequence) {
 }
 
 std::optional<uint64_t> ParseSegmentFileName(std::string_view name) {
-  if (name.size() != kSequenceDigits + kSegmentSuffix.size() ||
-      name.substr(kSequenceDigits) != kSegmentSuffix) {
-    return std::nullopt;
-  }
-  const std::string_view digits = name.substr(0, kSequenceDigits);
-  for (char c : digits) {
-    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return std::nullopt;
-  }
-  uint64_t sequence = 0;
-  // Fails above 2^64 - 1. (Debian's Abseil has its own string_view type.)
-  if (!absl::SimpleAtoi(absl::string_view(digits.data(), digits.size()), &sequence)) {
-    return std::nullopt;
-  }
-  return sequence;
+  return ParseSequenceFileName(name, kSegmentSuffix);
+}
+
+std::string HintFileName(uint64_t sequence) {
+  return absl::StrFormat("%0*u%s", kSequenceDigits, sequence, kHintSuffix);
+}
+
+std::optional<uint64_t> ParseHintFileName(std::string_view name) {
+  return ParseSequenceFileName(name, kHintSuffix);
 }
 
 }  // namespace beyondkv::engine

@@ -85,6 +85,7 @@ absl::StatusOr<SegmentReader::Result> SegmentReader::Next(ScannedRecord* record)
   record->size = static_cast<uint32_t>(size);
   record->value_offset = value_offset;
   record->value_len = header.value_len;
+  record->meta_len = header.meta_len;
   offset_ += size;
   return Result::kRecord;
 }

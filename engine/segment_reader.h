@@ -26,6 +26,7 @@ struct ScannedRecord {
   uint32_t size = 0;         // of the whole record
   uint64_t value_offset = 0; // in the file
   uint32_t value_len = 0;
+  uint32_t meta_len = 0;
 };
 
 class SegmentReader {

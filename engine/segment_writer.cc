@@ -111,6 +111,11 @@ absl::Status SegmentWriter::Sync() {
   return absl::OkStatus();
 }
 
+std::unique_ptr<File> SegmentWriter::ReleaseFile() {
+  CHECK(staged_.empty());
+  return std::move(file_);
+}
+
 void SegmentWriter::Fail(const absl::Status& status) {
   if (!status_.ok()) return;  // keep the first cause
   status_ = absl::Status(

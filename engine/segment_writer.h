@@ -82,6 +82,13 @@ class SegmentWriter {
   // Refuse writes from now on, reporting `status`.
   void Fail(const absl::Status& status);
 
+  // Hands over the file (null if never created) for sealing; requires nothing staged. The
+  // writer must not be used afterwards.
+  std::unique_ptr<File> ReleaseFile();
+
+  // Bytes staged and not yet flushed.
+  uint64_t staged_size() const { return staged_.size(); }
+
  private:
   absl::Status CreateFile();
 

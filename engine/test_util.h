@@ -4,7 +4,10 @@
 #define BEYONDKV_ENGINE_TEST_UTIL_H_
 
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "engine/env.h"
@@ -36,6 +39,19 @@ class FaultInjectionEnv final : public Env {
   std::atomic<bool> fail_syncs{false};      // File::DataSync fails (EIO)
   std::atomic<bool> fail_truncates{false};  // File::Truncate fails (EIO)
 
+  // Simulated crash (after LevelDB's FaultInjectionTestEnv). Once `crash_after_ops` more
+  // mutating calls (File::Write, Truncate, DataSync; CreateDir, Rename, RemoveFile, SyncDir,
+  // OpenFile with kCreateTruncate) have succeeded, the next one and every later one fail
+  // (EIO) without effect: the machine is gone. The Write that meets the crash writes half of
+  // its data first (a torn write). -1 = never. Read it back to see how many remain.
+  std::atomic<int64_t> crash_after_ops{-1};
+  bool crashed() const { return crashed_; }
+
+  // What a power loss keeps of the files written through this Env: each is cut back to its
+  // size at its last DataSync (a file created since is cut to 0 bytes; renames and removals
+  // count as durable). Call once the engine is gone; clears crashed() and crash_after_ops.
+  void DropUnsyncedData();
+
   absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
                                                  OpenMode mode) override;
   absl::Status CreateDir(const std::string& path) override;
@@ -44,6 +60,17 @@ class FaultInjectionEnv final : public Env {
   absl::Status Rename(const std::string& from, const std::string& to) override;
   absl::Status RemoveFile(const std::string& path) override;
   absl::Status SyncDir(const std::string& path) override;
+
+  // For FaultInjectionFile: whether a mutating call may go ahead (false once crashed);
+  // *crashing_now is set if this very call is the one that crashes.
+  bool Mutate(bool* crashing_now = nullptr);
+  void Synced(const std::string& path, uint64_t size);
+  void Truncated(const std::string& path, uint64_t size);
+
+ private:
+  std::atomic<bool> crashed_{false};
+  std::mutex mu_;
+  std::map<std::string, uint64_t> synced_size_;  // by path, of files opened through this Env
 };
 
 // Small file helpers for tests that damage files on purpose. CHECK-fail on I/O errors.

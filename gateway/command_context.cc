@@ -13,6 +13,8 @@ CommandContext::CommandContext(IoLoop* loop, std::shared_ptr<Connection> conn,
 
 const GatewayConfig& CommandContext::config() const { return loop_->shared().config; }
 
+GatewayShared& CommandContext::shared() { return loop_->shared(); }
+
 uint32_t CommandContext::shard_count() const {
   return static_cast<uint32_t>(loop_->shared().shards.size());
 }
@@ -28,19 +30,41 @@ void CommandContext::SendToShard(uint32_t shard, v1::Op op, OpCallback cb) {
   loop_->SendOp(shard, std::move(op),
                 [loop = loop_, conn = conn_, reply = reply_,
                  cb = std::move(cb)](const v1::OpResult& result) {
-                  RespWriter out(&reply->out, conn->client.protocol);
-                  if (cb) cb(result, out);
-                  if (--reply->outstanding > 0) return;
-                  if (reply->finish) {
-                    reply->finish(out);
-                    reply->finish = nullptr;
-                  }
-                  loop->OnReplyReady(conn);
+                  CommandContext ctx(loop, conn, reply);
+                  if (cb) cb(result, ctx);
+                  --reply->outstanding;
+                  if (ctx.Settle()) loop->OnReplyReady(conn);
                 });
 }
 
-void CommandContext::Finish(std::function<void(RespWriter&)> finish) {
+void CommandContext::ForEachLoop(
+    std::function<std::string(IoLoop&)> fn,
+    std::function<void(const std::string&, CommandContext&)> done) {
+  for (IoLoop* other : loop_->shared().loops) {
+    ++reply_->outstanding;
+    other->Post([other, fn, done, origin = loop_, conn = conn_, reply = reply_] {
+      std::string result = fn(*other);
+      origin->Post([origin, conn, reply, done, result = std::move(result)] {
+        CommandContext ctx(origin, conn, reply);
+        done(result, ctx);
+        --reply->outstanding;
+        if (ctx.Settle()) origin->OnReplyReady(conn);
+      });
+    });
+  }
+}
+
+void CommandContext::Finish(std::function<void(CommandContext&)> finish) {
   reply_->finish = std::move(finish);
+}
+
+bool CommandContext::Settle() {
+  while (reply_->outstanding == 0 && reply_->finish) {
+    std::function<void(CommandContext&)> finish = std::move(reply_->finish);
+    reply_->finish = nullptr;
+    finish(*this);
+  }
+  return reply_->outstanding == 0;
 }
 
 }  // namespace beyondkv::gateway

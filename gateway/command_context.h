@@ -2,8 +2,10 @@
 //
 // A handler either replies at once through out(), or sends ops to shards with Send() and
 // replies from their callbacks and/or a Finish() function that runs once every op it sent has
-// answered. Callbacks and Finish run later on the same IoLoop thread; they must not capture
-// the CommandContext (it lives only during dispatch) but may capture what they need by value.
+// answered. Callbacks and Finish run later on the same IoLoop thread with a fresh context for
+// the same command; they may send more ops and set another Finish (multi-phase commands such
+// as MSETNX). They must not capture a CommandContext (each lives only during one call) but may
+// capture what they need by value.
 #ifndef BEYONDKV_GATEWAY_COMMAND_CONTEXT_H_
 #define BEYONDKV_GATEWAY_COMMAND_CONTEXT_H_
 
@@ -20,9 +22,12 @@
 namespace beyondkv::gateway {
 
 class IoLoop;
+struct GatewayShared;
 
-// Receives an op's result and the writer of the command's reply (in the client's protocol).
-using OpCallback = std::function<void(const v1::OpResult& result, RespWriter& out)>;
+class CommandContext;
+
+// Receives an op's result and the command's context (ctx.out() writes its reply).
+using OpCallback = std::function<void(const v1::OpResult& result, CommandContext& ctx)>;
 
 class CommandContext {
  public:
@@ -31,6 +36,8 @@ class CommandContext {
 
   ClientState& client() { return conn_->client; }
   const GatewayConfig& config() const;
+  GatewayShared& shared();  // state shared by every loop (cursor table, counters)
+  IoLoop& loop() { return *loop_; }
   uint32_t shard_count() const;
 
   // Writer of this command's reply, for immediate replies, in the client's current protocol
@@ -43,8 +50,17 @@ class CommandContext {
   void Send(std::string_view key, v1::Op op, OpCallback cb);
   void SendToShard(uint32_t shard, v1::Op op, OpCallback cb);
 
-  // Sets the function that writes the reply once every op sent has answered.
-  void Finish(std::function<void(RespWriter&)> finish);
+  // Runs `fn` on every I/O loop of this gateway (this one included) and passes each result to
+  // `done` on this command's loop; the reply waits for all of them (CLIENT LIST, CLIENT KILL).
+  void ForEachLoop(std::function<std::string(IoLoop&)> fn,
+                   std::function<void(const std::string&, CommandContext&)> done);
+
+  // Sets the function that runs once every op sent so far has answered.
+  void Finish(std::function<void(CommandContext&)> finish);
+
+  // If no op is outstanding, runs the pending Finish functions (which may send more ops).
+  // Returns whether the reply is complete. Called by the loop, not by handlers.
+  bool Settle();
 
   // Closes the connection after this command's reply is written (QUIT).
   void CloseAfterReply() { reply_->close_after = true; }

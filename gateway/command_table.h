@@ -36,6 +36,8 @@ std::vector<CommandSpec> ConnectionCommands();
 std::vector<CommandSpec> StringCommands();
 std::vector<CommandSpec> KeyspaceCommands();
 std::vector<CommandSpec> ServerCommands();
+std::vector<CommandSpec> ExpireCommands();
+std::vector<CommandSpec> RevisionCommands();
 
 // Every command, sorted by name. Built once; thread-safe to read.
 const std::vector<CommandSpec>& AllCommands();

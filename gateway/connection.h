@@ -14,14 +14,16 @@
 
 namespace beyondkv::gateway {
 
+class CommandContext;
+
 // The reply to one command, in the connection's reply queue. Replies are written to the
 // socket strictly in request order: a reply waiting for shards holds back the ones after it.
 struct PendingReply {
   std::string out;        // encoded reply bytes
   int outstanding = 0;    // shard ops sent for this command that have not answered yet
-  // Encodes the reply once every op has answered (multi-key merges); may be empty when the
-  // op callbacks write `out` themselves.
-  std::function<void(RespWriter&)> finish;
+  // Runs once every op has answered: encodes the reply (multi-key merges) or sends the next
+  // phase's ops (MSETNX, cross-shard RENAME). Empty when the op callbacks write `out`.
+  std::function<void(CommandContext&)> finish;
   bool close_after = false;  // QUIT, protocol errors: close once this reply is written
 };
 
@@ -38,6 +40,9 @@ struct ClientState {
   int64_t last_active_ms = 0;  // Unix ms of the last byte read
   std::string last_command;    // lower-case name, for CLIENT INFO
 };
+
+// One CLIENT LIST / CLIENT INFO line (Redis's format, the fields we track), ending in "\n".
+std::string FormatClientInfo(const ClientState& client, int fd);
 
 struct Connection {
   explicit Connection(int fd_, const ParserLimits& limits) : fd(fd_), parser(limits) {}

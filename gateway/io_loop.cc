@@ -232,11 +232,7 @@ void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::
   conn->replies.push_back(reply);
   CommandContext ctx(this, conn, reply);
   DispatchCommand(ctx, argv);
-  if (reply->outstanding == 0 && reply->finish) {
-    RespWriter out(&reply->out, conn->client.protocol);
-    reply->finish(out);
-    reply->finish = nullptr;
-  }
+  ctx.Settle();
   if (reply->close_after) conn->closing = true;
 }
 
@@ -312,6 +308,35 @@ void IoLoop::CloseIdle(int64_t now_ms) {
     }
   }
   for (auto& conn : idle) Close(conn);
+}
+
+std::string IoLoop::ListClients() const {
+  std::string lines;
+  for (const auto& [fd, conn] : conns_) lines += FormatClientInfo(conn->client, fd);
+  return lines;
+}
+
+int IoLoop::KillClients(const KillFilter& filter) {
+  std::vector<std::shared_ptr<Connection>> victims;
+  for (const auto& [fd, conn] : conns_) {
+    const ClientState& c = conn->client;
+    if (c.id == filter.skip) continue;
+    if (filter.id != 0 && c.id != filter.id) continue;
+    if (!filter.addr.empty() && c.peer != filter.addr) continue;
+    if (!filter.laddr.empty() && c.local != filter.laddr) continue;
+    victims.push_back(conn);
+  }
+  int killed = 0;
+  for (auto& conn : victims) {
+    ++killed;
+    if (!conn->replies.empty() && conn->replies.back()->outstanding > 0) {
+      // Waiting on replies (the CLIENT KILL caller among them): close once they are written.
+      conn->closing = true;
+    } else {
+      Close(conn);
+    }
+  }
+  return killed;
 }
 
 void IoLoop::SendOp(uint32_t shard, v1::Op op, OpDone done) {

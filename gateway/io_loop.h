@@ -25,10 +25,13 @@
 #include "absl/synchronization/mutex.h"
 #include "gateway/connection.h"
 #include "gateway/gateway_config.h"
+#include "gateway/scan_cursors.h"
 #include "gateway/shard_client.h"
 #include "proto/shard.pb.h"
 
 namespace beyondkv::gateway {
+
+class IoLoop;
 
 // State shared by every loop of a gateway process.
 struct GatewayShared {
@@ -39,6 +42,8 @@ struct GatewayShared {
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> total_commands{0};
   int64_t started_ms = 0;
+  ScanCursors scan_cursors;
+  std::vector<IoLoop*> loops;  // every I/O loop, set before they start
 };
 
 class IoLoop {
@@ -61,6 +66,20 @@ class IoLoop {
   void OnReplyReady(const std::shared_ptr<Connection>& conn);
 
   GatewayShared& shared() { return *shared_; }
+
+  // CLIENT LIST lines ("id=... addr=... ...\n") of this loop's connections. Loop thread only.
+  std::string ListClients() const;
+
+  // Closes this loop's connections that match (CLIENT KILL); returns how many. The connection
+  // with id `caller` is not closed here but counted if it matches (its command closes it
+  // after replying). Loop thread only.
+  struct KillFilter {
+    uint64_t id = 0;     // 0 = any
+    std::string addr;    // empty = any
+    std::string laddr;   // empty = any
+    uint64_t skip = 0;   // never match this id (SKIPME yes)
+  };
+  int KillClients(const KillFilter& filter);
 
  private:
   using OpDone = std::function<void(const v1::OpResult&)>;

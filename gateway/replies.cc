@@ -37,34 +37,6 @@ void ReplyOpError(RespWriter& out, const v1::OpResult& result) {
   out.Error(absl::StrCat("ERR ", result.message().empty() ? "internal error" : result.message()));
 }
 
-bool ParseInt64(std::string_view text, int64_t* value) {
-  if (text.empty() || text.size() > 20) return false;
-  size_t i = 0;
-  bool negative = false;
-  if (text[0] == '-') {
-    negative = true;
-    i = 1;
-    if (text.size() == 1) return false;
-  }
-  if (text[i] == '0' && text.size() > i + 1) return false;  // leading zero
-  if (text == "-0") return false;
-  uint64_t v = 0;
-  for (; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(text[i] - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  if (negative) {
-    if (v > static_cast<uint64_t>(INT64_MAX) + 1) return false;
-    *value = static_cast<int64_t>(0 - v);
-  } else {
-    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
-    *value = static_cast<int64_t>(v);
-  }
-  return true;
-}
-
 std::string ToLower(std::string_view text) { return absl::AsciiStrToLower(AV(text)); }
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

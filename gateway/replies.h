@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/numbers.h"
 #include "gateway/resp_writer.h"
 #include "proto/shard.pb.h"
 
@@ -35,10 +36,6 @@ std::string UnknownSubcommand(std::string_view subcommand, std::string_view comm
 // Writes the RESP error for a failed shard op (INVALID_ARGUMENT, INTERNAL); the message
 // already names the cause (for example "shard 2 unavailable: ...").
 void ReplyOpError(RespWriter& out, const v1::OpResult& result);
-
-// Parses a decimal int64 exactly as Redis's string2ll: optional '-', no '+', no spaces, no
-// leading zeros (except "0" itself), within range. Returns false otherwise.
-bool ParseInt64(std::string_view text, int64_t* value);
 
 // ASCII lower-case copy.
 std::string ToLower(std::string_view text);

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Sets up (Debian packages), builds and runs every test: unit tests beside the code and the
-# end-to-end tests in tests/, all through `bazel test //...`.
-# Prints "N passed, N failed" and exits with Bazel's code (0 all passed, 3 a test failed).
+# Sets up (Debian packages), builds and runs every test:
+#   1. `bazel test //...`: unit tests beside the code, end-to-end tests against real processes
+#      (tests/), and the differential test against a real redis-server;
+#   2. tests/clients/run.sh: real clients (redis-cli, python3-redis, ioredis, redis-benchmark)
+#      against a real beyond-kv.
+# Prints "N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
@@ -11,6 +14,14 @@ bazel test --nocache_test_results //... 2>&1 | tee "$log"
 code=${PIPESTATUS[0]}
 passed=$(grep -cE '^//\S+ +PASSED' "$log" || true)
 failed=$(grep -cE '^//\S+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log" || true)
+
+if [ "$code" -eq 0 ] || [ "$code" -eq 3 ]; then
+  bash tests/clients/run.sh bazel-bin/services/beyond-kv/beyond-kv 2>&1 | tee "$log"
+  clients=${PIPESTATUS[0]}
+  passed=$((passed + $(grep -c '^PASS ' "$log" || true)))
+  failed=$((failed + $(grep -c '^FAIL ' "$log" || true)))
+  if [ "$clients" -ne 0 ] && [ "$code" -eq 0 ]; then code=1; fi
+fi
 rm -f "$log"
 if [ "${CI:-}" = "true" ]; then bazel shutdown >/dev/null 2>&1 || true; fi
 echo "${passed} passed, ${failed} failed"

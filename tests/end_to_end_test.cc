@@ -27,6 +27,7 @@ class EndToEndTest : public ::testing::Test {
  protected:
   void SetUp() override {
     port_ = PickFreePort();
+    http_port_ = PickFreePort();
     data_dir_ = tmp_.path() + "/data";
   }
 
@@ -34,6 +35,7 @@ class EndToEndTest : public ::testing::Test {
     auto server = std::make_unique<ServerProcess>(
         RunfilePath("services/beyond-kv/beyond-kv"),
         std::vector<std::string>{"--data-dir=" + data_dir_, "--resp-port=" + std::to_string(port_),
+                                 "--http-port=" + std::to_string(http_port_),
                                  "--threads=" + std::to_string(kShards), "--fsync=always"},
         tmp_.path() + "/server.log");
     server->Start();
@@ -54,6 +56,7 @@ class EndToEndTest : public ::testing::Test {
 
   TempDir tmp_;
   int port_ = 0;
+  int http_port_ = 0;
   std::string data_dir_;
 };
 

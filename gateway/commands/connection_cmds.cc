@@ -3,8 +3,13 @@
 // clients read (wire-protocol.md).
 #include <unistd.h>
 
+#include <memory>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "gateway/io_loop.h"
 #include "gateway/command_table.h"
 #include "gateway/replies.h"
 
@@ -130,6 +135,16 @@ void HelloCommand(CommandContext& ctx, Argv& argv) {
   out.ArrayHeader(0);
 }
 
+// RESET: back to a fresh connection's state (Redis 7.0 resetCommand).
+void ResetCommand(CommandContext& ctx, Argv&) {
+  ClientState& c = ctx.client();
+  c.db = 0;
+  c.protocol = 2;
+  c.name.clear();
+  c.authenticated = ctx.config().requirepass.empty();
+  ctx.out().Simple("RESET");
+}
+
 void SelectCommand(CommandContext& ctx, Argv& argv) {
   int64_t db;
   if (!ParseInt64(argv[1], &db)) {
@@ -144,13 +159,101 @@ void SelectCommand(CommandContext& ctx, Argv& argv) {
   ctx.out().Simple("OK");
 }
 
-std::string ClientInfoLine(const ClientState& c) {
-  int64_t now = absl::ToUnixMillis(absl::Now());
-  return absl::StrCat("id=", c.id, " addr=", c.peer, " laddr=", c.local, " name=", c.name,
-                      " age=", (now - c.created_ms) / 1000,
-                      " idle=", (now - c.last_active_ms) / 1000, " flags=N db=", c.db,
-                      " sub=0 psub=0 ssub=0 multi=-1 cmd=client|info user=default resp=",
-                      c.protocol, "\n");
+// CLIENT LIST [TYPE normal] [ID id ...]: every loop lists its own connections.
+void ClientList(CommandContext& ctx, Argv& argv) {
+  std::vector<uint64_t> ids;
+  for (size_t j = 2; j < argv.size(); ++j) {
+    if (EqualsIgnoreCase(argv[j], "type") && j + 1 < argv.size()) {
+      if (!EqualsIgnoreCase(argv[j + 1], "normal")) {
+        ctx.out().Error(absl::StrCat("ERR Unknown client type '", argv[j + 1], "'"));
+        return;
+      }
+      ++j;
+    } else if (EqualsIgnoreCase(argv[j], "id") && j + 1 < argv.size()) {
+      for (++j; j < argv.size(); ++j) {
+        int64_t id;
+        if (!ParseInt64(argv[j], &id) || id <= 0) {
+          ctx.out().Error("ERR Invalid client ID");
+          return;
+        }
+        ids.push_back(static_cast<uint64_t>(id));
+      }
+    } else {
+      ctx.out().Error(kErrSyntax);
+      return;
+    }
+  }
+  auto text = std::make_shared<std::string>();
+  ctx.ForEachLoop([](IoLoop& loop) { return loop.ListClients(); },
+                  [text](const std::string& lines, CommandContext&) { *text += lines; });
+  ctx.Finish([text, ids](CommandContext& c) {
+    std::string selected;
+    for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
+      bool keep = ids.empty();
+      for (uint64_t id : ids) {
+        if (absl::StartsWith(line, absl::StrCat("id=", id, " "))) keep = true;
+      }
+      if (keep) absl::StrAppend(&selected, line, "\n");
+    }
+    c.out().Verbatim("txt", selected);
+  });
+}
+
+// CLIENT KILL ip:port (answers OK or an error) or CLIENT KILL <filter> <value> ... (answers
+// the number of connections closed).
+void ClientKill(CommandContext& ctx, Argv& argv) {
+  IoLoop::KillFilter filter;
+  const bool old_form = argv.size() == 3;
+  if (old_form) {
+    filter.addr = argv[2];
+  } else {
+    filter.skip = ctx.client().id;
+    if (argv.size() < 3 || argv.size() % 2 != 0) {
+      ctx.out().Error(kErrSyntax);
+      return;
+    }
+    for (size_t j = 2; j + 1 < argv.size(); j += 2) {
+      const std::string& opt = argv[j];
+      const std::string& value = argv[j + 1];
+      if (EqualsIgnoreCase(opt, "id")) {
+        int64_t id;
+        if (!ParseInt64(value, &id) || id <= 0) {
+          ctx.out().Error("ERR client-id should be greater than 0");
+          return;
+        }
+        filter.id = static_cast<uint64_t>(id);
+      } else if (EqualsIgnoreCase(opt, "addr")) {
+        filter.addr = value;
+      } else if (EqualsIgnoreCase(opt, "laddr")) {
+        filter.laddr = value;
+      } else if (EqualsIgnoreCase(opt, "skipme")) {
+        if (EqualsIgnoreCase(value, "yes")) {
+          filter.skip = ctx.client().id;
+        } else if (EqualsIgnoreCase(value, "no")) {
+          filter.skip = 0;
+        } else {
+          ctx.out().Error(kErrSyntax);
+          return;
+        }
+      } else {
+        ctx.out().Error(kErrSyntax);
+        return;
+      }
+    }
+  }
+  auto killed = std::make_shared<int>(0);
+  ctx.ForEachLoop(
+      [filter](IoLoop& loop) { return std::to_string(loop.KillClients(filter)); },
+      [killed](const std::string& n, CommandContext&) { *killed += std::stoi(n); });
+  ctx.Finish([killed, old_form](CommandContext& c) {
+    if (!old_form) {
+      c.out().Integer(*killed);
+    } else if (*killed > 0) {
+      c.out().Simple("OK");
+    } else {
+      c.out().Error("ERR No such client");
+    }
+  });
 }
 
 void ClientCommand(CommandContext& ctx, Argv& argv) {
@@ -179,7 +282,11 @@ void ClientCommand(CommandContext& ctx, Argv& argv) {
     ctx.client().name = argv[2];
     ctx.out().Simple("OK");
   } else if (sub == "info") {
-    if (arity(2)) ctx.out().Verbatim("txt", ClientInfoLine(ctx.client()));
+    if (arity(2)) ctx.out().Verbatim("txt", FormatClientInfo(ctx.client(), -1));
+  } else if (sub == "list") {
+    ClientList(ctx, argv);
+  } else if (sub == "kill") {
+    ClientKill(ctx, argv);
   } else if (sub == "help" && argc == 2) {
     RespWriter out = ctx.out();
     const std::vector<std::string_view> lines = {
@@ -190,6 +297,13 @@ void ClientCommand(CommandContext& ctx, Argv& argv) {
         "    Return the ID of the current connection.",
         "INFO",
         "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are: ID <client-id>, ADDR <ip:port>, LADDR <ip:port>,",
+        "    SKIPME (YES|NO).",
+        "LIST",
+        "    Return information about client connections.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "HELP",
@@ -217,6 +331,8 @@ std::vector<CommandSpec> ConnectionCommands() {
        "6.0.0", "Handshakes with the Redis server.", HelloCommand, /*no_auth=*/true},
       {"select", 2, {"loading", "stale", "fast"}, 0, 0, 0, "connection", "1.0.0",
        "Changes the selected database.", SelectCommand},
+      {"reset", 1, {"noscript", "loading", "stale", "fast", "no_auth"}, 0, 0, 0, "connection",
+       "6.2.0", "Resets the connection.", ResetCommand, /*no_auth=*/true},
       {"client", -2, {}, 0, 0, 0, "connection", "2.4.0",
        "A container for client connection commands.", ClientCommand},
   };

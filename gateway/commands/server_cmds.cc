@@ -8,6 +8,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gateway/commands/command_util.h"
+#include "gateway/io_loop.h"
 #include "absl/time/clock.h"
 #include "gateway/command_table.h"
 #include "gateway/glob.h"
@@ -138,54 +141,62 @@ void ConfigCommand(CommandContext& ctx, Argv& argv) {
   }
 }
 
-// Sends one DBSIZE per shard for namespace `ns` and adds the answers into *total.
-void CountNamespace(CommandContext& ctx, uint32_t ns, std::shared_ptr<int64_t> total,
-                    std::shared_ptr<OpResult> error) {
+void DbsizeCommand(CommandContext& ctx, Argv&) {
+  auto total = std::make_shared<int64_t>(0);
+  auto error = std::make_shared<FirstError>();
   for (uint32_t shard = 0; shard < ctx.shard_count(); ++shard) {
     Op op;
     op.set_type(Op::DBSIZE);
-    op.set_ns(ns);
-    ctx.SendToShard(shard, std::move(op), [total, error](const OpResult& r, RespWriter&) {
-      if (r.code() == OpResult::OK) {
-        *total += r.count();
-      } else if (error->code() == OpResult::OK) {
-        *error = r;
-      }
+    op.set_ns(ctx.client().db);
+    ctx.SendToShard(shard, std::move(op), [total, error](const OpResult& r, CommandContext&) {
+      error->Note(r);
+      *total += r.count();
     });
   }
-}
-
-void DbsizeCommand(CommandContext& ctx, Argv&) {
-  auto total = std::make_shared<int64_t>(0);
-  auto error = std::make_shared<OpResult>();
-  CountNamespace(ctx, ctx.client().db, total, error);
-  ctx.Finish([total, error](RespWriter& out) {
-    if (error->code() != OpResult::OK) {
-      ReplyOpError(out, *error);
-    } else {
-      out.Integer(*total);
-    }
+  ctx.Finish([total, error](CommandContext& c) {
+    RespWriter out = c.out();
+    if (!error->Reply(out)) out.Integer(*total);
   });
 }
 
-// INFO [section ...]: server, clients, stats, persistence and keyspace, with figures gathered
-// from this gateway and the shards. (The full set of sections arrives with the RESP gateway
-// issue.)
-void InfoCommand(CommandContext& ctx, Argv& argv) {
-  std::vector<std::shared_ptr<int64_t>> keys;
-  auto error = std::make_shared<OpResult>();
-  for (uint32_t ns = 0; ns < 16; ++ns) {
-    keys.push_back(std::make_shared<int64_t>(0));
-    CountNamespace(ctx, ns, keys.back(), error);
+// Asks every shard for its STATS and passes the answers to `done`.
+void GatherStats(CommandContext& ctx,
+                 std::function<void(const std::vector<v1::ShardStats>&, CommandContext&)> done) {
+  auto stats = std::make_shared<std::vector<v1::ShardStats>>(ctx.shard_count());
+  auto error = std::make_shared<FirstError>();
+  for (uint32_t shard = 0; shard < ctx.shard_count(); ++shard) {
+    Op op;
+    op.set_type(Op::STATS);
+    ctx.SendToShard(shard, std::move(op),
+                    [stats, error, shard](const OpResult& r, CommandContext&) {
+                      error->Note(r);
+                      (*stats)[shard] = r.stats();
+                    });
   }
+  ctx.Finish([stats, error, done](CommandContext& c) {
+    RespWriter out = c.out();
+    if (error->Reply(out)) return;
+    done(*stats, c);
+  });
+}
+
+std::string HumanBytes(uint64_t n) {
+  const char* units[] = {"B", "K", "M", "G", "T"};
+  double v = static_cast<double>(n);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? absl::StrCat(n, "B") : absl::StrFormat("%.2f%s", v, units[u]);
+}
+
+// INFO [section ...]: server, clients, memory, persistence, stats, keyspace, with figures from
+// this gateway and every shard. "all", "everything" and "default" select every section.
+void InfoCommand(CommandContext& ctx, Argv& argv) {
   std::vector<std::string> sections;
   for (size_t i = 1; i < argv.size(); ++i) sections.push_back(ToLower(argv[i]));
-  const GatewayConfig& c = ctx.config();
-  ctx.Finish([keys, error, sections, c](RespWriter& out) {
-    if (error->code() != OpResult::OK) {
-      ReplyOpError(out, *error);
-      return;
-    }
+  GatherStats(ctx, [sections](const std::vector<v1::ShardStats>& stats, CommandContext& c) {
     auto wanted = [&](std::string_view name) {
       if (sections.empty()) return true;
       for (const std::string& s : sections) {
@@ -193,25 +204,103 @@ void InfoCommand(CommandContext& ctx, Argv& argv) {
       }
       return false;
     };
+    const GatewayConfig& cfg = c.config();
+    GatewayShared& shared = c.shared();
+    const int64_t uptime = (NowMs() - shared.started_ms) / 1000;
+    uint64_t keys[16] = {}, expires[16] = {};
+    uint64_t cache_bytes = 0, cache_budget = 0, index_bytes = 0, hits = 0, misses = 0;
+    uint64_t log_bytes = 0, sealed = 0, reclaims = 0, expired = 0, corrupt = 0, shard_ops = 0;
+    for (const v1::ShardStats& s : stats) {
+      for (const v1::NamespaceStats& n : s.namespaces()) {
+        if (n.ns() < 16) {
+          keys[n.ns()] += n.keys();
+          expires[n.ns()] += n.expires();
+        }
+        log_bytes += n.log_bytes();
+        sealed += n.sealed_segments();
+      }
+      cache_bytes += s.cache_bytes();
+      cache_budget += s.cache_budget_bytes();
+      index_bytes += s.index_bytes();
+      hits += s.cache_hits();
+      misses += s.cache_misses();
+      reclaims += s.reclaim_runs();
+      expired += s.expired_keys();
+      corrupt += s.corrupt_records();
+      shard_ops += s.commands();
+    }
     std::string text;
+    auto section = [&](const char* title) {
+      if (!text.empty()) text += "\r\n";
+      absl::StrAppend(&text, "# ", title, "\r\n");
+    };
     if (wanted("server")) {
-      absl::StrAppend(&text, "# Server\r\nredis_version:7.0.15\r\nbeyond_kv_version:0.1.0\r\n",
-                      "redis_mode:standalone\r\nprocess_id:", getpid(), "\r\ntcp_port:", c.port,
-                      "\r\nshards:", c.shard_count, "\r\n\r\n");
+      section("Server");
+      absl::StrAppend(&text, "redis_version:7.0.15\r\nbeyond_kv_version:0.1.0\r\n",
+                      "redis_mode:standalone\r\narch_bits:64\r\nprocess_id:", getpid(),
+                      "\r\ntcp_port:", cfg.port, "\r\nuptime_in_seconds:", uptime,
+                      "\r\nuptime_in_days:", uptime / 86400, "\r\nshards:", cfg.shard_count,
+                      "\r\nio_threads_active:", cfg.threads, "\r\n");
+    }
+    if (wanted("clients")) {
+      section("Clients");
+      absl::StrAppend(&text, "connected_clients:", shared.open_connections.load(),
+                      "\r\nmaxclients:", cfg.max_conns, "\r\n");
+    }
+    if (wanted("memory")) {
+      section("Memory");
+      const uint64_t used = cache_bytes + index_bytes;
+      absl::StrAppend(&text, "used_memory:", used, "\r\nused_memory_human:", HumanBytes(used),
+                      "\r\nmaxmemory:", cache_budget, "\r\nmaxmemory_human:",
+                      HumanBytes(cache_budget), "\r\nmaxmemory_policy:s3fifo\r\n",
+                      "cache_bytes:", cache_bytes, "\r\nindex_bytes:", index_bytes, "\r\n");
     }
     if (wanted("persistence")) {
-      absl::StrAppend(&text, "# Persistence\r\nloading:0\r\naof_enabled:1\r\nappendfsync:",
-                      c.fsync, "\r\n\r\n");
+      section("Persistence");
+      absl::StrAppend(&text, "loading:0\r\naof_enabled:1\r\nappendfsync:", cfg.fsync,
+                      "\r\nlog_bytes:", log_bytes, "\r\nsealed_segments:", sealed,
+                      "\r\nreclaim_runs:", reclaims, "\r\ncorrupt_records:", corrupt, "\r\n");
+    }
+    if (wanted("stats")) {
+      section("Stats");
+      absl::StrAppend(&text, "total_connections_received:", shared.total_connections.load(),
+                      "\r\ntotal_commands_processed:", shared.total_commands.load(),
+                      "\r\nshard_ops_processed:", shard_ops, "\r\nexpired_keys:", expired,
+                      "\r\ncache_hits:", hits, "\r\ncache_misses:", misses, "\r\n");
     }
     if (wanted("keyspace")) {
-      absl::StrAppend(&text, "# Keyspace\r\n");
-      for (uint32_t ns = 0; ns < keys.size(); ++ns) {
-        if (*keys[ns] > 0) {
-          absl::StrAppend(&text, "db", ns, ":keys=", *keys[ns], ",expires=0,avg_ttl=0\r\n");
+      section("Keyspace");
+      for (uint32_t ns = 0; ns < 16; ++ns) {
+        if (keys[ns] > 0) {
+          absl::StrAppend(&text, "db", ns, ":keys=", keys[ns], ",expires=", expires[ns],
+                          ",avg_ttl=0\r\n");
         }
       }
     }
-    out.Verbatim("txt", text);
+    c.out().Verbatim("txt", text);
+  });
+}
+
+void TimeCommand(CommandContext& ctx, Argv&) {
+  const int64_t us = absl::ToUnixMicros(absl::Now());
+  RespWriter out = ctx.out();
+  out.ArrayHeader(2);
+  out.Bulk(std::to_string(us / 1000000));
+  out.Bulk(std::to_string(us % 1000000));
+}
+
+// BGREWRITEAOF: start reclaim (compaction of sealed log segments) in every shard.
+void BgRewriteAofCommand(CommandContext& ctx, Argv&) {
+  auto error = std::make_shared<FirstError>();
+  for (uint32_t shard = 0; shard < ctx.shard_count(); ++shard) {
+    Op op;
+    op.set_type(Op::RECLAIM);
+    ctx.SendToShard(shard, std::move(op),
+                    [error](const OpResult& r, CommandContext&) { error->Note(r); });
+  }
+  ctx.Finish([error](CommandContext& c) {
+    RespWriter out = c.out();
+    if (!error->Reply(out)) out.Simple("Background append only file rewriting started");
   });
 }
 
@@ -227,6 +316,12 @@ std::vector<CommandSpec> ServerCommands() {
        "Returns the number of keys in the database.", DbsizeCommand},
       {"info", -1, {"loading", "stale"}, 0, 0, 0, "server", "1.0.0",
        "Returns information and statistics about the server.", InfoCommand},
+      {"time", 1, {"loading", "stale", "fast"}, 0, 0, 0, "server", "2.6.0",
+       "Returns the server time.", TimeCommand},
+      {"bgrewriteaof", 1, {"admin", "noscript", "no_async_loading"}, 0, 0, 0, "server",
+       "1.0.0", "Asynchronously rewrites the append-only file to disk (in beyond-kv: reclaims "
+       "sealed log segments).",
+       BgRewriteAofCommand},
   };
 }
 

@@ -1,12 +1,13 @@
-// String commands: GET, SET, MGET, MSET. Semantics follow Redis 7.0 (src/t_string.c and
-// src/commands/set.json); the value lives in the shard that owns the key.
+// String commands (Redis 7.0 src/t_string.c semantics): GET, SET, SETNX, SETEX, PSETEX,
+// GETSET, GETDEL, GETEX, MGET, MSET, MSETNX, INCR, INCRBY, DECR, DECRBY, INCRBYFLOAT, APPEND,
+// STRLEN, GETRANGE, SETRANGE. The value lives in the shard that owns the key; every
+// read-modify-write runs in that shard's engine thread, so it is atomic.
 #include <memory>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
-#include "gateway/command_table.h"
-#include "gateway/replies.h"
+#include "gateway/commands/command_util.h"
 
 namespace beyondkv::gateway {
 namespace {
@@ -14,7 +15,9 @@ namespace {
 using v1::Op;
 using v1::OpResult;
 
-int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+constexpr int64_t kMaxStringBytes = 512ll << 20;  // Redis's proto-max-bulk-len
+constexpr std::string_view kErrStringTooLong =
+    "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
 bool ValueTooLarge(CommandContext& ctx, std::string_view value) {
   if (value.size() <= ctx.config().max_value_bytes) return false;
@@ -23,91 +26,91 @@ bool ValueTooLarge(CommandContext& ctx, std::string_view value) {
   return true;
 }
 
-void GetCommand(CommandContext& ctx, Argv& argv) {
-  Op op;
-  op.set_type(Op::GET);
-  op.set_ns(ctx.client().db);
-  op.set_key(std::move(argv[1]));
-  ctx.Send(op.key(), std::move(op), [](const OpResult& r, RespWriter& out) {
-    if (r.code() == OpResult::OK) {
-      out.Bulk(r.value());
-    } else if (r.code() == OpResult::NOT_FOUND) {
-      out.Null();
-    } else {
-      ReplyOpError(out, r);
-    }
-  });
+void ReplyValueOrNull(const OpResult& r, RespWriter& out) {
+  if (ReplyIfFailed(r, out)) return;
+  if (r.code() == OpResult::NOT_FOUND) {
+    out.Null();
+  } else {
+    out.Bulk(r.value());
+  }
 }
 
-// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL], with
-// the option compatibility rules of Redis's parseExtendedStringArgumentsOrReply().
+void GetCommand(CommandContext& ctx, Argv& argv) {
+  SendAndReply(ctx, KeyOp(ctx, Op::GET, std::move(argv[1])), ReplyValueOrNull);
+}
+
+// The expiry options shared by SET and GETEX (Redis's parseExtendedStringArgumentsOrReply).
+struct ExpiryArg {
+  enum Unit { kNone, kEx, kPx, kExAt, kPxAt } unit = kNone;
+  std::string_view text;
+
+  bool TryParse(const Argv& argv, size_t* j) {
+    const std::string& opt = argv[*j];
+    if (unit != kNone || *j + 1 >= argv.size()) return false;
+    if (EqualsIgnoreCase(opt, "ex")) {
+      unit = kEx;
+    } else if (EqualsIgnoreCase(opt, "px")) {
+      unit = kPx;
+    } else if (EqualsIgnoreCase(opt, "exat")) {
+      unit = kExAt;
+    } else if (EqualsIgnoreCase(opt, "pxat")) {
+      unit = kPxAt;
+    } else {
+      return false;
+    }
+    text = argv[++*j];
+    return true;
+  }
+
+  // Absolute Unix ms, or 0 without an option. Replies the error and returns false on bad input.
+  bool Resolve(CommandContext& ctx, std::string_view command, int64_t* expire_at_ms) const {
+    *expire_at_ms = 0;
+    if (unit == kNone) return true;
+    int64_t n;
+    if (!ParseInt64(text, &n)) {
+      ctx.out().Error(kErrNotInteger);
+      return false;
+    }
+    const bool seconds = unit == kEx || unit == kExAt;
+    if (n <= 0 || !ToAbsoluteMs(n, seconds, unit == kEx || unit == kPx, expire_at_ms)) {
+      ctx.out().Error(InvalidExpire(command));
+      return false;
+    }
+    return true;
+  }
+};
+
+// SET key value [NX | XX] [GET] [EX s | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]
 void SetCommand(CommandContext& ctx, Argv& argv) {
-  enum Unit { kNone, kEx, kPx, kExAt, kPxAt };
   bool nx = false, xx = false, get = false, keep_ttl = false;
-  Unit unit = kNone;
-  std::string_view expire_arg;
+  ExpiryArg expiry;
   for (size_t j = 3; j < argv.size(); ++j) {
     const std::string& opt = argv[j];
-    const bool has_next = j + 1 < argv.size();
     if (EqualsIgnoreCase(opt, "nx") && !xx) {
       nx = true;
     } else if (EqualsIgnoreCase(opt, "xx") && !nx) {
       xx = true;
     } else if (EqualsIgnoreCase(opt, "get")) {
       get = true;
-    } else if (EqualsIgnoreCase(opt, "keepttl") && unit == kNone) {
+    } else if (EqualsIgnoreCase(opt, "keepttl") && expiry.unit == ExpiryArg::kNone) {
       keep_ttl = true;
-    } else if (!keep_ttl && unit == kNone && has_next &&
-               (EqualsIgnoreCase(opt, "ex") || EqualsIgnoreCase(opt, "px") ||
-                EqualsIgnoreCase(opt, "exat") || EqualsIgnoreCase(opt, "pxat"))) {
-      unit = EqualsIgnoreCase(opt, "ex")     ? kEx
-             : EqualsIgnoreCase(opt, "px")   ? kPx
-             : EqualsIgnoreCase(opt, "exat") ? kExAt
-                                             : kPxAt;
-      expire_arg = argv[++j];
-    } else {
+    } else if (keep_ttl || !expiry.TryParse(argv, &j)) {
       ctx.out().Error(kErrSyntax);
       return;
     }
   }
-  int64_t expire_at_ms = 0;
-  if (unit != kNone) {
-    int64_t n;
-    if (!ParseInt64(expire_arg, &n)) {
-      ctx.out().Error(kErrNotInteger);
-      return;
-    }
-    const bool seconds = unit == kEx || unit == kExAt;
-    if (n <= 0 || (seconds && n > INT64_MAX / 1000)) {
-      ctx.out().Error("ERR invalid expire time in 'set' command");
-      return;
-    }
-    if (seconds) n *= 1000;
-    if (unit == kEx || unit == kPx) {
-      int64_t now = NowMs();
-      if (n > INT64_MAX - now) {
-        ctx.out().Error("ERR invalid expire time in 'set' command");
-        return;
-      }
-      n += now;
-    }
-    expire_at_ms = n;
-  }
+  int64_t expire_at_ms;
+  if (!expiry.Resolve(ctx, "set", &expire_at_ms)) return;
   if (ValueTooLarge(ctx, argv[2])) return;
-  Op op;
-  op.set_type(Op::PUT);
-  op.set_ns(ctx.client().db);
-  op.set_key(std::move(argv[1]));
+  Op op = KeyOp(ctx, Op::PUT, std::move(argv[1]));
   op.set_value(std::move(argv[2]));
   op.set_condition(nx ? Op::IF_ABSENT : xx ? Op::IF_PRESENT : Op::ALWAYS);
   op.set_expire_at_ms(expire_at_ms);
   op.set_keep_ttl(keep_ttl);
   op.set_return_old(get);
-  ctx.Send(op.key(), std::move(op), [get](const OpResult& r, RespWriter& out) {
-    if (r.code() != OpResult::OK && r.code() != OpResult::CONDITION_FAILED) {
-      ReplyOpError(out, r);
-    } else if (get) {
-      // SET ... GET answers the old value whether or not the condition held.
+  SendAndReply(ctx, std::move(op), [get](const OpResult& r, RespWriter& out) {
+    if (ReplyIfFailed(r, out)) return;
+    if (get) {  // SET ... GET answers the old value whether or not the condition held
       if (r.has_old()) {
         out.Bulk(r.value());
       } else {
@@ -121,30 +124,98 @@ void SetCommand(CommandContext& ctx, Argv& argv) {
   });
 }
 
-void MGetCommand(CommandContext& ctx, Argv& argv) {
-  struct State {
-    std::vector<OpResult> results;
-  };
-  auto state = std::make_shared<State>();
-  state->results.resize(argv.size() - 1);
-  for (size_t i = 1; i < argv.size(); ++i) {
-    Op op;
-    op.set_type(Op::GET);
-    op.set_ns(ctx.client().db);
-    op.set_key(std::move(argv[i]));
-    ctx.Send(op.key(), std::move(op), [state, i](const OpResult& r, RespWriter&) {
-      state->results[i - 1] = r;
-    });
+void SetNxCommand(CommandContext& ctx, Argv& argv) {
+  if (ValueTooLarge(ctx, argv[2])) return;
+  Op op = KeyOp(ctx, Op::PUT, std::move(argv[1]));
+  op.set_value(std::move(argv[2]));
+  op.set_condition(Op::IF_ABSENT);
+  SendAndReply(ctx, std::move(op), [](const OpResult& r, RespWriter& out) {
+    if (!ReplyIfFailed(r, out)) out.Integer(r.code() == OpResult::OK ? 1 : 0);
+  });
+}
+
+// SETEX key seconds value / PSETEX key milliseconds value.
+void SetExGeneric(CommandContext& ctx, Argv& argv, bool seconds, std::string_view name) {
+  int64_t n, expire_at_ms;
+  if (!ParseInt64(argv[2], &n)) {
+    ctx.out().Error(kErrNotInteger);
+    return;
   }
-  ctx.Finish([state](RespWriter& out) {
-    for (const OpResult& r : state->results) {
-      if (r.code() != OpResult::OK && r.code() != OpResult::NOT_FOUND) {
-        ReplyOpError(out, r);
-        return;
-      }
+  if (n <= 0 || !ToAbsoluteMs(n, seconds, /*relative=*/true, &expire_at_ms)) {
+    ctx.out().Error(InvalidExpire(name));
+    return;
+  }
+  if (ValueTooLarge(ctx, argv[3])) return;
+  Op op = KeyOp(ctx, Op::PUT, std::move(argv[1]));
+  op.set_value(std::move(argv[3]));
+  op.set_expire_at_ms(expire_at_ms);
+  SendAndReply(ctx, std::move(op), [](const OpResult& r, RespWriter& out) {
+    if (!ReplyIfFailed(r, out)) out.Simple("OK");
+  });
+}
+
+void SetExCommand(CommandContext& ctx, Argv& argv) { SetExGeneric(ctx, argv, true, "setex"); }
+void PSetExCommand(CommandContext& ctx, Argv& argv) { SetExGeneric(ctx, argv, false, "psetex"); }
+
+void GetSetCommand(CommandContext& ctx, Argv& argv) {
+  if (ValueTooLarge(ctx, argv[2])) return;
+  Op op = KeyOp(ctx, Op::PUT, std::move(argv[1]));
+  op.set_value(std::move(argv[2]));
+  op.set_return_old(true);
+  SendAndReply(ctx, std::move(op), [](const OpResult& r, RespWriter& out) {
+    if (ReplyIfFailed(r, out)) return;
+    if (r.has_old()) {
+      out.Bulk(r.value());
+    } else {
+      out.Null();
     }
-    out.ArrayHeader(state->results.size());
-    for (const OpResult& r : state->results) {
+  });
+}
+
+void GetDelCommand(CommandContext& ctx, Argv& argv) {
+  Op op = KeyOp(ctx, Op::DELETE, std::move(argv[1]));
+  op.set_return_old(true);
+  SendAndReply(ctx, std::move(op), ReplyValueOrNull);
+}
+
+// GETEX key [EX s | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]
+void GetExCommand(CommandContext& ctx, Argv& argv) {
+  ExpiryArg expiry;
+  bool persist = false;
+  for (size_t j = 2; j < argv.size(); ++j) {
+    if (EqualsIgnoreCase(argv[j], "persist") && expiry.unit == ExpiryArg::kNone && !persist) {
+      persist = true;
+    } else if (persist || !expiry.TryParse(argv, &j)) {
+      ctx.out().Error(kErrSyntax);
+      return;
+    }
+  }
+  int64_t expire_at_ms;
+  if (!expiry.Resolve(ctx, "getex", &expire_at_ms)) return;
+  if (!persist && expiry.unit == ExpiryArg::kNone) {
+    SendAndReply(ctx, KeyOp(ctx, Op::GET, std::move(argv[1])), ReplyValueOrNull);
+    return;
+  }
+  Op op = KeyOp(ctx, Op::EXPIRE, std::move(argv[1]));
+  op.set_expire_at_ms(expire_at_ms);  // 0 with PERSIST
+  op.set_return_value(true);
+  SendAndReply(ctx, std::move(op), ReplyValueOrNull);
+}
+
+void MGetCommand(CommandContext& ctx, Argv& argv) {
+  auto results = std::make_shared<std::vector<OpResult>>(argv.size() - 1);
+  for (size_t i = 1; i < argv.size(); ++i) {
+    std::string key = argv[i];
+    ctx.Send(key, KeyOp(ctx, Op::GET, std::move(argv[i])),
+             [results, i](const OpResult& r, CommandContext&) { (*results)[i - 1] = r; });
+  }
+  ctx.Finish([results](CommandContext& c) {
+    RespWriter out = c.out();
+    for (const OpResult& r : *results) {
+      if (ReplyIfFailed(r, out)) return;
+    }
+    out.ArrayHeader(results->size());
+    for (const OpResult& r : *results) {
       if (r.code() == OpResult::OK) {
         out.Bulk(r.value());
       } else {
@@ -154,8 +225,8 @@ void MGetCommand(CommandContext& ctx, Argv& argv) {
   });
 }
 
-// MSET is atomic within each shard (the shard applies a batch at once); across shards it is
-// not yet (see the RESP gateway issue).
+// MSET is atomic within each shard (a shard applies a whole batch before any other); across
+// shards a reader may see some keys written before others (ARCHITECTURE.md §3).
 void MSetCommand(CommandContext& ctx, Argv& argv) {
   if (argv.size() % 2 != 1) {
     ctx.out().Error(WrongArity("mset"));
@@ -164,24 +235,202 @@ void MSetCommand(CommandContext& ctx, Argv& argv) {
   for (size_t i = 2; i < argv.size(); i += 2) {
     if (ValueTooLarge(ctx, argv[i])) return;
   }
-  auto error = std::make_shared<OpResult>();
+  auto error = std::make_shared<FirstError>();
   for (size_t i = 1; i < argv.size(); i += 2) {
-    Op op;
-    op.set_type(Op::PUT);
-    op.set_ns(ctx.client().db);
-    op.set_key(std::move(argv[i]));
+    Op op = KeyOp(ctx, Op::PUT, std::move(argv[i]));
     op.set_value(std::move(argv[i + 1]));
-    ctx.Send(op.key(), std::move(op), [error](const OpResult& r, RespWriter&) {
-      if (r.code() != OpResult::OK && error->code() == OpResult::OK) *error = r;
+    std::string key = op.key();
+    ctx.Send(key, std::move(op),
+             [error](const OpResult& r, CommandContext&) { error->Note(r); });
+  }
+  ctx.Finish([error](CommandContext& c) {
+    RespWriter out = c.out();
+    if (!error->Reply(out)) out.Simple("OK");
+  });
+}
+
+// MSETNX: all or nothing across shards. Phase 1 writes every key with NX; if any key existed,
+// phase 2 deletes the keys phase 1 wrote (each only if still at the revision written), and
+// the reply is 0. A concurrent reader may glimpse the keys of a failed MSETNX in between.
+void MSetNxCommand(CommandContext& ctx, Argv& argv) {
+  if (argv.size() % 2 != 1) {
+    ctx.out().Error(WrongArity("msetnx"));
+    return;
+  }
+  for (size_t i = 2; i < argv.size(); i += 2) {
+    if (ValueTooLarge(ctx, argv[i])) return;
+  }
+  // A repeated key takes its last value, as in Redis (which checks, then sets in order).
+  absl::flat_hash_map<std::string, size_t> last;
+  for (size_t i = 1; i < argv.size(); i += 2) last[argv[i]] = i;
+  struct State {
+    FirstError error;
+    bool conflict = false;
+    std::vector<std::pair<std::string, uint64_t>> written;  // key, revision
+  };
+  auto state = std::make_shared<State>();
+  for (size_t i = 1; i < argv.size(); i += 2) {
+    if (last[argv[i]] != i) continue;
+    Op op = KeyOp(ctx, Op::PUT, argv[i]);
+    op.set_value(std::move(argv[i + 1]));
+    op.set_condition(Op::IF_ABSENT);
+    std::string key = std::move(argv[i]);
+    ctx.Send(key, std::move(op), [state, key](const OpResult& r, CommandContext&) {
+      state->error.Note(r);
+      if (r.code() == OpResult::CONDITION_FAILED) state->conflict = true;
+      if (r.code() == OpResult::OK) state->written.emplace_back(key, r.revision());
     });
   }
-  ctx.Finish([error](RespWriter& out) {
-    if (error->code() != OpResult::OK) {
-      ReplyOpError(out, *error);
-    } else {
-      out.Simple("OK");
+  ctx.Finish([state](CommandContext& c) {
+    if (!state->conflict && !Failed(state->error.error)) {
+      c.out().Integer(1);
+      return;
+    }
+    for (auto& [key, revision] : state->written) {
+      Op undo = KeyOp(c, Op::DELETE, key);
+      undo.set_condition(Op::IF_REVISION);
+      undo.set_if_revision(revision);
+      c.Send(key, std::move(undo), nullptr);
+    }
+    c.Finish([state](CommandContext& c2) {
+      RespWriter out = c2.out();
+      if (!state->error.Reply(out)) out.Integer(0);
+    });
+  });
+}
+
+// INCR, DECR, INCRBY, DECRBY.
+void IncrBy(CommandContext& ctx, std::string key, int64_t delta) {
+  Op op = KeyOp(ctx, Op::INCR, std::move(key));
+  op.set_delta(delta);
+  SendAndReply(ctx, std::move(op), [](const OpResult& r, RespWriter& out) {
+    if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "not_integer") {
+      out.Error(kErrNotInteger);
+    } else if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "overflow") {
+      out.Error("ERR increment or decrement would overflow");
+    } else if (!ReplyIfFailed(r, out)) {
+      out.Integer(r.int_value());
     }
   });
+}
+
+void IncrCommand(CommandContext& ctx, Argv& argv) { IncrBy(ctx, std::move(argv[1]), 1); }
+void DecrCommand(CommandContext& ctx, Argv& argv) { IncrBy(ctx, std::move(argv[1]), -1); }
+
+void IncrByCommand(CommandContext& ctx, Argv& argv) {
+  int64_t delta;
+  if (!ParseInt64(argv[2], &delta)) {
+    ctx.out().Error(kErrNotInteger);
+    return;
+  }
+  IncrBy(ctx, std::move(argv[1]), delta);
+}
+
+void DecrByCommand(CommandContext& ctx, Argv& argv) {
+  int64_t delta;
+  if (!ParseInt64(argv[2], &delta)) {
+    ctx.out().Error(kErrNotInteger);
+    return;
+  }
+  if (delta == INT64_MIN) {
+    ctx.out().Error("ERR decrement would overflow");
+    return;
+  }
+  IncrBy(ctx, std::move(argv[1]), -delta);
+}
+
+void IncrByFloatCommand(CommandContext& ctx, Argv& argv) {
+  long double delta;
+  if (!ParseLongDouble(argv[2], &delta)) {
+    ctx.out().Error("ERR value is not a valid float");
+    return;
+  }
+  Op op = KeyOp(ctx, Op::INCR_FLOAT, std::move(argv[1]));
+  op.set_value(std::move(argv[2]));
+  SendAndReply(ctx, std::move(op), [](const OpResult& r, RespWriter& out) {
+    if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "not_float") {
+      out.Error("ERR value is not a valid float");
+    } else if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "nan_or_inf") {
+      out.Error("ERR increment would produce NaN or Infinity");
+    } else if (!ReplyIfFailed(r, out)) {
+      out.Bulk(r.value());
+    }
+  });
+}
+
+void ReplyLength(const OpResult& r, RespWriter& out) {
+  if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "string_too_long") {
+    out.Error(kErrStringTooLong);
+  } else if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "offset_out_of_range") {
+    out.Error("ERR offset is out of range");
+  } else if (!ReplyIfFailed(r, out)) {
+    out.Integer(r.count());
+  }
+}
+
+void AppendCommand(CommandContext& ctx, Argv& argv) {
+  if (ValueTooLarge(ctx, argv[2])) return;
+  Op op = KeyOp(ctx, Op::APPEND, std::move(argv[1]));
+  op.set_value(std::move(argv[2]));
+  SendAndReply(ctx, std::move(op), ReplyLength);
+}
+
+void StrlenCommand(CommandContext& ctx, Argv& argv) {
+  SendAndReply(ctx, KeyOp(ctx, Op::GET, std::move(argv[1])),
+               [](const OpResult& r, RespWriter& out) {
+                 if (!ReplyIfFailed(r, out)) out.Integer(static_cast<int64_t>(r.value().size()));
+               });
+}
+
+// GETRANGE key start end, with Redis's clamping of negative and out-of-range offsets.
+void GetRangeCommand(CommandContext& ctx, Argv& argv) {
+  int64_t start, end;
+  if (!ParseInt64(argv[2], &start) || !ParseInt64(argv[3], &end)) {
+    ctx.out().Error(kErrNotInteger);
+    return;
+  }
+  SendAndReply(ctx, KeyOp(ctx, Op::GET, std::move(argv[1])),
+               [first = start, last = end](const OpResult& r, RespWriter& out) {
+                 if (ReplyIfFailed(r, out)) return;
+                 int64_t start = first, end = last;
+                 const std::string& v = r.value();
+                 const int64_t len = static_cast<int64_t>(v.size());
+                 if (start < 0 && end < 0 && start > end) {
+                   out.Bulk("");
+                   return;
+                 }
+                 if (start < 0) start += len;
+                 if (end < 0) end += len;
+                 if (start < 0) start = 0;
+                 if (end < 0) end = 0;
+                 if (end >= len) end = len - 1;
+                 if (len == 0 || start > end) {
+                   out.Bulk("");
+                 } else {
+                   out.Bulk(std::string_view(v).substr(static_cast<size_t>(start),
+                                                       static_cast<size_t>(end - start + 1)));
+                 }
+               });
+}
+
+void SetRangeCommand(CommandContext& ctx, Argv& argv) {
+  int64_t offset;
+  if (!ParseInt64(argv[2], &offset)) {
+    ctx.out().Error(kErrNotInteger);
+    return;
+  }
+  if (offset < 0) {
+    ctx.out().Error("ERR offset is out of range");
+    return;
+  }
+  if (!argv[3].empty() && offset + static_cast<int64_t>(argv[3].size()) > kMaxStringBytes) {
+    ctx.out().Error(kErrStringTooLong);
+    return;
+  }
+  Op op = KeyOp(ctx, Op::SETRANGE, std::move(argv[1]));
+  op.set_offset(offset);
+  op.set_value(std::move(argv[3]));
+  SendAndReply(ctx, std::move(op), ReplyLength);
 }
 
 }  // namespace
@@ -194,10 +443,48 @@ std::vector<CommandSpec> StringCommands() {
        "Sets the string value of a key, ignoring its type. The key is created if it doesn't "
        "exist.",
        SetCommand},
+      {"setnx", 3, {"write", "denyoom", "fast"}, 1, 1, 1, "string", "1.0.0",
+       "Set the string value of a key only when the key doesn't exist.", SetNxCommand},
+      {"setex", 4, {"write", "denyoom"}, 1, 1, 1, "string", "2.0.0",
+       "Sets the string value and expiration time of a key.", SetExCommand},
+      {"psetex", 4, {"write", "denyoom"}, 1, 1, 1, "string", "2.6.0",
+       "Sets both string value and expiration time in milliseconds of a key.", PSetExCommand},
+      {"getset", 3, {"write", "denyoom", "fast"}, 1, 1, 1, "string", "1.0.0",
+       "Returns the previous string value of a key after setting it to a new value.",
+       GetSetCommand},
+      {"getdel", 2, {"write", "fast"}, 1, 1, 1, "string", "6.2.0",
+       "Returns the string value of a key after deleting the key.", GetDelCommand},
+      {"getex", -2, {"write", "fast"}, 1, 1, 1, "string", "6.2.0",
+       "Returns the string value of a key after setting its expiration time.", GetExCommand},
       {"mget", -2, {"readonly", "fast"}, 1, -1, 1, "string", "1.0.0",
        "Atomically returns the string values of one or more keys.", MGetCommand},
       {"mset", -3, {"write", "denyoom"}, 1, -1, 2, "string", "1.0.1",
        "Atomically creates or modifies the string values of one or more keys.", MSetCommand},
+      {"msetnx", -3, {"write", "denyoom"}, 1, -1, 2, "string", "1.0.1",
+       "Atomically modifies the string values of one or more keys only when all keys don't "
+       "exist.",
+       MSetNxCommand},
+      {"incr", 2, {"write", "denyoom", "fast"}, 1, 1, 1, "string", "1.0.0",
+       "Increments the integer value of a key by one.", IncrCommand},
+      {"decr", 2, {"write", "denyoom", "fast"}, 1, 1, 1, "string", "1.0.0",
+       "Decrements the integer value of a key by one.", DecrCommand},
+      {"incrby", 3, {"write", "denyoom", "fast"}, 1, 1, 1, "string", "1.0.0",
+       "Increments the integer value of a key by a number.", IncrByCommand},
+      {"decrby", 3, {"write", "denyoom", "fast"}, 1, 1, 1, "string", "1.0.0",
+       "Decrements a number from the integer value of a key.", DecrByCommand},
+      {"incrbyfloat", 3, {"write", "denyoom", "fast"}, 1, 1, 1, "string", "2.6.0",
+       "Increment the floating point value of a key by a number.", IncrByFloatCommand},
+      {"append", 3, {"write", "denyoom", "fast"}, 1, 1, 1, "string", "2.0.0",
+       "Appends a string to the value of a key. Creates the key if it doesn't exist.",
+       AppendCommand},
+      {"strlen", 2, {"readonly", "fast"}, 1, 1, 1, "string", "2.2.0",
+       "Returns the length of a string value.", StrlenCommand},
+      {"getrange", 4, {"readonly"}, 1, 1, 1, "string", "2.4.0",
+       "Returns a substring of the string stored at a key.", GetRangeCommand},
+      {"setrange", 4, {"write", "denyoom"}, 1, 1, 1, "string", "2.2.0",
+       "Overwrites a part of a string value with another by an offset. Creates the key if "
+       "it doesn't exist.",
+       SetRangeCommand},
   };
 }
 

@@ -1,5 +1,6 @@
-// Finds the executables the supervisor starts (kv-shard, kv-resp-gateway) in a source build,
-// under `bazel run`/`bazel test`, and in an installed layout where they sit side by side.
+// Finds the executables the supervisor starts (kv-shard, kv-resp-gateway, kv-http-gateway) in a
+// source build, under `bazel run`/`bazel test`, and in an installed layout where they sit side
+// by side.
 #ifndef BEYONDKV_SERVICES_BEYOND_KV_CHILD_BINARIES_H_
 #define BEYONDKV_SERVICES_BEYOND_KV_CHILD_BINARIES_H_
 
@@ -14,6 +15,7 @@ namespace beyondkv::services {
 // Workspace-relative labels of the children, as files (package/name).
 inline constexpr absl::string_view kShardBinary = "services/kv-shard/kv-shard";
 inline constexpr absl::string_view kGatewayBinary = "gateway/kv-resp-gateway";
+inline constexpr absl::string_view kHttpGatewayBinary = "gateway/http/kv-http-gateway";
 
 // Where the supervisor itself lives, for the search below.
 struct SelfLocation {

@@ -1,6 +1,7 @@
 // beyond-kv: the command a user runs. Turns flags (and KV_* environment variables) into
-// SupervisorOptions and runs the supervisor, which starts and watches kv-shard and
-// kv-resp-gateway. Logs go to stderr; stdout is never written except by --help.
+// SupervisorOptions and runs the supervisor, which starts and watches kv-shard,
+// kv-resp-gateway and kv-http-gateway. Logs go to stderr; stdout is never written except by
+// --help.
 #include <glog/logging.h>
 
 #include <CLI/CLI.hpp>
@@ -18,8 +19,6 @@ namespace {
 
 using beyondkv::services::SupervisorOptions;
 
-constexpr char kNotYetHttp[] =
-    "HTTP gateway not yet available in this release: accepted and ignored";
 constexpr char kNotYetReclaim[] =
     "(reclaim arrives with the storage-engine release: accepted and ignored)";
 
@@ -68,10 +67,11 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "beyond-kv: a Redis-compatible, disk-backed key-value store.\n"
-      "Starts one kv-shard process per shard and the RESP gateway (kv-resp-gateway), restarts\n"
-      "them if they die, and stops them in order on SIGTERM/SIGINT. Every flag can also be\n"
-      "set through the environment variable shown. The child executables are looked up in\n"
-      "$KV_BIN_DIR, the Bazel runfiles, and next to this executable."};
+      "Starts one kv-shard process per shard, the RESP gateway (kv-resp-gateway) and the HTTP\n"
+      "gateway (kv-http-gateway), restarts them if they die, and stops them in order on\n"
+      "SIGTERM/SIGINT. Every flag can also be set through the environment variable shown. The\n"
+      "child executables are looked up in $KV_BIN_DIR, the Bazel runfiles, and next to this\n"
+      "executable."};
   // `beyond-kv serve ...` == `beyond-kv ...`, as the public Beyond KV server is started.
   app.fallthrough();
   app.require_subcommand(0, 1);
@@ -82,8 +82,16 @@ int main(int argc, char** argv) {
   app.add_option("--resp-port", options.resp_port, "RESP (Redis protocol) TCP port")
       ->envname("KV_RESP_PORT")->capture_default_str();
   CLI::Option* http_port =
-      app.add_option("--http-port", options.http_port, absl::StrCat("HTTP port; ", kNotYetHttp))
+      app.add_option("--http-port", options.http_port,
+                     "HTTP (REST API, /livez, /readyz, /metrics) TCP port; 0 = no HTTP gateway")
           ->envname("KV_HTTP_PORT")->capture_default_str();
+  app.add_option("--http-token", options.http_token,
+                 "bearer token every HTTP route but /livez and /readyz requires "
+                 "(Authorization: Bearer <token>); empty = none")
+      ->envname("KV_HTTP_TOKEN");
+  app.add_option("--http-threads", options.http_threads,
+                 "HTTP worker threads: connections served at once (more wait for a free one)")
+      ->envname("KV_HTTP_THREADS")->capture_default_str();
   CLI::Option* bind = app.add_option("--bind", options.bind, "listen address of the gateways")
                           ->envname("KV_BIND")->capture_default_str();
   app.add_option("--threads", options.threads,
@@ -118,11 +126,10 @@ int main(int argc, char** argv) {
   app.add_option("--requirepass", options.requirepass,
                  "password clients must give with AUTH; empty = none")
       ->envname("KV_REQUIREPASS")->capture_default_str();
-  CLI::Option* address_option =
-      app.add_option("--address", address,
-                     "host:port: sets the HTTP listen address (--bind and --http-port), as the "
-                     "public Beyond KV server takes it; HTTP not yet served in this release")
-          ->envname("KV_ADDRESS")->capture_default_str();
+  app.add_option("--address", address,
+                 "host:port: sets the HTTP listen address (--bind and --http-port), as the "
+                 "public Beyond KV server takes it")
+      ->envname("KV_ADDRESS")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -134,9 +141,6 @@ int main(int argc, char** argv) {
   if (!address.empty() &&
       !ApplyAddress(address, bind->count() > 0, http_port->count() > 0, options)) {
     return 1;
-  }
-  if (http_port->count() > 0 || address_option->count() > 0) {
-    LOG(WARNING) << "--http-port/--address: " << kNotYetHttp;
   }
   if (reclaim_threshold->count() > 0 || reclaim_interval->count() > 0) {
     LOG(WARNING) << "--reclaim-sealed-threshold/--reclaim-interval-secs: reclaim arrives with "

@@ -37,7 +37,9 @@ using std::chrono::seconds;
 constexpr int kMaxShards = 256;
 constexpr int64_t kMaxValueBytesLimit = 512ll << 20;
 constexpr int64_t kMaxConnsPerShardLimit = 1 << 20;
+constexpr int kMaxHttpThreads = 4096;
 constexpr char kPasswordEnv[] = "KV_REQUIREPASS";
+constexpr char kHttpTokenEnv[] = "KV_HTTP_TOKEN";
 
 constexpr Clock::duration kReadyPollInterval = milliseconds(20);
 // During start-up a child that does not serve within this time stops the whole server; a
@@ -73,9 +75,11 @@ absl::Status OutOfRange(absl::string_view flag, int64_t value, absl::string_view
 // the next readiness probe, restart or shutdown deadline.
 class Supervisor {
  public:
+  // The HTTP gateway runs if `http_gateway_binary` is non-empty.
   Supervisor(const SupervisorOptions& options, const DataDir& data_dir,
              const std::string& shard_binary, const std::string& gateway_binary,
-             const TcpEndpoint& gateway_endpoint, int signal_fd);
+             const TcpEndpoint& gateway_endpoint, const std::string& http_gateway_binary,
+             const TcpEndpoint& http_endpoint, int signal_fd);
 
   // Returns when every child has exited after a shutdown: OK if a signal asked for it, the
   // reason otherwise.
@@ -89,14 +93,14 @@ class Supervisor {
     kBackoff,   // died; restarts at restart_at
   };
   enum class Phase {
-    kStarting,         // shards, then the gateway, are being started
-    kServing,          // the gateway served once: "beyond-kv ready"
-    kStoppingGateway,  // SIGTERM sent to the gateway; shards still up
+    kStarting,          // shards, then the gateways, are being started
+    kServing,           // every gateway served once: "beyond-kv ready"
+    kStoppingGateways,  // SIGTERM sent to the gateways; shards still up
     kStoppingShards,   // SIGTERM sent to the shards
     kStopped,          // every child has exited
   };
   struct Child {
-    std::string name;  // "shard 3", "gateway"
+    std::string name;  // "shard 3", "RESP gateway", "HTTP gateway"
     ChildCommand command;
     std::string socket_path;     // shards only: the unix socket it serves on
     std::string serves_on;       // what the probe connects to, for messages
@@ -127,7 +131,7 @@ class Supervisor {
                  Clock::duration ran_for);
   void ProbeStartingChildren();
   void RestartDueChildren();
-  void MaybeStartGateway();
+  void MaybeStartGateways();
 
   void BeginShutdown(absl::Status reason);
   void StopShards();
@@ -139,7 +143,8 @@ class Supervisor {
   const DataDir& data_dir_;
   const int signal_fd_;
   std::vector<Child> shards_;
-  Child gateway_;
+  std::vector<Child> gateways_;  // RESP, then HTTP if enabled
+  bool gateways_started_ = false;
   Phase phase_ = Phase::kStarting;
   Clock::time_point now_;
   Clock::time_point stop_deadline_;  // of the current kStopping* phase
@@ -150,16 +155,21 @@ class Supervisor {
 
 Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir,
                        const std::string& shard_binary, const std::string& gateway_binary,
-                       const TcpEndpoint& gateway_endpoint, int signal_fd)
+                       const TcpEndpoint& gateway_endpoint,
+                       const std::string& http_gateway_binary, const TcpEndpoint& http_endpoint,
+                       int signal_fd)
     : options_(options), data_dir_(data_dir), signal_fd_(signal_fd) {
   const int s = options.threads;
-  // The password reaches only the gateway, and only through its environment: argv is
-  // world-readable in /proc.
-  const std::vector<std::string> shard_env = MakeEnvironment(environ, {kPasswordEnv}, {});
+  // Each secret reaches only the gateway that needs it, and only through its environment:
+  // argv is world-readable in /proc.
+  const std::vector<std::string> secrets = {kPasswordEnv, kHttpTokenEnv};
+  const std::vector<std::string> shard_env = MakeEnvironment(environ, secrets, {});
   std::vector<std::pair<std::string, std::string>> gateway_vars;
   if (!options.requirepass.empty()) gateway_vars.emplace_back(kPasswordEnv, options.requirepass);
-  const std::vector<std::string> gateway_env =
-      MakeEnvironment(environ, {kPasswordEnv}, gateway_vars);
+  const std::vector<std::string> gateway_env = MakeEnvironment(environ, secrets, gateway_vars);
+  std::vector<std::pair<std::string, std::string>> http_vars;
+  if (!options.http_token.empty()) http_vars.emplace_back(kHttpTokenEnv, options.http_token);
+  const std::vector<std::string> http_env = MakeEnvironment(environ, secrets, http_vars);
 
   shards_.resize(s);
   for (int i = 0; i < s; ++i) {
@@ -182,9 +192,11 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
     shard.serves_on = "unix:" + socket;
     shard.probe = [socket] { return UnixSocketAccepts(socket); };
   }
-  gateway_.name = "gateway";
-  gateway_.command.path = gateway_binary;
-  gateway_.command.argv = {
+  gateways_.resize(http_gateway_binary.empty() ? 1 : 2);
+  Child& resp = gateways_[0];
+  resp.name = "RESP gateway";
+  resp.command.path = gateway_binary;
+  resp.command.argv = {
       gateway_binary,
       absl::StrCat("--bind=", options.bind),
       absl::StrCat("--port=", options.resp_port),
@@ -197,22 +209,40 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
       // Only reported by CONFIG GET; the shards apply it.
       absl::StrCat("--fsync=", options.fsync),
   };
-  gateway_.command.env = gateway_env;
-  gateway_.serves_on = gateway_endpoint.ToString();
-  gateway_.probe = [gateway_endpoint] { return TcpAccepts(gateway_endpoint); };
+  resp.command.env = gateway_env;
+  resp.serves_on = gateway_endpoint.ToString();
+  resp.probe = [gateway_endpoint] { return TcpAccepts(gateway_endpoint); };
+  if (!http_gateway_binary.empty()) {
+    Child& http = gateways_[1];
+    http.name = "HTTP gateway";
+    http.command.path = http_gateway_binary;
+    http.command.argv = {
+        http_gateway_binary,
+        absl::StrCat("--bind=", options.bind),
+        absl::StrCat("--port=", options.http_port),
+        absl::StrCat("--socket-dir=", data_dir.run_dir()),
+        absl::StrCat("--shard-count=", s),
+        absl::StrCat("--threads=", options.http_threads),
+        absl::StrCat("--max-value-bytes=", options.max_value_bytes),
+        absl::StrCat("--idle-timeout-secs=", options.idle_timeout_secs),
+    };
+    http.command.env = http_env;
+    http.serves_on = http_endpoint.ToString();
+    http.probe = [http_endpoint] { return TcpAccepts(http_endpoint); };
+  }
 }
 
 std::vector<Supervisor::Child*> Supervisor::Children() {
   std::vector<Child*> all;
   for (Child& shard : shards_) all.push_back(&shard);
-  all.push_back(&gateway_);
+  for (Child& gateway : gateways_) all.push_back(&gateway);
   return all;
 }
 
 absl::Status Supervisor::Run() {
   now_ = Clock::now();
   // All shards start at once: each recovers its own log, so start-up takes as long as the
-  // slowest shard, not the sum. The gateway starts when every shard serves.
+  // slowest shard, not the sum. The gateways start when every shard serves.
   for (Child& shard : shards_) Start(shard);
   while (phase_ != Phase::kStopped) {
     pollfd pfd = {signal_fd_, POLLIN, 0};
@@ -226,7 +256,7 @@ absl::Status Supervisor::Run() {
     // Each step may begin a shutdown; the later ones then must not start or promote anyone.
     if (Serving()) RestartDueChildren();
     if (Serving()) ProbeStartingChildren();
-    if (Serving()) MaybeStartGateway();
+    if (Serving()) MaybeStartGateways();
     if (!Serving()) AdvanceShutdown();
   }
   return result_;
@@ -335,9 +365,17 @@ void Supervisor::ProbeStartingChildren() {
       child->failures_before_ready = 0;
       LOG(INFO) << child->name << " (pid " << child->pid << ") ready on " << child->serves_on
                 << " after " << Pretty(Clock::now() - child->started_at);
-      if (child == &gateway_ && phase_ == Phase::kStarting) {
+      bool all_gateways_ready = true;
+      for (const Child& gateway : gateways_) {
+        all_gateways_ready = all_gateways_ready && gateway.state == State::kReady;
+      }
+      if (all_gateways_ready && phase_ == Phase::kStarting) {
         phase_ = Phase::kServing;
         LOG(INFO) << "beyond-kv ready: RESP on " << HostPort(options_.bind, options_.resp_port)
+                  << ", HTTP "
+                  << (gateways_.size() > 1
+                          ? absl::StrCat("on ", HostPort(options_.bind, options_.http_port))
+                          : std::string("off"))
                   << ", " << shards_.size() << " shards, data in " << data_dir_.path();
       }
     } else if (now_ >= child->ready_deadline) {
@@ -356,17 +394,16 @@ void Supervisor::ProbeStartingChildren() {
   }
 }
 
-void Supervisor::MaybeStartGateway() {
-  if (phase_ != Phase::kStarting || gateway_.state != State::kStopped) return;
-  // Once started, the gateway is restarted through kBackoff like any child; kStopped here
-  // means it never ran. It needs every shard serving, or its first clients see errors.
+void Supervisor::MaybeStartGateways() {
+  if (phase_ != Phase::kStarting || gateways_started_) return;
+  // Once started, a gateway is restarted through kBackoff like any child. The gateways need
+  // every shard serving, or their first clients see errors.
   for (const Child& shard : shards_) {
     if (shard.state != State::kReady) return;
   }
-  if (gateway_.failures_before_ready == 0) {
-    LOG(INFO) << "all " << shards_.size() << " shards ready";
-  }
-  Start(gateway_);
+  LOG(INFO) << "all " << shards_.size() << " shards ready";
+  gateways_started_ = true;
+  for (Child& gateway : gateways_) Start(gateway);
 }
 
 void Supervisor::BeginShutdown(absl::Status reason) {
@@ -377,12 +414,14 @@ void Supervisor::BeginShutdown(absl::Status reason) {
   for (Child* child : Children()) {
     if (child->state == State::kBackoff) child->state = State::kStopped;
   }
-  phase_ = Phase::kStoppingGateway;
+  phase_ = Phase::kStoppingGateways;
   stop_killed_ = false;
-  if (Running(gateway_)) {
-    LOG(INFO) << "stopping gateway (pid " << gateway_.pid << ")";
-    kill(gateway_.pid, SIGTERM);
-    stop_deadline_ = now_ + kGatewayStopTimeout;
+  stop_deadline_ = now_ + kGatewayStopTimeout;
+  // Both gateways at once: each stops accepting and drains its own clients.
+  for (Child& gateway : gateways_) {
+    if (!Running(gateway)) continue;
+    LOG(INFO) << "stopping " << gateway.name << " (pid " << gateway.pid << ")";
+    kill(gateway.pid, SIGTERM);
   }
 }
 
@@ -402,14 +441,19 @@ void Supervisor::StopShards() {
 
 void Supervisor::AdvanceShutdown() {
   if (phase_ == Phase::kStopped) return;
-  if (phase_ == Phase::kStoppingGateway) {
-    if (Running(gateway_)) {
+  if (phase_ == Phase::kStoppingGateways) {
+    bool any_running = false;
+    for (Child& gateway : gateways_) {
+      if (!Running(gateway)) continue;
+      any_running = true;
       if (!stop_killed_ && now_ >= stop_deadline_) {
-        LOG(WARNING) << "gateway (pid " << gateway_.pid << ") did not stop within "
+        LOG(WARNING) << gateway.name << " (pid " << gateway.pid << ") did not stop within "
                      << Pretty(kGatewayStopTimeout) << "; sending SIGKILL";
-        kill(gateway_.pid, SIGKILL);
-        stop_killed_ = true;
+        kill(gateway.pid, SIGKILL);
       }
+    }
+    if (any_running) {
+      if (now_ >= stop_deadline_) stop_killed_ = true;
       return;
     }
     StopShards();
@@ -453,8 +497,10 @@ int Supervisor::PollTimeoutMs() const {
       if (shard.state == State::kStarting) consider(now_ + kReadyPollInterval);
       if (shard.state == State::kBackoff) consider(shard.restart_at);
     }
-    if (gateway_.state == State::kStarting) consider(now_ + kReadyPollInterval);
-    if (gateway_.state == State::kBackoff) consider(gateway_.restart_at);
+    for (const Child& gateway : gateways_) {
+      if (gateway.state == State::kStarting) consider(now_ + kReadyPollInterval);
+      if (gateway.state == State::kBackoff) consider(gateway.restart_at);
+    }
   } else if (!stop_killed_) {
     consider(stop_deadline_);
   }
@@ -471,8 +517,15 @@ absl::Status ValidateOptions(const SupervisorOptions& o) {
   if (o.resp_port < 1 || o.resp_port > 65535) {
     return OutOfRange("resp-port", o.resp_port, "1..65535");
   }
-  if (o.http_port < 1 || o.http_port > 65535) {
-    return OutOfRange("http-port", o.http_port, "1..65535");
+  if (o.http_port < 0 || o.http_port > 65535) {
+    return OutOfRange("http-port", o.http_port, "1..65535, or 0 for no HTTP gateway");
+  }
+  if (o.http_port == o.resp_port) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--http-port and --resp-port are both ", o.resp_port, ": give them different ports"));
+  }
+  if (o.http_threads < 1 || o.http_threads > kMaxHttpThreads) {
+    return OutOfRange("http-threads", o.http_threads, absl::StrCat("1..", kMaxHttpThreads));
   }
   if (o.threads < 1 || o.threads > kMaxShards) {
     return OutOfRange("threads", o.threads, absl::StrCat("1..", kMaxShards));
@@ -516,6 +569,18 @@ absl::Status RunSupervisor(const SupervisorOptions& options) {
   if (!gateway_binary.ok()) return gateway_binary.status();
   absl::StatusOr<TcpEndpoint> endpoint = LocalEndpointFor(options.bind, options.resp_port);
   if (!endpoint.ok()) return endpoint.status();
+  const bool http = options.http_port != 0;
+  std::string http_gateway_binary;
+  TcpEndpoint http_endpoint;
+  if (http) {
+    absl::StatusOr<std::string> binary =
+        LocateChildBinary(kHttpGatewayBinary, options.bin_dir, self);
+    if (!binary.ok()) return binary.status();
+    http_gateway_binary = *binary;
+    absl::StatusOr<TcpEndpoint> e = LocalEndpointFor(options.bind, options.http_port);
+    if (!e.ok()) return e.status();
+    http_endpoint = *e;
+  }
 
   absl::StatusOr<std::unique_ptr<DataDir>> data_dir =
       DataDir::Open(options.data_dir, options.threads);
@@ -524,9 +589,15 @@ absl::Status RunSupervisor(const SupervisorOptions& options) {
   if (absl::Status status = CheckTcpPortFree(options.bind, options.resp_port); !status.ok()) {
     return status;
   }
+  if (http) {
+    if (absl::Status status = CheckTcpPortFree(options.bind, options.http_port); !status.ok()) {
+      return status;
+    }
+  }
   LOG(INFO) << "data directory " << (*data_dir)->path() << " (" << options.threads
             << " shards); kv-shard: " << *shard_binary << "; kv-resp-gateway: "
-            << *gateway_binary;
+            << *gateway_binary << "; kv-http-gateway: "
+            << (http ? http_gateway_binary : std::string("off (--http-port=0)"));
 
   // An inherited SIGCHLD = SIG_IGN would make the kernel reap children for us; waitpid would
   // then never report an exit.
@@ -546,7 +617,7 @@ absl::Status RunSupervisor(const SupervisorOptions& options) {
     return absl::InternalError(absl::StrCat("signalfd: ", strerror(err)));
   }
   absl::Status status = Supervisor(options, **data_dir, *shard_binary, *gateway_binary,
-                                   *endpoint, signal_fd)
+                                   *endpoint, http_gateway_binary, http_endpoint, signal_fd)
                             .Run();
   // Consume signals still queued (say a second SIGTERM), which the restored mask would
   // otherwise deliver with their default action after a clean shutdown.

@@ -1,7 +1,8 @@
 // The beyond-kv supervisor: the process a user runs (architecture §1). It prepares the data
 // directory, starts S kv-shard processes, waits until each serves on its unix socket, starts
-// kv-resp-gateway, restarts a child that dies (with backoff), and on SIGTERM/SIGINT stops the
-// gateway first and the shards after it, so the shards can finish and sync their logs.
+// the gateways (kv-resp-gateway, and kv-http-gateway unless --http-port=0), restarts a child
+// that dies (with backoff), and on SIGTERM/SIGINT stops the gateways first and the shards after
+// them, so the shards can finish and sync their logs.
 //
 // Children are found with LocateChildBinary() (child_binaries.h), started with SpawnChild()
 // (child_process.h); the data directory is set up by DataDir (data_dir.h).
@@ -19,8 +20,7 @@ struct SupervisorOptions {
   std::string data_dir = "./data";  // created if missing; holds MANIFEST, run/, shard-<i>/
   std::string bind = "127.0.0.1";   // listen address of the gateways
   int resp_port = 6379;             // RESP TCP port, 1..65535
-  // The HTTP gateway is not yet part of this release: validated, otherwise unused.
-  int http_port = 4869;
+  int http_port = 4869;             // HTTP TCP port, 1..65535; 0 = no HTTP gateway
   int threads = 1;                        // shard count S, 1..256; must match the MANIFEST
   int64_t memory_bytes = 1ll << 30;       // cache budget; each shard gets memory_bytes / S
   int64_t max_value_bytes = 64ll << 20;   // largest value accepted, 1..512 MiB
@@ -30,10 +30,14 @@ struct SupervisorOptions {
   int64_t reclaim_sealed_threshold = 4;
   int64_t reclaim_interval_secs = 60;
   std::string fsync = "everysec";  // always | everysec | never, passed to the shards
-  // Password for AUTH; "" = none. Handed to the gateway as KV_REQUIREPASS in its environment,
-  // never on a command line; the shards never see it.
+  // Password for AUTH; "" = none. Handed to the RESP gateway as KV_REQUIREPASS in its
+  // environment, never on a command line; no other child sees it.
   std::string requirepass;
-  // Directory holding kv-shard and kv-resp-gateway; "" = search the usual places (see
+  // Bearer token of the HTTP API; "" = none. Handed to the HTTP gateway as KV_HTTP_TOKEN in its
+  // environment, never on a command line; no other child sees it.
+  std::string http_token;
+  int http_threads = 128;  // HTTP worker threads (connections served at once), 1..4096
+  // Directory holding kv-shard and the gateways; "" = search the usual places (see
   // LocateChildBinary). main() fills it from KV_BIN_DIR.
   std::string bin_dir;
 };

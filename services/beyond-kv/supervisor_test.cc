@@ -1,5 +1,5 @@
-// Runs the real beyond-kv binary with testing/fake_child standing in for kv-shard and
-// kv-resp-gateway (through KV_BIN_DIR), and checks what a user and an operator see: start-up
+// Runs the real beyond-kv binary with testing/fake_child standing in for kv-shard,
+// kv-resp-gateway and kv-http-gateway (through KV_BIN_DIR), and checks what a user and an operator see: start-up
 // order, restarts, shutdown, refusals, and that no child outlives the supervisor.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -120,7 +120,9 @@ class SupervisorTest : public ::testing::Test {
     ASSERT_TRUE(fs::exists(fake)) << fake;
     fs::create_symlink(fake, root_ / "bin/kv-shard");
     fs::create_symlink(fake, root_ / "bin/kv-resp-gateway");
+    fs::create_symlink(fake, root_ / "bin/kv-http-gateway");
     port_ = FreePort();
+    http_port_ = FreePort();
   }
 
   void TearDown() override {
@@ -133,7 +135,8 @@ class SupervisorTest : public ::testing::Test {
 
   std::vector<std::string> BaseArgs(int threads) const {
     return {absl::StrCat("--data-dir=", (root_ / "data").string()),
-            absl::StrCat("--threads=", threads), absl::StrCat("--resp-port=", port_)};
+            absl::StrCat("--threads=", threads), absl::StrCat("--resp-port=", port_),
+            absl::StrCat("--http-port=", http_port_)};
   }
 
   // Starts beyond-kv with `args` and KV_BIN_DIR plus `env` ("NAME=value") in its
@@ -169,11 +172,13 @@ class SupervisorTest : public ::testing::Test {
     return status;
   }
 
-  // True once the gateway accepts connections; false if the supervisor exits first.
-  bool WaitReady() {
+  // True once both gateways accept connections (only RESP with `http` false); false if the
+  // supervisor exits first.
+  bool WaitReady(bool http = true) {
     bool gone = false;
-    WaitUntil([&] { return TcpAccepts(port_) || (gone = !Alive(pid_)); }, milliseconds(15000));
-    return !gone && TcpAccepts(port_);
+    auto up = [&] { return TcpAccepts(port_) && (!http || TcpAccepts(http_port_)); };
+    WaitUntil([&] { return up() || (gone = !Alive(pid_)); }, milliseconds(15000));
+    return !gone && up();
   }
 
   std::string Log() const { return ReadFile(root_ / "stderr"); }
@@ -189,30 +194,34 @@ class SupervisorTest : public ::testing::Test {
 
   fs::path root_;
   int port_ = 0;
+  int http_port_ = 0;
   pid_t pid_ = -1;
 };
 
-TEST_F(SupervisorTest, StartsShardsThenGatewayAndStopsOnSigterm) {
+TEST_F(SupervisorTest, StartsShardsThenGatewaysAndStopsOnSigterm) {
   std::vector<std::string> args = BaseArgs(2);
   args.push_back("--requirepass=s3cret");
-  Start(args);
+  Start(args, {"KV_HTTP_TOKEN=t0ken"});
   ASSERT_TRUE(WaitReady()) << Log();
   ASSERT_TRUE(WaitUntil([&] { return absl::StrContains(Log(), "beyond-kv ready"); },
                         milliseconds(5000)));
   const std::string log = Log();
   EXPECT_TRUE(absl::StrContains(
-      log, absl::StrCat("beyond-kv ready: RESP on 127.0.0.1:", port_, ", 2 shards, data in ")))
+      log, absl::StrCat("beyond-kv ready: RESP on 127.0.0.1:", port_, ", HTTP on 127.0.0.1:",
+                        http_port_, ", 2 shards, data in ")))
       << log;
-  // The gateway starts only once every shard serves.
-  const size_t gateway_started = log.find("started gateway");
-  ASSERT_NE(gateway_started, std::string::npos);
-  EXPECT_LT(log.find("shard 0 (pid"), gateway_started);
-  EXPECT_LT(log.find("shard 1 (pid"), gateway_started);
-  EXPECT_LT(log.find(") ready on unix:"), gateway_started);
-  EXPECT_LT(log.rfind(") ready on unix:"), gateway_started);
+  // The gateways start only once every shard serves.
+  for (const char* started : {"started RESP gateway", "started HTTP gateway"}) {
+    const size_t gateway_started = log.find(started);
+    ASSERT_NE(gateway_started, std::string::npos) << started;
+    EXPECT_LT(log.find("shard 0 (pid"), gateway_started);
+    EXPECT_LT(log.find("shard 1 (pid"), gateway_started);
+    EXPECT_LT(log.find(") ready on unix:"), gateway_started);
+    EXPECT_LT(log.rfind(") ready on unix:"), gateway_started);
+  }
 
   std::vector<Process> children = ChildrenOf(pid_);
-  ASSERT_EQ(children.size(), 3u);
+  ASSERT_EQ(children.size(), 4u);
   const std::string data = fs::canonical(root_ / "data").string();
   const Process shard = ChildWith("--shard-id=1");
   EXPECT_TRUE(Contains(shard.argv, "--shard-count=2"));
@@ -220,20 +229,74 @@ TEST_F(SupervisorTest, StartsShardsThenGatewayAndStopsOnSigterm) {
   EXPECT_TRUE(Contains(shard.argv, "--socket=" + data + "/run/shard-1.sock"));
   EXPECT_TRUE(Contains(shard.argv, "--memory-bytes=536870912"));
   EXPECT_FALSE(Contains(shard.env, "KV_REQUIREPASS=s3cret"));
+  EXPECT_FALSE(Contains(shard.env, "KV_HTTP_TOKEN=t0ken"));
   const Process gateway = ChildWith(absl::StrCat("--port=", port_));
   EXPECT_TRUE(Contains(gateway.argv, "--socket-dir=" + data + "/run"));
   EXPECT_TRUE(Contains(gateway.argv, "--max-conns=2048"));
   EXPECT_TRUE(Contains(gateway.env, "KV_REQUIREPASS=s3cret"));
+  EXPECT_FALSE(Contains(gateway.env, "KV_HTTP_TOKEN=t0ken"));
   for (const std::string& arg : gateway.argv) EXPECT_FALSE(absl::StrContains(arg, "s3cret"));
+  // Each secret reaches only its own gateway, in the environment.
+  const Process http = ChildWith(absl::StrCat("--port=", http_port_));
+  ASSERT_GT(http.pid, 0);
+  EXPECT_TRUE(absl::StrContains(http.argv[0], "kv-http-gateway"));
+  EXPECT_TRUE(Contains(http.argv, "--socket-dir=" + data + "/run"));
+  EXPECT_TRUE(Contains(http.argv, "--shard-count=2"));
+  EXPECT_TRUE(Contains(http.argv, "--threads=128"));
+  EXPECT_TRUE(Contains(http.argv, "--max-value-bytes=67108864"));
+  EXPECT_TRUE(Contains(http.env, "KV_HTTP_TOKEN=t0ken"));
+  EXPECT_FALSE(Contains(http.env, "KV_REQUIREPASS=s3cret"));
+  for (const std::string& arg : http.argv) EXPECT_FALSE(absl::StrContains(arg, "t0ken"));
   EXPECT_EQ(ReadFile(root_ / "data/MANIFEST"), "beyond-kv-manifest 1\nshard_count 2\n");
 
   kill(pid_, SIGTERM);
   const int status = WaitExit(milliseconds(10000));
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
-  EXPECT_TRUE(absl::StrContains(Log(), "shutdown complete"));
+  const std::string final_log = Log();
+  EXPECT_TRUE(absl::StrContains(final_log, "shutdown complete"));
+  // Both gateways stop before the shards.
+  const size_t shards_stopping = final_log.find("stopping 2 shards");
+  ASSERT_NE(shards_stopping, std::string::npos) << final_log;
+  EXPECT_LT(final_log.find("stopping RESP gateway"), shards_stopping);
+  EXPECT_LT(final_log.find("stopping HTTP gateway"), shards_stopping);
+  EXPECT_LT(final_log.find("HTTP gateway (pid"), shards_stopping);
   for (const Process& child : children) EXPECT_FALSE(Alive(child.pid)) << child.pid;
   EXPECT_EQ(Out(), "");  // logs go to stderr only
+}
+
+TEST_F(SupervisorTest, HttpPortZeroRunsNoHttpGateway) {
+  std::vector<std::string> args = BaseArgs(1);
+  args.back() = "--http-port=0";
+  Start(args);
+  ASSERT_TRUE(WaitReady(/*http=*/false)) << Log();
+  ASSERT_TRUE(WaitUntil([&] { return absl::StrContains(Log(), "beyond-kv ready"); },
+                        milliseconds(5000)));
+  EXPECT_TRUE(absl::StrContains(Log(), ", HTTP off, 1 shards")) << Log();
+  EXPECT_EQ(ChildrenOf(pid_).size(), 2u);
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
+}
+
+TEST_F(SupervisorTest, AddressSetsTheHttpListenAddress) {
+  std::vector<std::string> args = BaseArgs(1);
+  args.pop_back();  // no --http-port: KV_ADDRESS gives it, as the public server's tests do
+  const std::string address = absl::StrCat("KV_ADDRESS=127.0.0.1:", http_port_);
+  Start(args, {address});
+  ASSERT_TRUE(WaitReady()) << Log();
+  const Process http = ChildWith(absl::StrCat("--port=", http_port_));
+  ASSERT_GT(http.pid, 0) << Log();
+  EXPECT_TRUE(Contains(http.argv, "--bind=127.0.0.1"));
+}
+
+TEST_F(SupervisorTest, RefusesTheSamePortForBothGateways) {
+  std::vector<std::string> args = BaseArgs(1);
+  args.back() = absl::StrCat("--http-port=", port_);
+  Start(args);
+  const int status = WaitExit(milliseconds(5000));
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_TRUE(absl::StrContains(Log(), "--http-port and --resp-port are both")) << Log();
 }
 
 TEST_F(SupervisorTest, RestartsAKilledShardAndKeepsTheGateway) {
@@ -284,7 +347,7 @@ TEST_F(SupervisorTest, ChildrenDieWithAKilledSupervisor) {
   Start(BaseArgs(2));
   ASSERT_TRUE(WaitReady()) << Log();
   const std::vector<Process> children = ChildrenOf(pid_);
-  ASSERT_EQ(children.size(), 3u);
+  ASSERT_EQ(children.size(), 4u);
   kill(pid_, SIGKILL);
   WaitExit(milliseconds(5000));
   for (const Process& child : children) {
@@ -298,8 +361,11 @@ TEST_F(SupervisorTest, HelpListsDefaultsAndEnvironmentVariables) {
   const std::string help = Out();
   EXPECT_TRUE(absl::StrContains(help, "--data-dir TEXT=./data (Env:KV_DATA_DIR)")) << help;
   EXPECT_TRUE(absl::StrContains(help, "--resp-port INT=6379 (Env:KV_RESP_PORT)"));
-  EXPECT_TRUE(absl::StrContains(help, "HTTP gateway not yet available in this release: "
-                                      "accepted and ignored"));
+  EXPECT_TRUE(absl::StrContains(help, "--http-port INT=4869 (Env:KV_HTTP_PORT)")) << help;
+  EXPECT_TRUE(absl::StrContains(help, "(Env:KV_HTTP_TOKEN)"));
+  EXPECT_TRUE(absl::StrContains(help, "(Env:KV_HTTP_THREADS)"));
+  EXPECT_FALSE(absl::StrContains(help, "not yet available"));
+  EXPECT_FALSE(absl::StrContains(help, "HTTP not yet served"));
   EXPECT_TRUE(absl::StrContains(help, "(Env:KV_ADDRESS)"));
   EXPECT_TRUE(absl::StrContains(help, "serve"));
 }

@@ -45,9 +45,13 @@ class EngineWorker {
 
   void Loop();
   void ApplyOp(const v1::Op& op, v1::OpResult* result);
+  void ReadModifyWrite(const v1::Op& op, v1::OpResult* result);
+  void Expire(const v1::Op& op, v1::OpResult* result);
+  void FillStats(v1::OpResult* result);
 
   std::unique_ptr<engine::Engine> engine_;  // engine thread only
   std::thread thread_;
+  uint64_t ops_executed_ = 0;  // engine thread only
 
   absl::Mutex mu_;
   std::vector<Call> queue_ ABSL_GUARDED_BY(mu_);

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "services/kv-shard/shard_server.h"
 
@@ -20,7 +21,10 @@ int main(int argc, char** argv) {
   std::string socket_path;
   std::string fsync = "everysec";
   uint64_t max_value_bytes = 64ull << 20;
-  uint64_t memory_bytes = 1ull << 30;
+  uint64_t memory_bytes = 256ull << 20;
+  uint64_t segment_bytes = 64ull << 20;
+  uint32_t reclaim_sealed_threshold = 4;
+  int64_t reclaim_interval_secs = 60;
   app.add_option("--shard-id", shard_id, "this shard's index")->capture_default_str()
       ->check(CLI::Range(0, 255));
   app.add_option("--shard-count", shard_count, "number of shards S")->capture_default_str()
@@ -32,9 +36,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"always", "everysec", "never"}));
   app.add_option("--max-value-bytes", max_value_bytes, "largest value accepted, in bytes")
       ->capture_default_str();
-  app.add_option("--memory-bytes", memory_bytes,
-                 "value cache budget of this shard in bytes (the cache arrives with the "
-                 "storage-engine release: accepted and ignored)")
+  app.add_option("--memory-bytes", memory_bytes, "value cache budget of this shard, in bytes")
+      ->capture_default_str();
+  app.add_option("--segment-bytes", segment_bytes,
+                 "seal a namespace's active log segment once it grows past this, in bytes")
+      ->capture_default_str();
+  app.add_option("--reclaim-sealed-threshold", reclaim_sealed_threshold,
+                 "reclaim a namespace once it has this many sealed segments")
+      ->capture_default_str();
+  app.add_option("--reclaim-interval-secs", reclaim_interval_secs,
+                 "how often to check whether a namespace needs reclaim, in seconds")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (shard_id >= shard_count) {
@@ -45,6 +56,9 @@ int main(int argc, char** argv) {
   beyondkv::InitLogging(argv[0], "kv-shard[" + std::to_string(shard_id) + "]");
 
   // Signals are handled by one thread with sigwait, so every other thread blocks them.
+  // Debian's Abseil keeps mutex deadlock detection on, which builds a lock graph on every
+  // acquisition; our lock order is trivial (one queue lock per thread pair).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -66,9 +80,12 @@ int main(int argc, char** argv) {
   options.engine.shard_count = shard_count;
   options.engine.fsync = policies.at(fsync);
   options.engine.max_value_bytes = max_value_bytes;
+  options.engine.memory_bytes = memory_bytes;
+  options.engine.segment_bytes = segment_bytes;
+  options.engine.reclaim_sealed_threshold = reclaim_sealed_threshold;
+  options.engine.reclaim_interval_secs = reclaim_interval_secs;
   options.shard_dir = data_dir + "/shard-" + std::to_string(shard_id);
   options.socket_path = socket_path;
-  options.memory_bytes = memory_bytes;
   LOG(INFO) << "starting shard " << shard_id << "/" << shard_count << " in " << options.shard_dir
             << " (fsync " << fsync << ")";
   absl::Status status = beyondkv::shard::RunShardServer(options);

@@ -19,10 +19,9 @@
 namespace beyondkv::shard {
 
 struct ShardServerOptions {
-  engine::Options engine;     // shard id/count, fsync policy, max value size
+  engine::Options engine;     // shard id/count, fsync policy, sizes, cache budget, reclaim
   std::string shard_dir;      // <data-dir>/shard-<i>
   std::string socket_path;    // unix socket the gRPC server listens on; replaced if stale
-  uint64_t memory_bytes = 0;  // cache budget of this shard (S3-FIFO cache: storage-engine issue)
 };
 
 // Opens the engine (recovery), serves gRPC on the unix socket until `*stop` becomes true (the

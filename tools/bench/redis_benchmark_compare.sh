@@ -5,16 +5,16 @@
 #
 # Usage: tools/bench/redis_benchmark_compare.sh [requests] [clients] [tests]
 #   defaults: 200000 requests, 50 clients, tests "set,get"; each run with -P 1 and -P 16.
-# Needs: a built beyond-kv (bazel build -c opt //services/beyond-kv), redis-server,
-# redis-benchmark. Uses loopback, free ports and temporary directories; stops what it starts.
+# Builds beyond-kv with -c opt first. Needs redis-server and redis-benchmark (scripts/setup.sh).
+# Uses loopback, free ports and temporary directories; stops what it starts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 requests=${1:-200000}
 clients=${2:-50}
 tests=${3:-set,get}
+bazel build -c opt //services/beyond-kv >&2
 bin=bazel-bin/services/beyond-kv/beyond-kv
-[ -x "$bin" ] || { echo "build first: bazel build -c opt //services/beyond-kv" >&2; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 300); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
@@ -44,7 +44,7 @@ run_suite redis "$rport" >"$work/results.csv"
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
 
 bport=$(free_port)
-"$bin" --data-dir "$work/bkv" --resp-port "$bport" --fsync everysec 2>"$work/bkv.log" &
+"$bin" --data-dir "$work/bkv" --resp-port "$bport" --http-port "$(free_port)" --fsync everysec 2>"$work/bkv.log" &
 pids+=($!)
 wait_port "$bport"
 run_suite beyond-kv "$bport" >>"$work/results.csv"

@@ -1,0 +1,55 @@
+#include "engine/cache/cache_entry.h"
+
+#include <xxhash.h>
+
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "glog/logging.h"
+
+namespace beyondkv::engine::cache_internal {
+
+static_assert(sizeof(CacheEntry) == 72, "update kEntryOverheadBytes and docs/cache.md");
+static_assert(alignof(CacheEntry) <= alignof(std::max_align_t));
+
+uint64_t HashKey(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
+CacheEntry* CacheEntry::New(std::string_view key, uint64_t hash, uint64_t revision,
+                            std::string value) {
+  DCHECK_LT(key.size(), uint64_t{1} << 32);
+  void* block = ::operator new(sizeof(CacheEntry) + key.size());
+  auto* entry = new (block) CacheEntry();
+  entry->hash = hash;
+  entry->revision = revision;
+  entry->value = std::move(value);
+  entry->key_size = static_cast<uint32_t>(key.size());
+  if (!key.empty()) std::memcpy(reinterpret_cast<char*>(entry + 1), key.data(), key.size());
+  return entry;
+}
+
+void CacheEntry::Delete(CacheEntry* entry) {
+  entry->~CacheEntry();
+  ::operator delete(entry);
+}
+
+void CacheQueue::PushFront(CacheEntry* entry) {
+  DCHECK(entry->prev == nullptr && entry->next == nullptr);
+  entry->prev = &sentinel_;
+  entry->next = sentinel_.next;
+  sentinel_.next->prev = entry;
+  sentinel_.next = entry;
+  ++size_;
+  bytes_ += entry->charge();
+}
+
+void CacheQueue::Remove(CacheEntry* entry) {
+  DCHECK(entry->prev != nullptr && entry->next != nullptr);
+  entry->prev->next = entry->next;
+  entry->next->prev = entry->prev;
+  entry->prev = entry->next = nullptr;
+  --size_;
+  bytes_ -= entry->charge();
+}
+
+}  // namespace beyondkv::engine::cache_internal

@@ -1,0 +1,57 @@
+// Hint files (architecture §4, engine/FORMAT.md "Hint files"): for a sealed segment, the list
+// of its valid records without their values (type, revision, expiry, key, offset and
+// lengths), so recovery rebuilds the index from a few bytes per key instead of reading every
+// value. A hint is only an accelerator: recovery scans the segment itself whenever the hint is
+// missing, truncated, fails its checksum or does not match the segment's size.
+//
+// Thread-safe: pure functions.
+#ifndef BEYONDKV_ENGINE_HINT_FILE_H_
+#define BEYONDKV_ENGINE_HINT_FILE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/segment_reader.h"
+
+namespace beyondkv::engine {
+
+struct HintHeader {
+  uint32_t format_version = 0;
+  uint32_t shard_id = 0;
+  uint32_t ns = 0;
+  uint32_t corrupt_records = 0;  // bad records the builder skipped in the segment
+  uint64_t sequence = 0;
+  uint64_t segment_size = 0;  // bytes of the segment file described
+  uint64_t entry_count = 0;
+};
+
+// Builds a hint file in memory: Add() each valid record of the segment in file order, then
+// Finish().
+class HintBuilder {
+ public:
+  void Add(const ScannedRecord& record);
+  size_t entry_count() const { return entry_count_; }
+  size_t buffered_bytes() const { return entries_.size(); }
+
+  // The whole file for `header` (whose entry_count is set from the entries added).
+  std::string Finish(HintHeader header) const;
+
+ private:
+  std::string entries_;
+  uint64_t entry_count_ = 0;
+};
+
+// Decodes hint file `bytes`, checking the magic, the checksum, that every entry is well
+// formed and lies inside header.segment_size, and that offsets increase. On success fills
+// *header and returns the records (ScannedRecord::value_offset and size derived from the
+// lengths). DataLoss describing the first problem otherwise. The caller checks the header's
+// identity fields and segment_size against the segment.
+absl::StatusOr<std::vector<ScannedRecord>> DecodeHintFile(std::string_view bytes,
+                                                          HintHeader* header);
+
+}  // namespace beyondkv::engine
+
+#endif  // BEYONDKV_ENGINE_HINT_FILE_H_

@@ -1,0 +1,531 @@
+// LogEngine's background duties (RunBackgroundWork): the everysec fdatasync, the expiry sweep,
+// hint files for sealed segments and reclaim. The design is in log_engine.h; the on-disk
+// protocol of reclaim and its crash analysis in FORMAT.md "Reclaim".
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "engine/log_engine.h"
+#include "engine/record_format.h"
+#include "engine/segment_file.h"
+
+namespace beyondkv::engine {
+namespace {
+
+constexpr int64_t kPeriodicSyncIntervalUs = 1'000'000;
+
+// Time one RunBackgroundWork() call may spend on the sweep, and on everything (the sweep,
+// reclaim and hint files; fdatasyncs excepted), so that requests queued meanwhile wait little
+// longer than a batch. Each duty still makes some progress when the budget is spent.
+constexpr absl::Duration kSweepBudget = absl::Microseconds(500);
+constexpr absl::Duration kBackgroundBudget = absl::Milliseconds(2);
+
+// The expiry sweep examines at most this many keys per call (about 0.5 ms of B-tree walk)
+// and reads the clock every kSweepClockEvery keys.
+constexpr size_t kSweepMaxKeys = 20'000;
+constexpr size_t kSweepClockEvery = 256;
+
+// Reclaim buffers this many output bytes before writing them.
+constexpr size_t kReclaimWriteChunk = 1 << 20;
+
+// Automatic reclaim waits until at least 1/kAutoReclaimGarbageShare of the sealed bytes is
+// garbage: each run then rewrites at most twice the bytes it frees, and sealed segments use
+// at most 1.5 times the space of their live records in the steady state.
+constexpr uint64_t kAutoReclaimGarbageShare = 3;
+
+}  // namespace
+
+absl::Status LogEngine::RunBackgroundWork() {
+  DCHECK(OnEngineThread());
+  const absl::Time start = absl::Now();
+  absl::Status first_error = MaybeSyncPeriodic();
+  if (!first_error.ok()) LOG(ERROR) << "periodic fdatasync failed: " << first_error;
+  for (const Namespace& n : namespaces_) {
+    // Between batches only: the undo log of a batch must not see entries move under it.
+    if (!n.undo.empty()) return first_error;
+  }
+  step_units_ = 0;
+  SweepExpired(start + kSweepBudget);
+  ScheduleReclaim();
+  const absl::Time deadline = start + kBackgroundBudget;
+  if (absl::Status s = ReclaimStep(deadline); !s.ok() && first_error.ok()) first_error = s;
+  if (absl::Status s = HintStep(deadline); !s.ok() && first_error.ok()) first_error = s;
+  return first_error;
+}
+
+bool LogEngine::StepDone(absl::Time deadline) {
+  ++step_units_;
+  if (step_unit_limit_ != 0) return step_units_ >= step_unit_limit_;
+  return absl::Now() >= deadline;
+}
+
+void LogEngine::RequestReclaim() {
+  DCHECK(OnEngineThread());
+  reclaim_requested_ = true;
+}
+
+absl::Status LogEngine::MaybeSyncPeriodic() {
+  if (options_.fsync != FsyncPolicy::kEverySec) return absl::OkStatus();
+  const int64_t now = NowUs();
+  if (now - last_periodic_sync_us_ < kPeriodicSyncIntervalUs) return absl::OkStatus();
+  last_periodic_sync_us_ = now;
+  return SyncAll();
+}
+
+// ---- Expiry sweep ---------------------------------------------------------------------------
+
+void LogEngine::SweepExpired(absl::Time deadline) {
+  const int64_t now_ms = NowMs();
+  size_t examined = 0;
+  for (uint32_t i = 0; i < kNamespaceCount && examined < kSweepMaxKeys; ++i) {
+    const uint32_t ns = (sweep_ns_ + i) % kNamespaceCount;
+    Namespace& n = namespaces_[ns];
+    if (n.index.expires() == 0) {
+      n.sweep_cursor.clear();
+      continue;
+    }
+    auto it = n.index.LowerBound(n.sweep_cursor);
+    while (it != n.index.end()) {
+      if (examined >= kSweepMaxKeys ||
+          (examined % kSweepClockEvery == 0 && examined > 0 && absl::Now() >= deadline)) {
+        n.sweep_cursor = it->first;  // resume here
+        sweep_ns_ = ns;
+        return;
+      }
+      ++examined;
+      if (it->second.LiveAt(now_ms)) {
+        ++it;
+      } else {
+        it = n.index.Erase(it);
+        ++expired_keys_;
+      }
+    }
+    n.sweep_cursor.clear();  // a full pass over this namespace: the next one starts over
+  }
+  sweep_ns_ = (sweep_ns_ + 1) % kNamespaceCount;
+}
+
+// ---- Hint files -----------------------------------------------------------------------------
+
+absl::Status LogEngine::HintStep(absl::Time deadline) {
+  if (!hint_job_.has_value()) {
+    for (uint32_t ns = 0; ns < kNamespaceCount && !hint_job_.has_value(); ++ns) {
+      if (reclaim_.has_value() && reclaim_->ns == ns) continue;  // its segments are going
+      for (const auto& [sequence, segment] : namespaces_[ns].sealed) {
+        if (!segment.hinted && !segment.hint_failed) {
+          hint_job_.emplace();
+          hint_job_->ns = ns;
+          hint_job_->sequence = sequence;
+          hint_job_->offset = kSegmentHeaderSize;
+          break;
+        }
+      }
+    }
+    if (!hint_job_.has_value()) return absl::OkStatus();
+  }
+  HintJob& job = *hint_job_;
+  Namespace& n = namespaces_[job.ns];
+  auto segment = n.sealed.find(job.sequence);
+  if (segment == n.sealed.end() || (reclaim_.has_value() && reclaim_->ns == job.ns)) {
+    hint_job_.reset();  // reclaimed meanwhile
+    return absl::OkStatus();
+  }
+  SegmentReader reader(segment->second.file.get(), job.offset, segment->second.size);
+  ScannedRecord record;
+  for (;;) {
+    absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
+    if (!result.ok()) {
+      hint_job_.reset();
+      segment->second.hint_failed = true;
+      return result.status();
+    }
+    if (*result == SegmentReader::Result::kEnd) return FinishHint();
+    if (*result == SegmentReader::Result::kRecord) {
+      job.builder.Add(record);
+      job.offset = reader.offset();
+    } else {
+      // Damage in a sealed segment, handled as recovery does: skip the record, or the rest.
+      ++job.corrupt_records;
+      ++corrupt_records_;
+      LOG(ERROR) << segment->second.file->path() << ": damaged record at offset " << reader.offset()
+                 << " left out of its hint file";
+      if (reader.resync_offset() == 0) return FinishHint();
+      reader.Seek(reader.resync_offset());
+      job.offset = reader.offset();
+    }
+    if (StepDone(deadline)) return absl::OkStatus();
+  }
+}
+
+absl::Status LogEngine::FinishHint() {
+  const HintJob job = std::move(*hint_job_);
+  hint_job_.reset();
+  SealedSegment& segment = namespaces_[job.ns].sealed.at(job.sequence);
+  HintHeader header;
+  header.format_version = kFormatVersion;
+  header.shard_id = options_.shard_id;
+  header.ns = job.ns;
+  header.corrupt_records = job.corrupt_records;
+  header.sequence = job.sequence;
+  header.segment_size = segment.size;
+  const std::string path = absl::StrCat(NamespaceDir(job.ns), "/", HintFileName(job.sequence));
+  // Temporary name, fdatasync, rename, fsync of the directory (kTempSuffix is ".tmp").
+  absl::Status s = WriteFileAtomically(env_, path, job.builder.Finish(header));
+  if (!s.ok()) {
+    segment.hint_failed = true;  // recovery scans the segment instead; retried after reopen
+    LOG(ERROR) << path << ": writing the hint file failed: " << s;
+    return s;
+  }
+  segment.hinted = true;
+  VLOG(1) << path << ": " << job.builder.entry_count() << " entries";
+  return absl::OkStatus();
+}
+
+// ---- Reclaim --------------------------------------------------------------------------------
+
+void LogEngine::ScheduleReclaim() {
+  auto enqueue = [this](uint32_t ns) {
+    if (std::find(reclaim_queue_.begin(), reclaim_queue_.end(), ns) == reclaim_queue_.end()) {
+      reclaim_queue_.push_back(ns);
+    }
+  };
+  if (reclaim_requested_) {
+    reclaim_requested_ = false;
+    for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
+      Namespace& n = namespaces_[ns];
+      // Seal what the active segment holds, so the whole log is reclaimed.
+      if (n.active != nullptr && n.active->status().ok() &&
+          n.active->written_size() > kSegmentHeaderSize) {
+        if (absl::Status s = SealActive(ns); !s.ok()) LOG(ERROR) << "sealing failed: " << s;
+      }
+      if (!n.sealed.empty()) enqueue(ns);
+    }
+  }
+  if (options_.reclaim_sealed_threshold == 0) return;
+  const int64_t now_us = NowUs();
+  if (now_us - last_reclaim_check_us_ < options_.reclaim_interval_secs * 1'000'000) return;
+  last_reclaim_check_us_ = now_us;
+  for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
+    const Namespace& n = namespaces_[ns];
+    if (n.sealed.size() < options_.reclaim_sealed_threshold) continue;
+    if (reclaim_.has_value() && reclaim_->ns == ns) continue;
+    uint64_t sealed_bytes = 0;
+    uint64_t live_bytes = 0;
+    for (const auto& [sequence, segment] : n.sealed) {
+      sealed_bytes += segment.size;
+      live_bytes += n.index.SegmentLiveBytes(sequence);
+    }
+    const uint64_t garbage = sealed_bytes - std::min(live_bytes, sealed_bytes);
+    if (garbage * kAutoReclaimGarbageShare >= sealed_bytes) enqueue(ns);
+  }
+}
+
+void LogEngine::StartReclaim(uint32_t ns) {
+  Namespace& n = namespaces_[ns];
+  if (n.sealed.empty()) return;
+  ReclaimJob job;
+  job.ns = ns;
+  uint64_t bytes = 0;
+  uint64_t live = 0;
+  for (const auto& [sequence, segment] : n.sealed) {
+    job.inputs.push_back(sequence);
+    bytes += segment.size;
+    live += n.index.SegmentLiveBytes(sequence);
+  }
+  job.input_offset = kSegmentHeaderSize;
+  // Outputs sort after every input and before the next segment the log will start.
+  job.next_output = job.inputs.back() + 1;
+  job.output_limit = NextLogSequence(job.inputs.back());
+  if (hint_job_.has_value() && hint_job_->ns == ns) hint_job_.reset();  // an input's hint
+  LOG(INFO) << "namespace " << ns << ": reclaiming " << job.inputs.size() << " sealed segments ("
+            << bytes << " bytes, " << live << " live)";
+  reclaim_ = std::move(job);
+}
+
+absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
+  while (!reclaim_.has_value() && !reclaim_queue_.empty()) {
+    const uint32_t ns = reclaim_queue_.front();
+    reclaim_queue_.erase(reclaim_queue_.begin());
+    StartReclaim(ns);
+  }
+  if (!reclaim_.has_value()) return absl::OkStatus();
+  if (!reclaim_->copy_done) {
+    if (absl::Status s = ReclaimCopy(deadline); !s.ok()) {
+      AbortReclaim(s);
+      return s;
+    }
+    if (!reclaim_->copy_done) return absl::OkStatus();
+  }
+  // Every live record is durable in the outputs: the inputs go, oldest first.
+  while (reclaim_->deleted < reclaim_->inputs.size()) {
+    if (absl::Status s = ReclaimDeleteOne(); !s.ok()) {
+      LOG(ERROR) << "namespace " << reclaim_->ns
+                 << ": reclaim stopped before removing all its inputs: " << s;
+      reclaim_.reset();
+      return s;
+    }
+    if (StepDone(deadline)) return absl::OkStatus();
+  }
+  ++reclaim_runs_;
+  LOG(INFO) << "namespace " << reclaim_->ns << ": reclaim done, "
+            << namespaces_[reclaim_->ns].sealed.size() << " sealed segments left";
+  reclaim_.reset();
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
+  ReclaimJob& job = *reclaim_;
+  Namespace& n = namespaces_[job.ns];
+  const int64_t now_ms = NowMs();
+  bool out_of_time = false;
+  while (job.input < job.inputs.size() && !out_of_time) {
+    const uint64_t sequence = job.inputs[job.input];
+    const SealedSegment& segment = n.sealed.at(sequence);
+    SegmentReader reader(segment.file.get(), job.input_offset, segment.size);
+    ScannedRecord record;
+    for (;;) {
+      absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
+      if (!result.ok()) return result.status();
+      if (*result == SegmentReader::Result::kEnd) {
+        ++job.input;
+        job.input_offset = kSegmentHeaderSize;
+        break;
+      }
+      if (*result == SegmentReader::Result::kRecord) {
+        job.input_offset = reader.offset();
+        const IndexEntry* entry =
+            record.type == RecordType::kPut ? n.index.Find(record.key) : nullptr;
+        // Only the record the index points at is live; tombstones, flush and expire-only
+        // records, overwritten and expired puts are left behind.
+        if (entry != nullptr && entry->segment == sequence &&
+            entry->record_offset == record.offset) {
+          if (!entry->LiveAt(now_ms)) {
+            n.index.Erase(record.key);
+            ++expired_keys_;
+          } else {
+            const IndexEntry live = *entry;
+            if (absl::Status s = ReclaimCopyRecord(record.key, live, /*count_damage=*/true);
+                !s.ok()) {
+              return s;
+            }
+          }
+        }
+      } else {
+        // Damage in a sealed segment, handled as recovery does. Entries still pointing at
+        // what could not be read are dealt with by ReclaimRescue().
+        job.damaged_input = true;
+        ++corrupt_records_;
+        LOG(ERROR) << segment.file->path() << ": damaged record at offset " << reader.offset()
+                   << " met by reclaim";
+        if (reader.resync_offset() == 0) {
+          ++job.input;
+          job.input_offset = kSegmentHeaderSize;
+          break;
+        }
+        reader.Seek(reader.resync_offset());
+        job.input_offset = reader.offset();
+      }
+      if (job.buffer.size() >= kReclaimWriteChunk) {
+        if (absl::Status s = ReclaimWriteBuffer(); !s.ok()) return s;
+      }
+      if (job.output != nullptr && job.output_size + job.buffer.size() >= options_.segment_bytes) {
+        if (absl::Status s = ReclaimPublishOutput(); !s.ok()) return s;
+      }
+      if (StepDone(deadline)) {
+        out_of_time = true;
+        break;
+      }
+    }
+  }
+  if (job.input < job.inputs.size()) {
+    // Index entries never wait for the next call to reach the file.
+    return ReclaimWriteBuffer();
+  }
+  if (job.damaged_input) {
+    if (absl::Status s = ReclaimRescue(); !s.ok()) return s;
+  }
+  if (absl::Status s = ReclaimPublishOutput(); !s.ok()) return s;
+  job.copy_done = true;
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::ReclaimCopyRecord(std::string_view key, const IndexEntry& entry,
+                                          bool count_damage) {
+  ReclaimJob& job = *reclaim_;
+  Namespace& n = namespaces_[job.ns];
+  const SealedSegment& input = n.sealed.at(entry.segment);
+  std::string bytes(entry.record_size, '\0');
+  absl::StatusOr<size_t> got = input.file->Read(entry.record_offset, bytes.size(), bytes.data());
+  if (!got.ok()) return got.status();
+  RecordView record;
+  size_t consumed = 0;
+  if (*got != bytes.size() ||
+      DecodeRecord(bytes, kMaxValueBytesLimit, &record, &consumed) != DecodeStatus::kOk ||
+      record.type != RecordType::kPut || record.key != key) {
+    job.damaged_input = true;
+    if (count_damage) ++corrupt_records_;
+    LOG(ERROR) << input.file->path() << ": damaged record at offset " << entry.record_offset
+               << " met by reclaim";
+    return absl::OkStatus();
+  }
+  if (job.output == nullptr) {
+    if (job.next_output >= job.output_limit) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "no segment sequence left between ", job.inputs.back(), " and ", job.output_limit));
+    }
+    const uint64_t sequence = job.next_output;
+    const std::string tmp =
+        absl::StrCat(NamespaceDir(job.ns), "/", SegmentFileName(sequence), kTempSuffix);
+    absl::StatusOr<std::unique_ptr<File>> file =
+        env_->OpenFile(tmp, Env::OpenMode::kCreateTruncate);
+    if (!file.ok()) return file.status();
+    ++job.next_output;
+    job.output = *std::move(file);
+    job.output_sequence = sequence;
+    job.output_size = 0;
+    job.buffer =
+        EncodeSegmentHeader(SegmentHeader{kFormatVersion, options_.shard_id, job.ns, sequence});
+    job.moved.clear();
+  }
+  // The copy states the key's current entry: expiry and revision may come from a later
+  // expire-only record, which is not copied.
+  record.revision = entry.revision;
+  record.expire_at_ms = entry.expire_at_ms;
+  IndexEntry to = entry;
+  to.segment = job.output_sequence;
+  to.record_offset = job.output_size + job.buffer.size();
+  AppendRecord(record, &job.buffer);
+  job.switches.push_back(Switch{std::string(key), entry, to});
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::ReclaimWriteBuffer() {
+  ReclaimJob& job = *reclaim_;
+  if (job.buffer.empty()) return absl::OkStatus();
+  if (absl::Status s = job.output->Write(job.output_size, job.buffer); !s.ok()) return s;
+  job.output_size += job.buffer.size();
+  job.buffer.clear();
+  KeyIndex& index = namespaces_[job.ns].index;
+  for (const Switch& sw : job.switches) {
+    const IndexEntry* current = index.Find(sw.key);
+    if (current == nullptr || !(*current == sw.from)) continue;  // changed meanwhile
+    index.Upsert(sw.key, sw.to);
+    job.moved.push_back(Moved{sw.to.record_offset, sw.from.segment, sw.from.record_offset});
+  }
+  job.switches.clear();
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::ReclaimRescue() {
+  ReclaimJob& job = *reclaim_;
+  KeyIndex& index = namespaces_[job.ns].index;
+  const std::set<uint64_t> inputs(job.inputs.begin(), job.inputs.end());
+  std::vector<std::pair<std::string, IndexEntry>> stranded;
+  for (auto it = index.begin(); it != index.end(); ++it) {
+    if (inputs.count(it->second.segment) > 0) stranded.emplace_back(it->first, it->second);
+  }
+  for (const auto& [key, entry] : stranded) {
+    // Damage here was counted when the scan met it.
+    if (absl::Status s = ReclaimCopyRecord(key, entry, /*count_damage=*/false); !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = ReclaimWriteBuffer(); !s.ok()) return s;
+  for (const auto& [key, entry] : stranded) {
+    const IndexEntry* current = index.Find(key);
+    if (current != nullptr && *current == entry) {
+      // Its record is damaged and its input is about to go: the key is lost either way.
+      LOG(ERROR) << "namespace " << job.ns << ": key '" << key
+                 << "' dropped by reclaim: its record in segment " << entry.segment
+                 << " is damaged";
+      index.Erase(key);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::ReclaimPublishOutput() {
+  ReclaimJob& job = *reclaim_;
+  if (job.output == nullptr) return absl::OkStatus();
+  if (absl::Status s = ReclaimWriteBuffer(); !s.ok()) return s;
+  // A copy carries the key's current expiry and revision, which may come from an expire-only
+  // record in the active segment: that record must be durable before the copy is.
+  Namespace& n = namespaces_[job.ns];
+  if (n.active != nullptr) {
+    if (absl::Status s = n.active->Sync(); !s.ok()) return s;
+  }
+  if (absl::Status s = job.output->DataSync(); !s.ok()) return s;
+  const std::string ns_dir = NamespaceDir(job.ns);
+  const std::string path = absl::StrCat(ns_dir, "/", SegmentFileName(job.output_sequence));
+  if (absl::Status s = env_->Rename(absl::StrCat(path, kTempSuffix), path); !s.ok()) return s;
+  // From here the output is a complete segment under its own name, durable or not: it
+  // belongs to the namespace whatever happens next.
+  std::unique_ptr<File> file = std::move(job.output);
+  if (absl::StatusOr<std::unique_ptr<File>> reopened =
+          env_->OpenFile(path, Env::OpenMode::kExisting);
+      reopened.ok()) {
+    file = *std::move(reopened);  // named by its final path in messages
+  }
+  n.sealed[job.output_sequence] = SealedSegment{std::move(file), job.output_size};
+  VLOG(1) << path << ": reclaim output published (" << job.output_size << " bytes)";
+  job.output_sequence = 0;
+  job.output_size = 0;
+  job.moved.clear();
+  return env_->SyncDir(ns_dir);
+}
+
+absl::Status LogEngine::ReclaimDeleteOne() {
+  ReclaimJob& job = *reclaim_;
+  const uint64_t sequence = job.inputs[job.deleted];
+  const std::string ns_dir = NamespaceDir(job.ns);
+  if (absl::Status s = env_->RemoveFile(absl::StrCat(ns_dir, "/", SegmentFileName(sequence)));
+      !s.ok()) {
+    return s;
+  }
+  const std::string hint = absl::StrCat(ns_dir, "/", HintFileName(sequence));
+  absl::StatusOr<bool> has_hint = env_->Exists(hint);
+  if (!has_hint.ok()) return has_hint.status();
+  if (*has_hint) {
+    if (absl::Status s = env_->RemoveFile(hint); !s.ok()) return s;
+  }
+  namespaces_[job.ns].sealed.erase(sequence);
+  ++job.deleted;
+  // Inputs must disappear oldest first (FORMAT.md "Reclaim"): the next unlink waits for this
+  // one to be durable.
+  return env_->SyncDir(ns_dir);
+}
+
+void LogEngine::AbortReclaim(const absl::Status& why) {
+  ReclaimJob& job = *reclaim_;
+  LOG(ERROR) << "namespace " << job.ns << ": reclaim aborted, its inputs are kept: " << why;
+  if (job.output != nullptr) {
+    // Entries moved into the unpublished output go back to their inputs, which are intact.
+    KeyIndex& index = namespaces_[job.ns].index;
+    std::vector<std::pair<std::string, IndexEntry>> back;
+    for (auto it = index.begin(); it != index.end(); ++it) {
+      if (it->second.segment != job.output_sequence) continue;
+      auto moved =
+          std::lower_bound(job.moved.begin(), job.moved.end(), it->second.record_offset,
+                           [](const Moved& m, uint64_t offset) { return m.to_offset < offset; });
+      CHECK(moved != job.moved.end() && moved->to_offset == it->second.record_offset);
+      IndexEntry entry = it->second;
+      entry.segment = moved->from_segment;
+      entry.record_offset = moved->from_offset;
+      back.emplace_back(it->first, entry);
+    }
+    for (const auto& [key, entry] : back) index.Upsert(key, entry);
+    job.output.reset();
+    const std::string tmp =
+        absl::StrCat(NamespaceDir(job.ns), "/", SegmentFileName(job.output_sequence), kTempSuffix);
+    if (absl::Status s = env_->RemoveFile(tmp); !s.ok()) {
+      LOG(WARNING) << tmp << ": " << s << " (recovery removes it)";
+    }
+  }
+  reclaim_.reset();
+}
+
+}  // namespace beyondkv::engine

@@ -1,0 +1,89 @@
+// Small helpers shared by the command families: building shard ops and replying from their
+// results. Only for gateway/commands/*.cc.
+#ifndef BEYONDKV_GATEWAY_COMMANDS_COMMAND_UTIL_H_
+#define BEYONDKV_GATEWAY_COMMANDS_COMMAND_UTIL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "gateway/command_table.h"
+#include "gateway/replies.h"
+#include "proto/shard.pb.h"
+
+namespace beyondkv::gateway {
+
+inline int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
+
+// An op of `type` on `key` in the client's selected namespace.
+inline v1::Op KeyOp(CommandContext& ctx, v1::Op::Type type, std::string key) {
+  v1::Op op;
+  op.set_type(type);
+  op.set_ns(ctx.client().db);
+  op.set_key(std::move(key));
+  return op;
+}
+
+// Sends `op` to its key's shard; `reply(result, out)` writes the command's reply.
+template <typename F>
+void SendAndReply(CommandContext& ctx, v1::Op op, F reply) {
+  std::string key = op.key();
+  ctx.Send(key, std::move(op), [reply = std::move(reply)](const v1::OpResult& r,
+                                                          CommandContext& c) {
+    RespWriter out = c.out();
+    reply(r, out);
+  });
+}
+
+inline bool Failed(const v1::OpResult& r) {
+  return r.code() == v1::OpResult::INTERNAL || r.code() == v1::OpResult::INVALID_ARGUMENT;
+}
+
+// True (and the error replied) when the op failed: an unavailable shard, an I/O error, input
+// the engine refused. NOT_FOUND and CONDITION_FAILED are answers, not failures.
+inline bool ReplyIfFailed(const v1::OpResult& r, RespWriter& out) {
+  if (!Failed(r)) return false;
+  ReplyOpError(out, r);
+  return true;
+}
+
+// Collects the first failure of several ops (for multi-key merges).
+struct FirstError {
+  v1::OpResult error;
+  void Note(const v1::OpResult& r) {
+    if (Failed(r) && !Failed(error)) error = r;
+  }
+  bool Reply(RespWriter& out) const {
+    if (!Failed(error)) return false;
+    ReplyOpError(out, error);
+    return true;
+  }
+};
+
+// Redis's "invalid expire time in '<command>' command".
+inline std::string InvalidExpire(std::string_view command) {
+  return "ERR invalid expire time in '" + std::string(command) + "' command";
+}
+
+// Converts a relative or absolute time argument to absolute Unix ms, with Redis's overflow
+// checks. `seconds`: the argument is in seconds; `relative`: it is added to now.
+// Returns false on overflow (the caller replies InvalidExpire).
+inline bool ToAbsoluteMs(int64_t when, bool seconds, bool relative, int64_t* out) {
+  if (seconds) {
+    if (when > INT64_MAX / 1000 || when < INT64_MIN / 1000) return false;
+    when *= 1000;
+  }
+  if (relative) {
+    int64_t now = NowMs();
+    if (when > INT64_MAX - now) return false;
+    when += now;
+  }
+  *out = when;
+  return true;
+}
+
+}  // namespace beyondkv::gateway
+
+#endif  // BEYONDKV_GATEWAY_COMMANDS_COMMAND_UTIL_H_

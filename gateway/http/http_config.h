@@ -1,0 +1,32 @@
+// Settings of a kv-http-gateway process (set from flags in main.cc).
+#ifndef BEYONDKV_GATEWAY_HTTP_HTTP_CONFIG_H_
+#define BEYONDKV_GATEWAY_HTTP_HTTP_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+namespace beyondkv::gateway::http {
+
+struct HttpConfig {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 4869;
+  std::string socket_dir;    // shard i listens on <socket_dir>/shard-<i>.sock
+  uint32_t shard_count = 1;  // S
+  // Worker threads; cpp-httplib serves one connection per thread, so this is also the number
+  // of connections served at once (more are accepted and wait for a free thread).
+  uint32_t threads = 128;
+  // Largest request body (a PUT value or a whole batch), bytes; larger answers 413.
+  uint64_t max_value_bytes = 64ull << 20;
+  // An idle keep-alive connection is closed after this many seconds (0 = 5 s, httplib's
+  // default: a thread per connection must not be held forever).
+  uint64_t idle_timeout_secs = 0;
+  // When non-empty, every route but /livez and /readyz needs `Authorization: Bearer <token>`.
+  std::string token;
+  // Execute calls in flight per shard before further ops wait and are coalesced into the
+  // next call (see ShardHop).
+  uint32_t max_inflight_per_shard = 4;
+};
+
+}  // namespace beyondkv::gateway::http
+
+#endif  // BEYONDKV_GATEWAY_HTTP_HTTP_CONFIG_H_

@@ -1,0 +1,384 @@
+#include "gateway/http/http_gateway.h"
+
+#include <glog/logging.h>
+#include <openssl/crypto.h>
+
+#include <string>
+#include <thread>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "gateway/http/api_error.h"
+#include "gateway/http/batch_handler.h"
+#include "gateway/http/handler_util.h"
+#include "gateway/http/keyspace_handlers.h"
+#include "gateway/http/kv_handlers.h"
+#include "gateway/http/query.h"
+#include "gateway/http/routes.h"
+
+namespace beyondkv::gateway::http {
+namespace {
+
+constexpr int64_t kReadyzDeadlineMs = 1000;
+constexpr int64_t kStatsDeadlineMs = 2000;
+// Requests served on one keep-alive connection before it is closed: with a thread per
+// connection, this bounds how long one client holds a thread others wait for.
+constexpr size_t kKeepAliveMaxRequests = 1000;
+constexpr time_t kDefaultKeepAliveSecs = 5;
+
+// What pre-routing learned about the request this thread is serving; cpp-httplib runs
+// pre-routing, the handler and the logger of one request on one thread, in that order.
+struct RequestState {
+  bool active = false;  // pre-routing ran for the current request
+  absl::Time start;
+  RouteMatch match;
+};
+thread_local RequestState t_request;
+
+// Counts the connections the server hands to its worker pool (one task per connection).
+class CountingThreadPool : public httplib::TaskQueue {
+ public:
+  CountingThreadPool(size_t threads, HttpMetrics* metrics) : pool_(threads), metrics_(metrics) {}
+
+  void enqueue(std::function<void()> fn) override {
+    metrics_->ConnectionOpened();
+    pool_.enqueue([fn = std::move(fn), metrics = metrics_] {
+      fn();
+      metrics->ConnectionClosed();
+    });
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  HttpMetrics* metrics_;
+};
+
+bool TokenMatches(const std::string& header, const std::string& token) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() != kBearer.size() + token.size() ||
+      !absl::StartsWithIgnoreCase(header, absl::string_view(kBearer.data(), kBearer.size()))) {
+    return false;
+  }
+  // Constant time in the token's bytes, so timing does not reveal a matching prefix.
+  return CRYPTO_memcmp(header.data() + kBearer.size(), token.data(), token.size()) == 0;
+}
+
+// Default JSON bodies for errors cpp-httplib produces itself (malformed request, 413 on a
+// body it refused, 404 of a method it does not route).
+std::string_view CodeForStatus(int status) {
+  switch (status) {
+    case 400:
+      return "invalid_request";
+    case 401:
+      return "unauthorized";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload_too_large";
+    case 414:
+    case 431:
+      return "invalid_request";
+    case 501:
+      return "not_implemented";
+    case 503:
+      return "unavailable";
+    default:
+      return status < 500 ? "invalid_request" : "internal";
+  }
+}
+
+// Whether a body follows the request's headers.
+bool HasBody(const httplib::Request& req) {
+  return req.get_header_value<uint64_t>("Content-Length") > 0 ||
+         absl::StrContains(absl::AsciiStrToLower(req.get_header_value("Transfer-Encoding")),
+                           "chunked");
+}
+
+void PayloadTooLarge(httplib::Response& res, uint64_t limit) {
+  WriteError(res, ApiError{413, "payload_too_large",
+                           absl::StrCat("the request body exceeds --max-value-bytes (", limit,
+                                        " bytes)")});
+  // The rest of the body is not read: the connection cannot carry another request.
+  res.set_header("Connection", "close");
+}
+
+}  // namespace
+
+HttpGateway::HttpGateway(HttpConfig config)
+    : config_(std::move(config)),
+      shards_(std::make_unique<ShardHop>(config_.socket_dir, config_.shard_count,
+                                         config_.max_inflight_per_shard)) {
+  Install();
+}
+
+HttpGateway::~HttpGateway() = default;
+
+void HttpGateway::Install() {
+  const size_t threads = std::max<uint32_t>(1, config_.threads);
+  server_.new_task_queue = [this, threads] { return new CountingThreadPool(threads, &metrics_); };
+  server_.set_tcp_nodelay(true);
+  server_.set_keep_alive_max_count(kKeepAliveMaxRequests);
+  server_.set_keep_alive_timeout(config_.idle_timeout_secs > 0
+                                     ? static_cast<time_t>(config_.idle_timeout_secs)
+                                     : kDefaultKeepAliveSecs);
+  // Bodies announced larger than this are skipped unread and answered 413 by cpp-httplib;
+  // chunked ones are cut off by Dispatch's reader at the same size.
+  server_.set_payload_max_length(config_.max_value_bytes);
+
+  server_.set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) { return PreRoute(req, res); });
+  server_.set_expect_100_continue_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        // Refuse an announced oversized body before the client sends it.
+        if (req.has_header("Content-Length") &&
+            req.get_header_value<uint64_t>("Content-Length") > config_.max_value_bytes) {
+          PayloadTooLarge(res, config_.max_value_bytes);
+          return 413;
+        }
+        return 100;
+      });
+
+  auto plain = [this](const httplib::Request& req, httplib::Response& res) {
+    Dispatch(req, res, nullptr);
+  };
+  auto with_body = [this](const httplib::Request& req, httplib::Response& res,
+                          const httplib::ContentReader& reader) { Dispatch(req, res, &reader); };
+  // Routing happens in PreRoute on the raw target; these catch everything it let through.
+  server_.Get(".*", plain);
+  server_.Post(".*", plain);
+  server_.Post(".*", with_body);
+  server_.Put(".*", plain);
+  server_.Put(".*", with_body);
+  server_.Patch(".*", plain);
+  server_.Patch(".*", with_body);
+  server_.Delete(".*", plain);
+  server_.Delete(".*", with_body);
+
+  server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!t_request.active) {
+      // cpp-httplib refused the request before routing it (bad syntax, a header line over
+      // 8 KiB, a body it would not read): the connection may hold the rest of it.
+      res.set_header("Connection", "close");
+      if (res.body.empty() && res.status == 400) {
+        WriteError(res, InvalidRequest("malformed HTTP request (bad syntax, or a request or "
+                                       "header line longer than 8 KiB)"));
+      }
+    }
+    if (res.body.empty()) {
+      WriteError(res, ApiError{res.status, std::string(CodeForStatus(res.status)),
+                               absl::StrCat("HTTP status ", res.status)});
+    }
+  });
+  server_.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        LOG(ERROR) << req.method << " " << req.target << ": " << what;
+        WriteError(res, ApiError{500, "internal", absl::StrCat("internal error: ", what)});
+      });
+  server_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    RequestState& state = t_request;
+    const Route route = state.active ? state.match.route : RouteOf(req.method, req.target);
+    metrics_.RecordRequest(route, res.status,
+                           state.active ? absl::Now() - state.start : -absl::Nanoseconds(1));
+    state.active = false;
+  });
+}
+
+httplib::Server::HandlerResponse HttpGateway::PreRoute(const httplib::Request& req,
+                                                       httplib::Response& res) {
+  RequestState& state = t_request;
+  state.active = true;
+  state.start = absl::Now();
+  state.match = RouteMatch();
+  state.match.route = RouteOf(req.method, req.target);  // for metrics, even when refused
+
+  const bool health = state.match.route == Route::kLivez || state.match.route == Route::kReadyz;
+  if (!config_.token.empty() && !health &&
+      !TokenMatches(req.get_header_value("Authorization"), config_.token)) {
+    WriteError(res, ApiError{401, "unauthorized",
+                             "missing or wrong bearer token (Authorization: Bearer <token>)"});
+    res.set_header("WWW-Authenticate", "Bearer realm=\"beyond-kv\"");
+    if (HasBody(req)) res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  std::variant<RouteMatch, ApiError> match = MatchRoute(req.method, req.target);
+  if (auto* error = std::get_if<ApiError>(&match)) {
+    WriteError(res, *error);
+    if (error->status == 405) res.set_header("Allow", AllowedMethods(req.target));
+    if (HasBody(req)) res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  state.match = std::move(std::get<RouteMatch>(match));
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
+void HttpGateway::Dispatch(const httplib::Request& req, httplib::Response& res,
+                           const httplib::ContentReader* reader) {
+  RequestState& state = t_request;
+  const uint64_t limit = config_.max_value_bytes;
+  std::string body;
+  if (reader != nullptr) {
+    bool too_large = false;
+    if (req.has_header("Content-Length")) {
+      body.reserve(std::min<uint64_t>(req.get_header_value<uint64_t>("Content-Length"), limit));
+    }
+    const bool ok = (*reader)([&](const char* data, size_t n) {
+      if (body.size() + n > limit) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (too_large || res.status == 413) return PayloadTooLarge(res, limit);
+    if (!ok) {
+      WriteError(res, InvalidRequest("the request body could not be read"));
+      res.set_header("Connection", "close");
+      return;
+    }
+  } else {
+    body = req.body;
+  }
+
+  absl::StatusOr<QueryParams> query = QueryParams::Parse(state.match.raw_query);
+  if (!query.ok()) return WriteError(res, FromStatus(query.status()));
+  const HandlerEnv env{config_, *shards_};
+  ApiCall call{req, state.match, *query, std::move(body)};
+  switch (state.match.route) {
+    case Route::kGetValue:
+      return HandleGetValue(env, call, res);
+    case Route::kHeadValue:
+      return HandleHeadValue(env, call, res);
+    case Route::kPutValue:
+      return HandlePutValue(env, call, res);
+    case Route::kDeleteValue:
+      return HandleDeleteValue(env, call, res);
+    case Route::kPatchTtl:
+      return HandlePatchTtl(env, call, res);
+    case Route::kIncrementValue:
+      return HandleIncrementValue(env, call, res);
+    case Route::kListKeys:
+      return HandleListKeys(env, call, res);
+    case Route::kFlushNamespace:
+      return HandleFlushNamespace(env, call, res);
+    case Route::kBatch:
+      return HandleBatch(env, call, res);
+    case Route::kCompact:
+      return HandleCompact(env, call, res);
+    case Route::kWatchKey:
+    case Route::kWatchPrefix:
+      return WriteError(
+          res, ApiError{501, "not_implemented", "SSE watch is not available yet in this release"});
+    case Route::kLivez:
+      if (absl::Status s = query->CheckAllowed({}); !s.ok()) return WriteError(res, FromStatus(s));
+      res.status = 200;
+      res.set_content("ok\n", "text/plain");
+      return;
+    case Route::kReadyz:
+      if (absl::Status s = query->CheckAllowed({}); !s.ok()) return WriteError(res, FromStatus(s));
+      return ServeReadyz(res);
+    case Route::kMetrics:
+      if (absl::Status s = query->CheckAllowed({}); !s.ok()) return WriteError(res, FromStatus(s));
+      return ServeMetrics(res);
+    case Route::kUnmatched:
+      break;
+  }
+  WriteError(res, NotFound("no such route"));
+}
+
+void HttpGateway::ServeReadyz(httplib::Response& res) {
+  std::vector<absl::StatusOr<v1::OpResult>> pings =
+      shards_->Broadcast(v1::Op::PING, 0, kReadyzDeadlineMs);
+  std::vector<std::string> down;
+  for (size_t i = 0; i < pings.size(); ++i) {
+    if (!pings[i].ok()) {
+      down.emplace_back(pings[i].status().message());
+    } else if (pings[i]->code() != v1::OpResult::OK) {
+      down.push_back(absl::StrCat("shard ", i, ": ", pings[i]->message()));
+    }
+  }
+  if (!down.empty()) {
+    return WriteError(
+        res, ApiError{503, "unavailable", absl::StrCat("not ready: ", absl::StrJoin(down, "; "))});
+  }
+  res.status = 200;
+  res.set_content("ready\n", "text/plain");
+}
+
+void HttpGateway::ServeMetrics(httplib::Response& res) {
+  std::string text = metrics_.RenderHttp();
+  text += HttpMetrics::RenderShards(shards_->Broadcast(v1::Op::STATS, 0, kStatsDeadlineMs));
+  res.status = 200;
+  res.set_content(std::move(text), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+absl::Status HttpGateway::Run() {
+  if (!server_.bind_to_port(config_.bind, config_.port)) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config_.bind, ":", config_.port,
+                     " (address in use, or not an address of this host)"));
+  }
+  LOG(INFO) << "HTTP listening on " << config_.bind << ":" << config_.port << " with "
+            << config_.threads << " worker threads, routing to " << config_.shard_count
+            << " shards in " << config_.socket_dir
+            << (config_.token.empty() ? "" : "; bearer token required");
+  std::thread listener([this] {
+    const bool ok = server_.listen_after_bind();
+    absl::MutexLock lock(&mu_);
+    listener_failed_ = !ok;
+    listener_exited_ = true;
+  });
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](HttpGateway* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(g->mu_) {
+          return g->stop_requested_ || g->listener_exited_;
+        },
+        this));
+  }
+  LOG(INFO) << "shutting down: finishing requests in flight";
+  // listen_after_bind() may not have started yet: stop() is a no-op until it has.
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (listener_exited_) break;
+    }
+    if (server_.is_running()) {
+      server_.stop();
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  listener.join();
+  bool failed;
+  {
+    absl::MutexLock lock(&mu_);
+    failed = listener_failed_ && !stop_requested_;
+  }
+  if (failed) return absl::InternalError("the HTTP server stopped unexpectedly");
+  LOG(INFO) << "shutdown complete";
+  return absl::OkStatus();
+}
+
+void HttpGateway::Stop() {
+  absl::MutexLock lock(&mu_);
+  stop_requested_ = true;
+}
+
+}  // namespace beyondkv::gateway::http

@@ -1,0 +1,67 @@
+// kv-http-gateway: serves the Beyond KV HTTP API (docs/openapi.json) and routes each key to
+// its kv-shard. Normally started by `beyond-kv`; can be run alone against running shards.
+#include <glog/logging.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <thread>
+
+#include "common/logging.h"
+#include "gateway/http/http_gateway.h"
+
+int main(int argc, char** argv) {
+  beyondkv::gateway::http::HttpConfig config;
+  CLI::App app{"kv-http-gateway: the HTTP gateway of beyond-kv (REST API, health, metrics)"};
+  app.add_option("--bind", config.bind, "listen address")->capture_default_str();
+  app.add_option("--port", config.port, "TCP port")->capture_default_str();
+  app.add_option("--socket-dir", config.socket_dir,
+                 "directory of the shards' unix sockets (shard-<i>.sock)")
+      ->required();
+  app.add_option("--shard-count", config.shard_count, "number of shards S")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 256));
+  app.add_option("--threads", config.threads,
+                 "worker threads = connections served at once (more wait for a free one)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--max-value-bytes", config.max_value_bytes,
+                 "largest request body (a value, or a whole batch), bytes; larger gets 413")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{512} << 20));
+  app.add_option("--idle-timeout-secs", config.idle_timeout_secs,
+                 "close keep-alive connections idle this long; 0 = 5 s")
+      ->capture_default_str();
+  app.add_option("--max-inflight-per-shard", config.max_inflight_per_shard,
+                 "Execute calls in flight per shard; further ops are batched into the next")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--http-token", config.token,
+                 "bearer token every route but /livez and /readyz requires; empty = none "
+                 "(pass it in the environment: argv is world-readable)")
+      ->envname("KV_HTTP_TOKEN");
+  CLI11_PARSE(app, argc, argv);
+
+  beyondkv::InitLogging(argv[0], "kv-http-gateway");
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  beyondkv::gateway::http::HttpGateway gateway(config);
+  std::thread([signals, &gateway] {
+    int signo = 0;
+    sigwait(&signals, &signo);
+    LOG(INFO) << "received " << strsignal(signo);
+    gateway.Stop();
+  }).detach();
+
+  absl::Status status = gateway.Run();
+  if (!status.ok()) {
+    LOG(ERROR) << "fatal: " << status;
+    return 1;
+  }
+  return 0;
+}

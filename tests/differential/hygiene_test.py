@@ -1,0 +1,143 @@
+"""Limits and hygiene of the RESP gateway, against a real beyond-kv: --requirepass with AUTH
+(NOAUTH before it), --max-conns-per-shard, --idle-timeout-secs, pipelines of thousands of
+commands, a client that sends half a frame and stalls, clients that disconnect mid-reply,
+oversized protocol lengths. None of these may crash or wedge the gateway.
+"""
+import os
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import resp  # noqa: E402
+from differential_test import free_port, runfile, wait_ready  # noqa: E402
+
+import shutil
+import signal
+import subprocess
+import tempfile
+
+
+class Server:
+    def __init__(self, *flags):
+        self.tmp = tempfile.mkdtemp(prefix="bkv-hyg-", dir="/tmp")
+        self.port = free_port()
+        self.log_path = os.path.join(self.tmp, "server.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [runfile("services/beyond-kv/beyond-kv"), "--data-dir", os.path.join(self.tmp, "d"),
+             "--resp-port", str(self.port), "--http-port", str(free_port()), "--threads", "2",
+             "--fsync", "never"] + list(flags),
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def ready(self, password=None):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                c = resp.Connection(self.port, timeout=2)
+                if password:
+                    c.call("AUTH", password)
+                if c.call("PING") == ("+", "PONG"):
+                    c.close()
+                    return
+                c.close()
+            except (OSError, resp.RespError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(open(self.log_path).read())
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return code
+
+
+class HygieneTest(unittest.TestCase):
+    def test_requirepass(self):
+        s = Server("--requirepass", "s3cret")
+        try:
+            s.ready("s3cret")
+            c = resp.Connection(s.port)
+            self.assertEqual(c.call("GET", "k"), ("-", "NOAUTH Authentication required."))
+            self.assertEqual(c.call("AUTH", "wrong"),
+                             ("-", "WRONGPASS invalid username-password pair or user is disabled."))
+            self.assertEqual(c.call("HELLO", "3")[0], "-")
+            self.assertEqual(c.call("AUTH", "default", "s3cret"), ("+", "OK"))
+            self.assertEqual(c.call("SET", "k", "v"), ("+", "OK"))
+            self.assertEqual(c.call("RESET"), ("+", "RESET"))
+            self.assertEqual(c.call("GET", "k"), ("-", "NOAUTH Authentication required."))
+            self.assertEqual(c.call("HELLO", "2", "AUTH", "default", "s3cret")[0], "*")
+            self.assertEqual(c.call("GET", "k"), ("$", b"v"))
+            c.close()
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_max_connections_and_idle_timeout(self):
+        s = Server("--max-conns-per-shard", "3", "--idle-timeout-secs", "1")
+        try:
+            s.ready()
+            time.sleep(0.5)  # let the gateway see the readiness probes' connections close
+            conns = [resp.Connection(s.port) for _ in range(6)]  # 3 per shard x 2 shards
+            for c in conns:
+                self.assertEqual(c.call("PING"), ("+", "PONG"))
+            extra = resp.Connection(s.port)
+            self.assertEqual(extra.read_reply(), ("-", "ERR max number of clients reached"))
+            extra.close()
+            time.sleep(2.5)  # idle clients are closed
+            for c in conns:
+                with self.assertRaises((resp.RespError, OSError)):
+                    c.call("PING")
+                c.close()
+            c = resp.Connection(s.port)
+            self.assertEqual(c.call("PING"), ("+", "PONG"))
+            c.close()
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+    def test_stalls_disconnects_and_big_pipelines_do_not_wedge(self):
+        s = Server()
+        try:
+            s.ready()
+            # Half a frame, then silence: others are served meanwhile.
+            stalled = resp.Connection(s.port)
+            stalled.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\nabc")
+            other = resp.Connection(s.port)
+            self.assertEqual(other.call("SET", "x", "1"), ("+", "OK"))
+            # A declared 500 MB bulk that never comes does not allocate it or block anyone.
+            huge = resp.Connection(s.port)
+            huge.send_raw(b"*2\r\n$3\r\nGET\r\n$500000000\r\nab")
+            self.assertEqual(other.call("GET", "x"), ("$", b"1"))
+            # Oversized lengths are protocol errors, as in Redis.
+            bad = resp.Connection(s.port)
+            bad.send_raw(b"*2\r\n$3\r\nGET\r\n$600000000\r\n")
+            self.assertEqual(bad.read_reply(), ("-", "ERR Protocol error: invalid bulk length"))
+            # Clients that send a big pipeline and hang up before reading the replies.
+            for _ in range(20):
+                q = socket.create_connection(("127.0.0.1", s.port))
+                q.sendall(b"".join(resp.Connection.encode(("SET", "p%d" % i, "v" * 100))
+                                   for i in range(2000)) +
+                          b"".join(resp.Connection.encode(("GET", "p%d" % i)) for i in range(2000)))
+                q.close()
+            # A pipeline of 20,000 commands answered in order.
+            cmds = [("INCR", "counter") for _ in range(20000)]
+            replies = other.pipeline(cmds)
+            self.assertEqual(replies[-1], (":", 20000))
+            self.assertEqual([r[1] for r in replies[:5]], [1, 2, 3, 4, 5])
+            for c in (stalled, huge, bad, other):
+                c.close()
+            fresh = resp.Connection(s.port)
+            self.assertEqual(fresh.call("GET", "counter"), ("$", b"20000"))
+            fresh.close()
+        finally:
+            self.assertEqual(s.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
