@@ -105,6 +105,8 @@ struct DeleteResult {
 
 struct ScanOptions {
   // Keys strictly after start_after (or from it when start_inclusive) that start with prefix.
+  // From the very first key: start_inclusive = true with an empty start_after (the empty key
+  // is a valid key, and an exclusive empty start_after skips it).
   std::string start_after;
   bool start_inclusive = false;
   std::string prefix;
@@ -162,6 +164,19 @@ struct RecoveryStats {
   uint64_t torn_bytes_truncated = 0;
   uint64_t corrupt_records = 0;  // bad records skipped in sealed segments
   int64_t elapsed_us = 0;
+};
+
+// A committed mutation, as watchers see it (architecture §6). Expire-only records (EXPIRE,
+// PERSIST) change no value and produce no Change.
+struct Change {
+  enum class Kind { kSet, kDelete, kFlush };
+  Kind kind = Kind::kSet;
+  uint32_t ns = 0;
+  std::string key;       // empty for kFlush
+  std::string value;     // kSet
+  std::string metadata;  // kSet
+  uint64_t revision = 0;
+  int64_t expire_at_ms = 0;  // kSet: absolute Unix ms, 0 = none
 };
 
 class Engine {
@@ -260,6 +275,24 @@ class Engine {
   virtual absl::Status SyncAll() = 0;
 
   virtual const RecoveryStats& recovery_stats() const = 0;
+
+  // ---- Watch support (architecture §6) ----
+
+  // While on, every mutation made durable by Commit() (including the tombstones of keys that
+  // expire) is kept for TakeChanges(). Off by default: nothing is kept.
+  virtual void set_collect_changes(bool on) = 0;
+
+  // The changes committed since the last call, in revision order.
+  virtual std::vector<Change> TakeChanges() = 0;
+
+  // Calls `fn`, in revision order, for every change of namespace `ns` with a revision above
+  // `since` that the log still holds. FailedPrecondition, naming the oldest revision still
+  // replayable, if reclaim has dropped history after `since`. Reads the log (blocking).
+  virtual absl::Status Replay(uint32_t ns, uint64_t since,
+                              const std::function<void(const Change&)>& fn) = 0;
+
+  // Every mutation after this call gets a revision greater than the result.
+  virtual uint64_t Watermark() = 0;
 };
 
 }  // namespace beyondkv::engine

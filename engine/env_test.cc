@@ -65,5 +65,37 @@ TEST(PosixEnvTest, DirNameStripsLastComponent) {
   EXPECT_EQ(DirName("a"), ".");
 }
 
+TEST(PosixEnvTest, FailedWriteFileAtomicallyLeavesNoTempFile) {
+  testing::TempDir dir;
+  testing::FaultInjectionEnv env;
+  const std::string path = dir.path() + "/f";
+  env.disk_full = true;
+  EXPECT_FALSE(WriteFileAtomically(&env, path, "x").ok());
+  env.disk_full = false;
+  EXPECT_TRUE(env.ListDir(dir.path())->empty());
+}
+
+TEST(FaultInjectionEnvTest, CrashStopsEveryMutationAndDropsUnsyncedData) {
+  testing::TempDir dir;
+  testing::FaultInjectionEnv env;
+  const std::string path = dir.path() + "/f";
+  absl::StatusOr<std::unique_ptr<File>> file = env.OpenFile(path, Env::OpenMode::kCreateTruncate);
+  ASSERT_TRUE(file.ok());
+  ASSERT_TRUE((*file)->Write(0, "synced").ok());
+  ASSERT_TRUE((*file)->DataSync().ok());
+  env.crash_after_ops = 1;
+  ASSERT_TRUE((*file)->Write(6, " unsynced").ok());  // the last operation before the crash
+  EXPECT_FALSE((*file)->Write(15, " torn!").ok());    // the crash: half of it lands
+  EXPECT_TRUE(env.crashed());
+  EXPECT_FALSE((*file)->DataSync().ok());
+  EXPECT_FALSE(env.RemoveFile(path).ok());
+  EXPECT_FALSE(env.OpenFile(path + "2", Env::OpenMode::kCreateTruncate).ok());
+  EXPECT_EQ(testing::ReadFile(path), "synced unsynced to");
+  file->reset();
+  env.DropUnsyncedData();
+  EXPECT_FALSE(env.crashed());
+  EXPECT_EQ(testing::ReadFile(path), "synced");
+}
+
 }  // namespace
 }  // namespace beyondkv::engine

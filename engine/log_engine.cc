@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -163,6 +164,8 @@ absl::Status LogEngine::RecoverNamespace(uint32_t ns) {
       sequences.push_back(*seq);
     } else if (std::optional<uint64_t> hint = ParseHintFileName(name)) {
       hints.insert(*hint);
+    } else if (name == kReplayFloorFile) {
+      // Read after the segments (ReadReplayFloor).
     } else if (HasSuffix(name, kTempSuffix)) {
       leftovers.push_back(name);  // never renamed into place: incomplete by construction
     } else {
@@ -192,6 +195,7 @@ absl::Status LogEngine::RecoverNamespace(uint32_t ns) {
     const bool active = i + 1 == sequences.size() && IsLogSequence(sequence) && !has_hint;
     if (absl::Status s = RecoverSegment(ns, sequence, active, has_hint); !s.ok()) return s;
   }
+  if (absl::Status s = ReadReplayFloor(ns); !s.ok()) return s;
   // Entries were replayed whatever their expiry (a later expire-only record may extend it);
   // what is expired by now goes.
   Namespace& n = namespaces_[ns];
@@ -384,11 +388,147 @@ std::optional<IndexEntry> LogEngine::FindLive(Namespace& n, std::string_view key
   const IndexEntry* entry = n.index.Find(key);
   if (entry == nullptr) return std::nullopt;
   if (entry->LiveAt(NowMs())) return *entry;
-  // Expiry is absolute and the record on disk says so too, so dropping the entry needs no
-  // tombstone: recovery drops it again. Undo entries of a failed batch restore it if needed.
-  n.index.Erase(key);
-  ++expired_keys_;
+  ExpireKey(static_cast<uint32_t>(&n - namespaces_.data()), key);
   return std::nullopt;
+}
+
+void LogEngine::ExpireKey(uint32_t ns, std::string_view key) {
+  ++expired_keys_;
+  absl::StatusOr<SegmentWriter*> writer = WritableSegment(ns);
+  if (writer.ok()) {
+    // A tombstone, although recovery would drop the expired put by itself: watchers and
+    // replay must see the expiry as a mutation with its own revision.
+    StageTombstone(ns, *writer, key);
+  } else {
+    namespaces_[ns].index.Erase(key);
+  }
+}
+
+void LogEngine::NoteChange(Change change) {
+  if (collect_changes_) staged_changes_.push_back(std::move(change));
+}
+
+void LogEngine::set_collect_changes(bool on) {
+  collect_changes_ = on;
+  if (!on) {
+    staged_changes_.clear();
+    committed_changes_.clear();
+  }
+}
+
+std::vector<Change> LogEngine::TakeChanges() {
+  std::vector<Change> out;
+  out.swap(committed_changes_);
+  return out;
+}
+
+uint64_t LogEngine::Watermark() { return clock_.Watermark(NowUs()); }
+
+absl::Status LogEngine::ReadReplayFloor(uint32_t ns) {
+  const std::string path = absl::StrCat(NamespaceDir(ns), "/", kReplayFloorFile);
+  absl::StatusOr<bool> exists = env_->Exists(path);
+  if (!exists.ok()) return exists.status();
+  if (!*exists) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<File>> file = env_->OpenFile(path, Env::OpenMode::kExisting);
+  if (!file.ok()) return file.status();
+  char buf[64] = {};
+  absl::StatusOr<size_t> got = (*file)->Read(0, sizeof(buf) - 1, buf);
+  if (!got.ok()) return got.status();
+  uint64_t floor = 0;
+  if (!absl::SimpleAtoi(absl::string_view(buf, *got), &floor)) {
+    // Unreadable: assume every revision seen so far may have been dropped (safe: replays
+    // from before now are refused rather than served with gaps).
+    floor = clock_.last();
+    LOG(ERROR) << path << ": unreadable; replay floor set to " << floor;
+  }
+  replay_floor_[ns] = floor;
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::WriteReplayFloor(uint32_t ns, uint64_t floor) {
+  const std::string dir = NamespaceDir(ns);
+  const std::string path = absl::StrCat(dir, "/", kReplayFloorFile);
+  const std::string tmp = absl::StrCat(path, kTempSuffix);
+  absl::StatusOr<std::unique_ptr<File>> file = env_->OpenFile(tmp, Env::OpenMode::kCreateTruncate);
+  if (!file.ok()) return file.status();
+  if (absl::Status s = (*file)->Write(0, absl::StrCat(floor, "\n")); !s.ok()) return s;
+  if (absl::Status s = (*file)->DataSync(); !s.ok()) return s;
+  if (absl::Status s = env_->Rename(tmp, path); !s.ok()) return s;
+  if (absl::Status s = env_->SyncDir(dir); !s.ok()) return s;
+  replay_floor_[ns] = floor;
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::Replay(uint32_t ns, uint64_t since,
+                               const std::function<void(const Change&)>& fn) {
+  DCHECK(OnEngineThread());
+  if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
+  if (since < replay_floor_[ns]) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "SINCE ", since, " is below the replay floor of namespace ", ns,
+        ": reclaim has dropped older history; the oldest revision still replayable is ",
+        replay_floor_[ns]));
+  }
+  Namespace& n = namespaces_[ns];
+  // Only the segments the log wrote, in order: reclaim outputs restate records at or below the
+  // floor, which a valid `since` excludes anyway.
+  std::vector<std::pair<File*, uint64_t>> segments;
+  for (auto& [sequence, segment] : n.sealed) {
+    if (IsLogSequence(sequence)) segments.emplace_back(segment.file.get(), segment.size);
+  }
+  std::unique_ptr<File> active;
+  if (n.active != nullptr && n.active->written_size() > kSegmentHeaderSize) {
+    absl::StatusOr<std::unique_ptr<File>> opened =
+        env_->OpenFile(n.active->path(), Env::OpenMode::kExisting);
+    if (!opened.ok()) return opened.status();
+    active = *std::move(opened);
+    segments.emplace_back(active.get(), n.active->written_size());
+  }
+  for (auto& [file, size] : segments) {
+    SegmentReader reader(file, kSegmentHeaderSize, size);
+    ScannedRecord record;
+    for (;;) {
+      absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
+      if (!result.ok()) return result.status();
+      if (*result == SegmentReader::Result::kEnd || *result == SegmentReader::Result::kIncomplete) {
+        break;
+      }
+      if (*result == SegmentReader::Result::kCorrupt) {
+        if (reader.resync_offset() == 0) break;
+        reader.Seek(reader.resync_offset());
+        continue;
+      }
+      if (record.revision <= since) continue;
+      Change change;
+      change.ns = ns;
+      change.revision = record.revision;
+      switch (record.type) {
+        case RecordType::kPut: {
+          change.kind = Change::Kind::kSet;
+          change.key = record.key;
+          change.expire_at_ms = record.expire_at_ms;
+          std::string bytes(record.meta_len + record.value_len, '\0');
+          absl::StatusOr<size_t> got =
+              file->Read(record.value_offset - record.meta_len, bytes.size(), bytes.data());
+          if (!got.ok()) return got.status();
+          change.metadata = bytes.substr(0, record.meta_len);
+          change.value = bytes.substr(record.meta_len);
+          break;
+        }
+        case RecordType::kTombstone:
+          change.kind = Change::Kind::kDelete;
+          change.key = record.key;
+          break;
+        case RecordType::kFlush:
+          change.kind = Change::Kind::kFlush;
+          break;
+        default:
+          continue;  // expire-only records change no value
+      }
+      fn(change);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecord(uint32_t ns, std::string_view key,
@@ -640,6 +780,10 @@ uint64_t LogEngine::StagePut(uint32_t ns, SegmentWriter* writer, std::string_vie
       record.revision,
       expire_at_ms};
   n.undo.push_back(UndoEntry{std::string(key), n.index.Upsert(key, entry), nullptr});
+  if (collect_changes_) {
+    NoteChange(Change{Change::Kind::kSet, ns, std::string(key), std::string(value),
+                      std::string(metadata), record.revision, expire_at_ms});
+  }
   return record.revision;
 }
 
@@ -651,6 +795,9 @@ uint64_t LogEngine::StageTombstone(uint32_t ns, SegmentWriter* writer, std::stri
   record.key = key;
   writer->Stage(record);
   n.undo.push_back(UndoEntry{std::string(key), n.index.Erase(key), nullptr});
+  if (collect_changes_) {
+    NoteChange(Change{Change::Kind::kDelete, ns, std::string(key), {}, {}, record.revision, 0});
+  }
   return record.revision;
 }
 
@@ -787,6 +934,7 @@ absl::StatusOr<uint64_t> LogEngine::Flush(uint32_t ns) {
   n.index.Clear();  // a moved-from map is only valid, not necessarily empty
   n.undo.push_back(UndoEntry{std::string(), std::nullopt, std::move(flushed)});
   n.sweep_cursor.clear();
+  NoteChange(Change{Change::Kind::kFlush, ns, {}, {}, {}, record.revision, 0});
   return record.revision;
 }
 
@@ -844,11 +992,16 @@ absl::Status LogEngine::Commit() {
     }
   }
   if (!failure.ok()) {
+    staged_changes_.clear();
     RollbackBatch(batch, sizes_before);
     return absl::Status(failure.code(),
                         absl::StrCat("commit failed, batch rolled back: ", failure.message()));
   }
   for (uint32_t ns : batch) namespaces_[ns].undo.clear();
+  if (collect_changes_) {
+    for (Change& change : staged_changes_) committed_changes_.push_back(std::move(change));
+  }
+  staged_changes_.clear();
   // The batch is written (and synced as the policy says): it stands even if sealing fails,
   // which only makes the namespace refuse later writes.
   for (uint32_t ns : batch) {

@@ -99,6 +99,11 @@ class LogEngine final : public Engine {
   absl::Status RunBackgroundWork() override;
   absl::Status SyncAll() override;
   const RecoveryStats& recovery_stats() const override { return stats_; }
+  void set_collect_changes(bool on) override;
+  std::vector<Change> TakeChanges() override;
+  absl::Status Replay(uint32_t ns, uint64_t since,
+                      const std::function<void(const Change&)>& fn) override;
+  uint64_t Watermark() override;
 
   // Tests: instead of a time budget, each RunBackgroundWork() call processes at most
   // `units` records (reclaim copy, hint building) or input removals (0 = time budget), so
@@ -176,6 +181,7 @@ class LogEngine final : public Engine {
     std::vector<Switch> switches;  // entries to move once `buffer` is written
     std::vector<Moved> moved;      // entries moved into `output`, by to_offset
     size_t deleted = 0;            // inputs unlinked so far
+    uint64_t max_revision = 0;     // of every record read from the inputs (the replay floor)
   };
 
   LogEngine(const Options& options, std::string dir, Env* env);
@@ -275,6 +281,22 @@ class LogEngine final : public Engine {
   int64_t last_periodic_sync_us_ = 0;
   uint32_t sweep_ns_ = 0;  // the namespace the sweep resumes in
   uint64_t expired_keys_ = 0;
+  // Watch support: changes staged by the current batch, and those committed since the last
+  // TakeChanges(); both empty unless collect_changes_.
+  bool collect_changes_ = false;
+  std::vector<Change> staged_changes_;
+  std::vector<Change> committed_changes_;
+  // Per namespace, the highest revision reclaim may have dropped: replay is complete only
+  // above it. Persisted in <ns dir>/REPLAY_FLOOR (FORMAT.md).
+  std::array<uint64_t, kNamespaceCount> replay_floor_{};
+
+  void NoteChange(Change change);
+  // Expires `key` (whose entry has passed its expiry): a tombstone with a fresh revision, so
+  // watchers and replay see the expiry; dropped from the index alone if the namespace refuses
+  // writes.
+  void ExpireKey(uint32_t ns, std::string_view key);
+  absl::Status ReadReplayFloor(uint32_t ns);
+  absl::Status WriteReplayFloor(uint32_t ns, uint64_t floor);
   uint64_t corrupt_records_ = 0;  // found since Open by reads and reclaim
   uint64_t reclaim_runs_ = 0;
   bool reclaim_requested_ = false;

@@ -41,15 +41,17 @@ constexpr uint64_t kAutoReclaimGarbageShare = 3;
 
 absl::Status LogEngine::RunBackgroundWork() {
   DCHECK(OnEngineThread());
-  const absl::Time start = absl::Now();
   absl::Status first_error = MaybeSyncPeriodic();
   if (!first_error.ok()) LOG(ERROR) << "periodic fdatasync failed: " << first_error;
   for (const Namespace& n : namespaces_) {
     // Between batches only: the undo log of a batch must not see entries move under it.
     if (!n.undo.empty()) return first_error;
   }
+  const absl::Time start = absl::Now();  // the budget leaves the fdatasync out
   step_units_ = 0;
   SweepExpired(start + kSweepBudget);
+  // The sweep's tombstones are a batch of their own.
+  if (absl::Status s = Commit(); !s.ok() && first_error.ok()) first_error = s;
   ScheduleReclaim();
   const absl::Time deadline = start + kBackgroundBudget;
   if (absl::Status s = ReclaimStep(deadline); !s.ok() && first_error.ok()) first_error = s;
@@ -100,8 +102,9 @@ void LogEngine::SweepExpired(absl::Time deadline) {
       if (it->second.LiveAt(now_ms)) {
         ++it;
       } else {
-        it = n.index.Erase(it);
-        ++expired_keys_;
+        const std::string key = it->first;
+        ExpireKey(ns, key);  // stages a tombstone, erasing the entry
+        it = n.index.LowerBound(key);
       }
     }
     n.sweep_cursor.clear();  // a full pass over this namespace: the next one starts over
@@ -260,7 +263,16 @@ absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
     }
     if (!reclaim_->copy_done) return absl::OkStatus();
   }
-  // Every live record is durable in the outputs: the inputs go, oldest first.
+  // Every live record is durable in the outputs: the inputs go, oldest first. Before the
+  // first goes, the replay floor moves above every revision they held (watch replay).
+  if (reclaim_->deleted == 0 && reclaim_->max_revision > replay_floor_[reclaim_->ns]) {
+    if (absl::Status s = WriteReplayFloor(reclaim_->ns, reclaim_->max_revision); !s.ok()) {
+      LOG(ERROR) << "namespace " << reclaim_->ns
+                 << ": reclaim stopped, the replay floor could not be written: " << s;
+      reclaim_.reset();
+      return s;
+    }
+  }
   while (reclaim_->deleted < reclaim_->inputs.size()) {
     if (absl::Status s = ReclaimDeleteOne(); !s.ok()) {
       LOG(ERROR) << "namespace " << reclaim_->ns
@@ -297,6 +309,7 @@ absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
       }
       if (*result == SegmentReader::Result::kRecord) {
         job.input_offset = reader.offset();
+        job.max_revision = std::max(job.max_revision, record.revision);
         const IndexEntry* entry =
             record.type == RecordType::kPut ? n.index.Find(record.key) : nullptr;
         // Only the record the index points at is live; tombstones, flush and expire-only
@@ -486,14 +499,15 @@ absl::Status LogEngine::ReclaimDeleteOne() {
       !s.ok()) {
     return s;
   }
+  namespaces_[job.ns].sealed.erase(sequence);  // no entry points into it
+  ++job.deleted;
+  // A hint left behind is removed by the next Open.
   const std::string hint = absl::StrCat(ns_dir, "/", HintFileName(sequence));
   absl::StatusOr<bool> has_hint = env_->Exists(hint);
   if (!has_hint.ok()) return has_hint.status();
   if (*has_hint) {
     if (absl::Status s = env_->RemoveFile(hint); !s.ok()) return s;
   }
-  namespaces_[job.ns].sealed.erase(sequence);
-  ++job.deleted;
   // Inputs must disappear oldest first (FORMAT.md "Reclaim"): the next unlink waits for this
   // one to be durable.
   return env_->SyncDir(ns_dir);

@@ -29,6 +29,10 @@ class RevisionClock {
   // Accounts for a revision found on disk, so later ones exceed it (recovery).
   void Observe(uint64_t revision);
 
+  // A watermark: every revision issued after this call is greater than the result. Moves the
+  // clock to `now_us` - 1 if it is behind, so idle shards' watermarks advance with time.
+  uint64_t Watermark(int64_t now_us);
+
   // The greatest revision issued or observed; 0 if none.
   uint64_t last() const { return last_revision_; }
 

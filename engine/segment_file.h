@@ -68,6 +68,10 @@ std::optional<uint64_t> ParseHintFileName(std::string_view name);
 // removes any file of a namespace directory that still carries it.
 inline constexpr char kTempSuffix[] = ".tmp";
 
+// Per namespace: the highest revision reclaim may have dropped, as decimal text and a newline
+// (FORMAT.md "Replay floor"). Absent: 0, nothing was dropped.
+inline constexpr char kReplayFloorFile[] = "REPLAY_FLOOR";
+
 }  // namespace beyondkv::engine
 
 #endif  // BEYONDKV_ENGINE_SEGMENT_FILE_H_

@@ -54,5 +54,25 @@ TEST(SegmentFileTest, FileNamesArePaddedAndParsedStrictly) {
   EXPECT_EQ(NamespaceDirName(12), "ns-12");
 }
 
+TEST(SegmentFileTest, HintNamesFollowTheSegmentNames) {
+  EXPECT_EQ(HintFileName(7), "00000000000000000007.hint");
+  EXPECT_EQ(ParseHintFileName("00000000000000000007.hint"), 7u);
+  EXPECT_EQ(ParseHintFileName("00000000000000000007.log"), std::nullopt);
+  EXPECT_EQ(ParseHintFileName("00000000000000000007.hint.tmp"), std::nullopt);
+  EXPECT_EQ(ParseSegmentFileName("00000000000000000007.hint"), std::nullopt);
+}
+
+TEST(SegmentFileTest, LogSequencesLeaveRoomForReclaimOutputs) {
+  EXPECT_EQ(NextLogSequence(0), kFirstSequence);
+  EXPECT_EQ(NextLogSequence(1), kSequenceStride);
+  EXPECT_EQ(NextLogSequence(kSequenceStride), 2 * kSequenceStride);
+  EXPECT_EQ(NextLogSequence(kSequenceStride + 17), 2 * kSequenceStride);  // after outputs
+  EXPECT_TRUE(IsLogSequence(1));
+  EXPECT_TRUE(IsLogSequence(3 * kSequenceStride));
+  EXPECT_FALSE(IsLogSequence(2));
+  EXPECT_FALSE(IsLogSequence(kSequenceStride + 1));
+  EXPECT_FALSE(IsLogSequence(0));
+}
+
 }  // namespace
 }  // namespace beyondkv::engine

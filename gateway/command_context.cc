@@ -54,6 +54,23 @@ void CommandContext::ForEachLoop(
   }
 }
 
+std::function<void(const std::string&)> CommandContext::Defer() {
+  ++reply_->outstanding;
+  auto done = std::make_shared<bool>(false);
+  return [loop = loop_, conn = conn_, reply = reply_, done](const std::string& error) {
+    if (*done) return;
+    *done = true;
+    if (!error.empty()) RespWriter(&reply->out, conn->client.protocol).Error(error);
+    --reply->outstanding;
+    CommandContext ctx(loop, conn, reply);
+    if (ctx.Settle()) loop->OnReplyReady(conn);
+  };
+}
+
+void CommandContext::Push(const std::string& frame, const std::string& error_if_full) {
+  loop_->WritePush(conn_, frame, error_if_full);
+}
+
 void CommandContext::Finish(std::function<void(CommandContext&)> finish) {
   reply_->finish = std::move(finish);
 }

@@ -62,6 +62,17 @@ class CommandContext {
   // Returns whether the reply is complete. Called by the loop, not by handlers.
   bool Settle();
 
+  // Keeps this command's reply open until the returned function is called, on this loop's
+  // thread, once: with "" (the reply is whatever was written, possibly nothing) or with an
+  // error text to reply. WATCH holds its place in the reply order until `ready`.
+  std::function<void(const std::string& error)> Defer();
+
+  // Appends an out-of-band RESP3 push frame (already encoded) to the client's output. A client
+  // whose unread output passes the watch buffer limit is sent `error_if_full` and closed.
+  void Push(const std::string& frame, const std::string& error_if_full);
+
+  std::shared_ptr<Connection> connection() { return conn_; }
+
   // Closes the connection after this command's reply is written (QUIT).
   void CloseAfterReply() { reply_->close_after = true; }
 

@@ -17,7 +17,7 @@ const Table& GetTable() {
   static const Table* table = [] {
     auto* t = new Table;
     for (auto family : {ConnectionCommands, StringCommands, KeyspaceCommands, ExpireCommands,
-                        RevisionCommands, ServerCommands}) {
+                        RevisionCommands, WatchCommands, ServerCommands}) {
       for (CommandSpec& spec : family()) t->commands.push_back(std::move(spec));
     }
     std::sort(t->commands.begin(), t->commands.end(),

@@ -38,6 +38,7 @@ std::vector<CommandSpec> KeyspaceCommands();
 std::vector<CommandSpec> ServerCommands();
 std::vector<CommandSpec> ExpireCommands();
 std::vector<CommandSpec> RevisionCommands();
+std::vector<CommandSpec> WatchCommands();
 
 // Every command, sorted by name. Built once; thread-safe to read.
 const std::vector<CommandSpec>& AllCommands();

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gateway/resp_parser.h"
 #include "gateway/resp_writer.h"
@@ -15,6 +16,7 @@
 namespace beyondkv::gateway {
 
 class CommandContext;
+class WatchSession;
 
 // The reply to one command, in the connection's reply queue. Replies are written to the
 // socket strictly in request order: a reply waiting for shards holds back the ones after it.
@@ -57,6 +59,8 @@ struct Connection {
   bool closed = false;      // fd closed; late shard answers are dropped
   bool read_paused = false; // too many replies pending: back-pressure
   bool want_write = false;  // EPOLLOUT armed
+  // WATCH / PWATCH subscriptions (RESP3 only); UNWATCH and closing cancel them.
+  std::vector<std::shared_ptr<WatchSession>> watches;
 };
 
 }  // namespace beyondkv::gateway

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "gateway/command_context.h"
 #include "gateway/command_table.h"
+#include "gateway/watch_session.h"
 
 namespace beyondkv::gateway {
 namespace {
@@ -238,6 +239,27 @@ void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::
 
 void IoLoop::OnReplyReady(const std::shared_ptr<Connection>& conn) { Flush(conn); }
 
+void IoLoop::WritePush(const std::shared_ptr<Connection>& conn, const std::string& frame,
+                       const std::string& error_if_full) {
+  if (conn->closed) return;
+  if (conn->outbuf.size() - conn->out_offset > kMaxWatchOutputBytes) {
+    // A watcher that does not read: cut it off rather than grow without bound. It can
+    // resume with SINCE <last revision it saw>.
+    for (auto& watch : conn->watches) watch->Cancel();
+    conn->watches.clear();
+    conn->replies.clear();
+    RespWriter(&conn->outbuf, conn->client.protocol).Error(error_if_full);
+    conn->closing = true;
+    // Best effort: the client is not reading, so the error may never arrive.
+    (void)!write(conn->fd, conn->outbuf.data() + conn->out_offset,
+                 conn->outbuf.size() - conn->out_offset);
+    Close(conn);
+    return;
+  }
+  conn->outbuf.append(frame);
+  Flush(conn);
+}
+
 void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
   if (conn->closed) return;
   bool close_now = false;
@@ -292,6 +314,8 @@ void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
 void IoLoop::Close(const std::shared_ptr<Connection>& conn) {
   if (conn->closed) return;
   conn->closed = true;
+  for (auto& watch : conn->watches) watch->Cancel();  // closing the connection is UNWATCH
+  conn->watches.clear();
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
   close(conn->fd);
   conns_.erase(conn->fd);

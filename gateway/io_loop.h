@@ -62,6 +62,13 @@ class IoLoop {
   // Queues `op` for `shard`; `done` runs on this thread with its result. Loop thread only.
   void SendOp(uint32_t shard, v1::Op op, std::function<void(const v1::OpResult&)> done);
 
+  // Appends a push frame to `conn`'s output and writes it; past kMaxWatchOutputBytes of
+  // unwritten output, writes `error_if_full` (a RESP error text) and closes the connection.
+  // Loop thread only.
+  void WritePush(const std::shared_ptr<Connection>& conn, const std::string& frame,
+                 const std::string& error_if_full);
+  static constexpr size_t kMaxWatchOutputBytes = 16u << 20;
+
   // A reply of `conn` became complete: write what can be written. Loop thread only.
   void OnReplyReady(const std::shared_ptr<Connection>& conn);
 

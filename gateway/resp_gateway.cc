@@ -72,6 +72,7 @@ absl::Status RunRespGateway(const GatewayConfig& config) {
   for (uint32_t i = 0; i < std::max<uint32_t>(1, config.threads); ++i) {
     loops.push_back(std::make_unique<IoLoop>(&shared, *listen_fd));
   }
+  for (auto& loop : loops) shared.loops.push_back(loop.get());
   for (auto& loop : loops) threads.emplace_back([&loop] { loop->Run(); });
   LOG(INFO) << "RESP listening on " << config.bind << ":" << config.port << " with "
             << loops.size() << " I/O threads, routing to " << config.shard_count << " shards in "

@@ -32,6 +32,9 @@ class ShardClient {
 
   uint32_t shard() const { return shard_; }
 
+  // For streaming calls (Watch), which callers drive with their own reactor.
+  v1::Shard::Stub* stub() { return stub_.get(); }
+
  private:
   uint32_t shard_;
   std::shared_ptr<grpc::Channel> channel_;

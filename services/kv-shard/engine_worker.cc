@@ -15,8 +15,32 @@ namespace {
 using v1::Op;
 using v1::OpResult;
 
-// How often an idle engine thread wakes up for periodic work (the everysec fdatasync).
+// How often an idle engine thread wakes up for periodic work (the everysec fdatasync, the
+// expiry sweep). With watchers it wakes more often: their merged stream advances only as
+// fast as the slowest shard's watermark.
 constexpr absl::Duration kIdleWakeup = absl::Milliseconds(100);
+constexpr absl::Duration kWatermarkInterval = absl::Milliseconds(5);
+
+v1::WatchEvent ToEvent(const engine::Change& change) {
+  v1::WatchEvent event;
+  switch (change.kind) {
+    case engine::Change::Kind::kSet:
+      event.set_kind(v1::WatchEvent::SET);
+      break;
+    case engine::Change::Kind::kDelete:
+      event.set_kind(v1::WatchEvent::DEL);
+      break;
+    case engine::Change::Kind::kFlush:
+      event.set_kind(v1::WatchEvent::FLUSH);
+      break;
+  }
+  event.set_key(change.key);
+  event.set_value(change.value);
+  event.set_revision(change.revision);
+  event.set_expire_at_ms(change.expire_at_ms);
+  event.set_metadata(change.metadata);
+  return event;
+}
 
 bool IsMutation(Op::Type type) {
   switch (type) {
@@ -114,6 +138,20 @@ void EngineWorker::Submit(const v1::BatchRequest* request, v1::BatchResponse* re
   done();
 }
 
+void EngineWorker::AddWatcher(std::shared_ptr<WatcherHandle> watcher) {
+  absl::MutexLock lock(&mu_);
+  if (stopped_) {
+    watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
+    return;
+  }
+  new_watchers_.push_back(std::move(watcher));
+}
+
+void EngineWorker::CloseWatchers() {
+  absl::MutexLock lock(&mu_);
+  close_watchers_ = true;
+}
+
 void EngineWorker::Stop() {
   {
     absl::MutexLock lock(&mu_);
@@ -124,15 +162,28 @@ void EngineWorker::Stop() {
 
 void EngineWorker::Loop() {
   std::vector<Call> calls;
+  std::vector<std::shared_ptr<WatcherHandle>> new_watchers;
   while (true) {
     bool stop = false;
+    const bool watching = !watchers_.empty();
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || stopping_;
+        return !queue_.empty() || !new_watchers_.empty() || stopping_ || close_watchers_;
       };
-      mu_.AwaitWithTimeout(absl::Condition(&has_work), kIdleWakeup);
+      mu_.AwaitWithTimeout(absl::Condition(&has_work),
+                           watching ? kWatermarkInterval : kIdleWakeup);
       calls.swap(queue_);
+      new_watchers.swap(new_watchers_);
+      if (close_watchers_) {
+        close_watchers_ = false;
+        for (auto& watcher : new_watchers) watchers_.push_back(watcher);
+        new_watchers.clear();
+        for (auto& watcher : watchers_) {
+          watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
+        }
+        watchers_.clear();
+      }
       if (stopping_ && calls.empty()) {
         stopped_ = true;
         stop = true;
@@ -157,18 +208,106 @@ void EngineWorker::Loop() {
           }
         }
       }
+      PublishChanges();
       for (Call& call : calls) call.done();
       calls.clear();
     }
+    for (auto& watcher : new_watchers) StartWatcher(watcher);
+    new_watchers.clear();
     // Periodic sync, expiry sweep and reclaim steps, each within a small time budget.
     if (absl::Status done = engine_->RunBackgroundWork(); !done.ok()) {
       LOG_EVERY_N(ERROR, 100) << "background work failed: " << done;
     }
+    // The sweep may have expired keys (tombstones with fresh revisions): commit and publish.
+    if (absl::Status committed = engine_->Commit(); !committed.ok()) {
+      LOG_EVERY_N(ERROR, 100) << "commit of background work failed: " << committed;
+    }
+    PublishChanges();
+    SendWatermarks();
     if (stop) break;
   }
   if (absl::Status synced = engine_->SyncAll(); !synced.ok()) {
     LOG(ERROR) << "final sync failed: " << synced;
   }
+  for (auto& watcher : watchers_) {
+    watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
+  }
+  watchers_.clear();
+}
+
+// Registers a watcher between batches, so nothing committed can fall between its replay (or
+// initial values) and its live changes.
+void EngineWorker::StartWatcher(const std::shared_ptr<WatcherHandle>& watcher) {
+  const v1::WatchRequest& request = watcher->request();
+  if (request.ns() >= engine::kNamespaceCount) {
+    watcher->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "namespace out of range"));
+    return;
+  }
+  if (request.has_since()) {
+    absl::Status replayed =
+        engine_->Replay(request.ns(), request.since_revision(), [&](const engine::Change& c) {
+          if (c.kind == engine::Change::Kind::kFlush || watcher->Matches(c.key)) {
+            watcher->Push(ToEvent(c));
+          }
+        });
+    if (!replayed.ok()) {
+      watcher->Finish(grpc::Status(replayed.code() == absl::StatusCode::kFailedPrecondition
+                                       ? grpc::StatusCode::FAILED_PRECONDITION
+                                       : grpc::StatusCode::INTERNAL,
+                                   std::string(replayed.message())));
+      return;
+    }
+  } else {
+    for (const std::string& key : request.keys()) {
+      absl::StatusOr<engine::Entry> entry = engine_->Get(request.ns(), key);
+      if (!entry.ok()) continue;
+      v1::WatchEvent event;
+      event.set_kind(v1::WatchEvent::SET);
+      event.set_key(key);
+      event.set_value(std::move(entry->value));
+      event.set_revision(entry->revision);
+      event.set_expire_at_ms(entry->expire_at_ms);
+      event.set_metadata(std::move(entry->metadata));
+      watcher->Push(std::move(event));
+    }
+  }
+  v1::WatchEvent ready;
+  ready.set_kind(v1::WatchEvent::READY);
+  ready.set_revision(engine_->Watermark());
+  if (watcher->Push(std::move(ready))) {
+    if (watchers_.empty()) engine_->set_collect_changes(true);
+    watchers_.push_back(watcher);
+  }
+}
+
+void EngineWorker::PublishChanges() {
+  if (watchers_.empty()) return;
+  std::vector<engine::Change> changes = engine_->TakeChanges();
+  if (changes.empty()) return;
+  for (auto& watcher : watchers_) {
+    const uint32_t ns = watcher->request().ns();
+    for (const engine::Change& c : changes) {
+      if (c.ns != ns) continue;
+      if (c.kind == engine::Change::Kind::kFlush || watcher->Matches(c.key)) {
+        if (!watcher->Push(ToEvent(c))) break;
+      }
+    }
+  }
+}
+
+// Tells every watcher that nothing at or below the current watermark will follow, and drops
+// watchers whose stream has ended.
+void EngineWorker::SendWatermarks() {
+  if (watchers_.empty()) return;
+  v1::WatchEvent mark;
+  mark.set_kind(v1::WatchEvent::WATERMARK);
+  mark.set_revision(engine_->Watermark());
+  std::vector<std::shared_ptr<WatcherHandle>> live;
+  for (auto& watcher : watchers_) {
+    if (watcher->Push(mark)) live.push_back(watcher);
+  }
+  watchers_.swap(live);
+  if (watchers_.empty()) engine_->set_collect_changes(false);
 }
 
 void EngineWorker::ApplyOp(const Op& op, OpResult* result) {

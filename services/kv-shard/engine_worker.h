@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/engine.h"
 #include "proto/shard.pb.h"
+#include "services/kv-shard/watcher.h"
 
 namespace beyondkv::shard {
 
@@ -33,6 +34,13 @@ class EngineWorker {
   // After Stop(), the batch is answered at once with a single INTERNAL result per op.
   void Submit(const v1::BatchRequest* request, v1::BatchResponse* response, Done done);
 
+  // Registers a watcher; the engine thread replays or sends initial values, then READY, then
+  // live changes and watermarks. Any thread.
+  void AddWatcher(std::shared_ptr<WatcherHandle> watcher);
+
+  // Ends every watch stream (at shutdown, before the gRPC server drains). Any thread.
+  void CloseWatchers();
+
   // Applies whatever is queued, syncs every log, and joins the engine thread.
   void Stop();
 
@@ -48,14 +56,20 @@ class EngineWorker {
   void ReadModifyWrite(const v1::Op& op, v1::OpResult* result);
   void Expire(const v1::Op& op, v1::OpResult* result);
   void FillStats(v1::OpResult* result);
+  void StartWatcher(const std::shared_ptr<WatcherHandle>& watcher);
+  void PublishChanges();
+  void SendWatermarks();
 
   std::unique_ptr<engine::Engine> engine_;  // engine thread only
   std::thread thread_;
   uint64_t ops_executed_ = 0;  // engine thread only
+  std::vector<std::shared_ptr<WatcherHandle>> watchers_;  // engine thread only
 
   absl::Mutex mu_;
   std::vector<Call> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<WatcherHandle>> new_watchers_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool close_watchers_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -36,6 +36,14 @@ class ShardService final : public v1::Shard::CallbackService {
     return reactor;
   }
 
+  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(grpc::CallbackServerContext* /*context*/,
+                                                  const v1::WatchRequest* request) override {
+    auto handle = std::make_shared<WatcherHandle>(*request);
+    auto* reactor = new WatchReactor(handle);
+    worker_->AddWatcher(std::move(handle));
+    return reactor;
+  }
+
  private:
   EngineWorker* worker_;
 };
@@ -85,7 +93,9 @@ absl::Status RunShardServer(const ShardServerOptions& options) {
     g_shutdown_mu.Await(absl::Condition(&g_shutdown));
   }
   LOG(INFO) << "shutting down: draining in-flight calls";
-  // The engine thread must keep running while in-flight calls complete.
+  // Watch streams never end by themselves: end them first. The engine thread must keep
+  // running while in-flight calls complete.
+  worker.CloseWatchers();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   worker.Stop();  // applies what is queued and syncs every log

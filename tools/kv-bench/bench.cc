@@ -109,7 +109,6 @@ absl::StatusOr<BenchResult> RunBench(const BenchOptions& options) {
     schedule.drain_end_ns = schedule.measure_end_ns + SecsToNs(options.drain_secs);
     result.window_secs = options.duration_secs;
     result.run = on_all_workers([&](int t) {
-      // The schedule is only known now; each worker reads its copy before running.
       return workers[t]->Run(schedule);
     });
     for (const CommandStats& c : result.run.commands) result.overall.Merge(c);

@@ -186,13 +186,23 @@ void BenchWorker::FailSlot(Slot* slot, const std::string& reason) {
   if (stats_.first_error.empty()) stats_.first_error = "connection failed: " + reason;
 }
 
-BenchWorker::Slot* BenchWorker::NextLiveSlot() {
-  for (size_t tried = 0; tried < slots_.size(); ++tried) {
-    Slot* slot = slots_[next_slot_].get();
-    next_slot_ = (next_slot_ + 1) % slots_.size();
-    if (!slot->dead) return slot;
+BenchWorker::Slot* BenchWorker::LeastLoadedSlot() {
+  // A linear scan: a few ns per connection, negligible next to a request's system calls.
+  Slot* best = nullptr;
+  size_t best_load = 0;
+  const size_t n = slots_.size();
+  for (size_t i = 0; i < n; ++i) {
+    Slot* slot = slots_[(next_slot_ + i) % n].get();
+    if (slot->dead) continue;
+    const size_t load = slot->queued.size() + slot->in_flight.size();
+    if (best == nullptr || load < best_load) {
+      best = slot;
+      best_load = load;
+      if (load == 0) break;
+    }
   }
-  return nullptr;
+  next_slot_ = (next_slot_ + 1) % n;
+  return best;
 }
 
 void BenchWorker::RecordUnfinished(int64_t now_ns) {
@@ -232,10 +242,9 @@ WorkerStats BenchWorker::Load(int64_t first, int64_t end, int batch_keys) {
   return stats_;
 }
 
-WorkerStats BenchWorker::Run() {
+WorkerStats BenchWorker::Run(const Schedule& schedule) {
   // Wake-ups at the scheduled times, not up to the default 50 us later.
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-  const Schedule& schedule = options_.schedule;
   phase_ = options_.closed_loop ? Phase::kClosed : Phase::kOpen;
   stats_ = WorkerStats();
   window_begin_ns_ = schedule.measure_begin_ns;
@@ -259,7 +268,7 @@ WorkerStats BenchWorker::Run() {
     if (open) {
       while (next_arrival <= static_cast<double>(now) &&
              next_arrival < static_cast<double>(schedule.measure_end_ns)) {
-        Slot* slot = NextLiveSlot();
+        Slot* slot = LeastLoadedSlot();
         if (slot == nullptr) break;
         const InFlight request{static_cast<int64_t>(next_arrival), generator_.ChooseCommand()};
         slot->queued.push_back(request);

@@ -1,9 +1,10 @@
 // kv-bench: one load-generating thread. It owns a set of connections and one epoll loop.
 //
 // Open loop: requests arrive as a Poisson process at the worker's rate (exponential gaps),
-// whatever the server does, and go round-robin to the connections' queues. A connection sends
-// from its queue while fewer than `pipeline` requests are in flight, and matches replies to
-// requests in order. Latency runs from a request's scheduled time, so time a request waits in
+// whatever the server does. Each goes to the queue of the connection with the fewest
+// outstanding requests (ties round-robin), as a client's connection pool would hand it out. A
+// connection sends from its queue while fewer than `pipeline` requests are in flight, and
+// matches replies to requests in order. Latency runs from a request's scheduled time, so time a request waits in
 // the queue because the server is slow counts (the coordinated-omission correction of wrk2 and
 // HdrHistogram). Closed loop: every connection keeps `pipeline` requests in flight; latency
 // runs from the send time.
@@ -61,7 +62,6 @@ struct WorkerOptions {
   int pipeline = 1;  // most requests in flight per connection; >= 1
   bool closed_loop = false;
   double rate_per_sec = 0;  // open loop: this worker's share of the total rate
-  Schedule schedule;
   WorkloadOptions workload;
   uint64_t seed = 1;
 };
@@ -79,8 +79,9 @@ class BenchWorker {
   // window. Returns when all are answered or every connection failed.
   WorkerStats Load(int64_t first, int64_t end, int batch_keys);
 
-  // Runs the measured phase per options.schedule; returns after drain_end_ns at the latest.
-  WorkerStats Run();
+  // Runs the measured phase: sleeps until schedule.start_ns, sends until measure_end_ns and
+  // returns when every request is answered, or at drain_end_ns at the latest.
+  WorkerStats Run(const Schedule& schedule);
 
  private:
   enum class Phase { kLoad, kOpen, kClosed };
@@ -111,7 +112,8 @@ class BenchWorker {
   void Poll(int64_t timeout_ns);
   void OnReply(Slot* slot, bool is_error, int64_t received_ns);
   void FailSlot(Slot* slot, const std::string& reason);
-  Slot* NextLiveSlot();
+  // The live connection with the fewest queued + in-flight requests; null if none is live.
+  Slot* LeastLoadedSlot();
   void RecordUnfinished(int64_t now_ns);
 
   WorkerOptions options_;
@@ -126,7 +128,7 @@ class BenchWorker {
   int load_batch_keys_ = 1;
   int live_ = 0;                      // connections not failed
   int64_t outstanding_ = 0;           // queued + in flight over all slots
-  size_t next_slot_ = 0;              // round-robin cursor for open-loop arrivals
+  size_t next_slot_ = 0;              // where LeastLoadedSlot starts looking (round robin)
   WorkerStats stats_;
 };
 

@@ -11,6 +11,7 @@
 #include <string>
 
 struct redisReader;
+struct redisReadTask;
 
 namespace beyondkv::kvbench {
 
@@ -38,10 +39,10 @@ class ReplyReader {
   const std::string& last_error() const { return last_error_; }
 
  private:
-  static void* CreateString(const struct redisReadTask* task, char* str, size_t len);
-  static void* CreateArray(const struct redisReadTask* task, int elements);
-  static void* CreateInteger(const struct redisReadTask* task, long long value);
-  static void* CreateNil(const struct redisReadTask* task);
+  static void* CreateString(const redisReadTask* task, char* str, size_t len);
+  static void* CreateArray(const redisReadTask* task, int elements);
+  static void* CreateInteger(const redisReadTask* task, long long value);
+  static void* CreateNil(const redisReadTask* task);
   static void FreeObject(void* object);
 
   redisReader* reader_;

@@ -1,0 +1,153 @@
+#include "gateway/watch_session.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/io_loop.h"
+
+namespace beyondkv::gateway {
+
+// One shard's Watch stream. Owned by itself until gRPC calls OnDone, and by its session.
+class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
+ public:
+  Stream(IoLoop* loop, std::weak_ptr<WatchSession> session, size_t index, uint32_t shard)
+      : loop_(loop), session_(std::move(session)), index_(index), shard_(shard) {}
+
+  void Begin(ShardClient* client, const v1::WatchRequest& request,
+             std::shared_ptr<Stream> self) {
+    self_ = std::move(self);
+    request_ = request;
+    client->stub()->async()->Watch(&context_, &request_, this);
+    StartRead(&event_);
+    StartCall();
+  }
+
+  void Cancel() { context_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended; OnDone follows
+    loop_->Post([session = session_, index = index_, event = std::move(event_)]() mutable {
+      if (auto s = session.lock()) s->OnEvent(index, std::move(event));
+    });
+    event_ = v1::WatchEvent();
+    StartRead(&event_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::string message;
+    switch (status.error_code()) {
+      case grpc::StatusCode::FAILED_PRECONDITION:
+      case grpc::StatusCode::RESOURCE_EXHAUSTED:
+        message = status.error_message();
+        break;
+      case grpc::StatusCode::CANCELLED:
+        break;  // our own Cancel(): nothing to report
+      default:
+        message = absl::StrCat("shard ", shard_, " unavailable: ",
+                               status.ok() ? "watch stream ended" : status.error_message());
+    }
+    if (status.error_code() != grpc::StatusCode::CANCELLED) {
+      loop_->Post([session = session_, index = index_, message] {
+        if (auto s = session.lock()) s->OnStreamEnd(index, message);
+      });
+    }
+    self_.reset();  // may delete this
+  }
+
+ private:
+  IoLoop* loop_;
+  std::weak_ptr<WatchSession> session_;
+  size_t index_;
+  uint32_t shard_;
+  grpc::ClientContext context_;
+  v1::WatchRequest request_;
+  v1::WatchEvent event_;
+  std::shared_ptr<Stream> self_;
+};
+
+WatchSession::WatchSession(IoLoop* loop, std::vector<uint32_t> shards, Sink sink,
+                           Failure failure)
+    : loop_(loop), sink_(std::move(sink)), failure_(std::move(failure)) {
+  for (uint32_t shard : shards) {
+    ShardState state;
+    state.shard = shard;
+    states_.push_back(std::move(state));
+  }
+}
+
+WatchSession::~WatchSession() { Cancel(); }
+
+void WatchSession::Start(const std::vector<ShardClient*>& clients,
+                         const std::vector<v1::WatchRequest>& requests) {
+  for (size_t i = 0; i < states_.size(); ++i) {
+    auto stream = std::make_shared<Stream>(loop_, weak_from_this(), i, states_[i].shard);
+    streams_.push_back(stream);
+    stream->Begin(clients[i], requests[i], stream);
+  }
+}
+
+void WatchSession::Cancel() {
+  if (cancelled_) return;
+  cancelled_ = true;
+  for (auto& stream : streams_) stream->Cancel();
+  streams_.clear();
+}
+
+void WatchSession::OnEvent(size_t index, v1::WatchEvent event) {
+  if (cancelled_) return;
+  ShardState& state = states_[index];
+  switch (event.kind()) {
+    case v1::WatchEvent::WATERMARK:
+      state.watermark = std::max(state.watermark, event.revision());
+      break;
+    case v1::WatchEvent::READY:
+      state.watermark = std::max(state.watermark, event.revision());
+      state.ready = true;
+      break;
+    default:
+      state.watermark = std::max(state.watermark, event.revision());
+      state.pending.push_back(std::move(event));
+      break;
+  }
+  Release();
+}
+
+void WatchSession::OnStreamEnd(size_t, const std::string& error) {
+  if (cancelled_) return;
+  Cancel();
+  if (failure_) failure_(error);
+}
+
+void WatchSession::Release() {
+  uint64_t floor = UINT64_MAX;  // every shard has sent everything at or below this
+  bool all_ready = true;
+  for (const ShardState& state : states_) {
+    floor = std::min(floor, state.watermark);
+    all_ready = all_ready && state.ready;
+  }
+  // Merge the releasable events of every shard in revision order.
+  while (!cancelled_) {
+    ShardState* next = nullptr;
+    for (ShardState& state : states_) {
+      if (state.pending.empty() || state.pending.front().revision() > floor) continue;
+      if (next == nullptr || state.pending.front().revision() < next->pending.front().revision()) {
+        next = &state;
+      }
+    }
+    if (next == nullptr) break;
+    v1::WatchEvent event = std::move(next->pending.front());
+    next->pending.pop_front();
+    last_revision_ = std::max(last_revision_, event.revision());
+    sink_(event);
+  }
+  if (all_ready && !ready_sent_ && !cancelled_) {
+    ready_sent_ = true;
+    v1::WatchEvent ready;
+    ready.set_kind(v1::WatchEvent::READY);
+    ready.set_revision(floor);
+    sink_(ready);
+  }
+}
+
+}  // namespace beyondkv::gateway

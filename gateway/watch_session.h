@@ -1,0 +1,75 @@
+// One WATCH or PWATCH subscription of a RESP3 client (architecture §6, wire-protocol.md).
+//
+// It opens a Watch stream to every shard involved (the keys' shards, or every shard for a
+// prefix), buffers each shard's events, and releases them in revision order only once every
+// shard's watermark has passed them, so the merged stream is gap-free and ordered across
+// shards; a client that reconnects with SINCE = the last revision it saw misses nothing and
+// sees nothing twice. `ready` is pushed once every shard has finished its replay.
+//
+// Thread contract: created, fed and cancelled on its connection's IoLoop thread; the gRPC
+// stream callbacks only post events to that thread.
+#ifndef BEYONDKV_GATEWAY_WATCH_SESSION_H_
+#define BEYONDKV_GATEWAY_WATCH_SESSION_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/shard_client.h"
+#include "proto/shard.pb.h"
+
+namespace beyondkv::gateway {
+
+class IoLoop;
+
+class WatchSession : public std::enable_shared_from_this<WatchSession> {
+ public:
+  // Receives each released event (SET, DEL, FLUSH) in revision order, then READY once.
+  using Sink = std::function<void(const v1::WatchEvent& event)>;
+  // Called once if the subscription fails (a shard stream ended: unavailable, replay floor,
+  // too slow); `message` is the reason for the client.
+  using Failure = std::function<void(const std::string& message)>;
+
+  WatchSession(IoLoop* loop, std::vector<uint32_t> shards, Sink sink, Failure failure);
+  ~WatchSession();
+
+  // Opens one stream per shard given to the constructor, with requests[i] to clients[i].
+  // Loop thread only.
+  void Start(const std::vector<ShardClient*>& clients,
+             const std::vector<v1::WatchRequest>& requests);
+
+  // Stops the streams; no event is delivered afterwards. Loop thread only.
+  void Cancel();
+
+  // The highest revision released so far (0 if none).
+  uint64_t last_revision() const { return last_revision_; }
+
+ private:
+  class Stream;
+  struct ShardState {
+    uint32_t shard = 0;
+    std::deque<v1::WatchEvent> pending;  // SET/DEL/FLUSH not yet released
+    uint64_t watermark = 0;
+    bool ready = false;
+  };
+
+  void OnEvent(size_t index, v1::WatchEvent event);
+  void OnStreamEnd(size_t index, const std::string& error);
+  void Release();
+
+  IoLoop* loop_;
+  Sink sink_;
+  Failure failure_;
+  std::vector<ShardState> states_;
+  std::vector<std::shared_ptr<Stream>> streams_;  // each also owns itself until its OnDone
+  bool cancelled_ = false;
+  bool ready_sent_ = false;
+  uint64_t last_revision_ = 0;
+};
+
+}  // namespace beyondkv::gateway
+
+#endif  // BEYONDKV_GATEWAY_WATCH_SESSION_H_

@@ -1,0 +1,192 @@
+"""WATCH / PWATCH over RESP3 push frames against a real beyond-kv (wire-protocol.md):
+frame shapes, initial values, UNWATCH, gap-free replay across disconnects with SINCE, the
+cut-off of a watcher that stops reading, and an RESP2 refusal."""
+import os
+import random
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import resp  # noqa: E402
+from hygiene_test import Server  # noqa: E402
+
+
+def watcher(port, db=0):
+    c = resp.Connection(port)
+    assert c.call("HELLO", "3")[0] == "%"
+    if db:
+        assert c.call("SELECT", str(db)) == ("+", "OK")
+    return c
+
+
+def frame(reply):
+    """A push frame as a tuple of bytes, e.g. (b"watch", b"set", b"k", b"v", b"123")."""
+    t, items = reply
+    assert t == ">", reply
+    return tuple(v for _, v in items)
+
+
+class WatchTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        cls.server.ready()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.server.stop() == 0
+
+    def test_resp2_is_refused(self):
+        c = resp.Connection(self.server.port)
+        t, msg = c.call("WATCH", "k")
+        self.assertEqual(t, "-")
+        self.assertIn("RESP3", msg)
+        t, msg = c.call("PWATCH", "p")
+        self.assertIn("RESP3", msg)
+        self.assertEqual(c.call("UNWATCH"), ("+", "OK"))
+        c.close()
+
+    def test_key_watch_frames_and_unwatch(self):
+        w = resp.Connection(self.server.port)
+        writer = resp.Connection(self.server.port)
+        writer.call("SELECT", "1")
+        writer.call("SET", "wk", "v1")
+        rev1 = writer.call("REVISION", "wk")[1]
+        self.assertEqual(w.call("HELLO", "3")[0], "%")
+        w.call("SELECT", "1")
+        w.send_raw(resp.Connection.encode(("WATCH", "wk", "wk-missing")))
+        self.assertEqual(frame(w.read_reply()), (b"watch", b"set", b"wk", b"v1", str(rev1).encode()))
+        self.assertEqual(frame(w.read_reply()), (b"watch", b"ready"))
+        # The connection still serves commands while watching.
+        self.assertEqual(w.call("PING"), ("+", "PONG"))
+        writer.call("SET", "wk", "v2")
+        rev2 = writer.call("REVISION", "wk")[1]
+        self.assertEqual(frame(w.read_reply()), (b"watch", b"set", b"wk", b"v2", str(rev2).encode()))
+        writer.call("SET", "wk-missing", "x")
+        self.assertEqual(frame(w.read_reply())[:4], (b"watch", b"set", b"wk-missing", b"x"))
+        writer.call("DEL", "wk")
+        f = frame(w.read_reply())
+        self.assertEqual(f[:4], (b"watch", b"del", b"wk", b""))
+        self.assertGreater(int(f[4]), rev2)
+        writer.call("SET", "other", "not watched")
+        self.assertEqual(w.call("UNWATCH"), ("+", "OK"))
+        writer.call("SET", "wk", "after unwatch")
+        self.assertEqual(w.call("PING"), ("+", "PONG"))  # no frame came in between
+        w.close()
+        writer.close()
+
+    def test_expiry_arrives_as_del(self):
+        w = watcher(self.server.port, db=2)
+        writer = resp.Connection(self.server.port)
+        writer.call("SELECT", "2")
+        w.send_raw(resp.Connection.encode(("PWATCH", "exp:")))
+        self.assertEqual(frame(w.read_reply()), (b"watch", b"ready"))
+        writer.call("SET", "exp:k", "v", "PX", "200")
+        self.assertEqual(frame(w.read_reply())[:4], (b"watch", b"set", b"exp:k", b"v"))
+        self.assertEqual(frame(w.read_reply())[:4], (b"watch", b"del", b"exp:k", b""))
+        w.close()
+        writer.close()
+
+    def test_since_below_replay_floor_or_garbage(self):
+        w = watcher(self.server.port)
+        self.assertEqual(w.call("WATCH", "k", "SINCE", "x")[0], "-")
+        w.close()
+
+    def test_gap_free_replay_across_disconnects(self):
+        db, n = 7, 20000
+        writer = resp.Connection(self.server.port)
+        writer.call("SELECT", str(db))
+        writer.call("FLUSHDB")
+        # Replay starts after a marker written once the namespace is empty.
+        self.assertEqual(writer.call("SET", "gf-start", "x"), ("+", "OK"))
+        start_rev = writer.call("REVISION", "gf-start")[1]
+        expected = []
+        commands = []
+        for i in range(n):
+            key = "gf:%d" % (i % 997)
+            if i % 10 == 9:
+                prev = "gf:%d" % ((i - 1) % 997)
+                commands.append(("DEL", prev))
+                expected.append((b"del", prev.encode(), b""))
+            else:
+                commands.append(("SET", key, "m%d" % i))
+                expected.append((b"set", key.encode(), ("m%d" % i).encode()))
+
+        def write_all():
+            for j in range(0, n, 500):
+                writer.pipeline(commands[j:j + 500])
+
+        t = threading.Thread(target=write_all)
+        t.start()
+        received, revisions = [], []
+        last = start_rev
+        rng = random.Random(7)
+        deadline = time.time() + 120
+        while len(received) < n and time.time() < deadline:
+            w = watcher(self.server.port, db=db)
+            w.sock.settimeout(20)
+            w.send_raw(resp.Connection.encode(("PWATCH", "gf:", "SINCE", str(last))))
+            budget = rng.randint(1, 4000)
+            try:
+                while budget > 0 and len(received) < n:
+                    f = frame(w.read_reply())
+                    if f[1] == b"ready":
+                        continue
+                    rev = int(f[4])
+                    self.assertGreater(rev, last, "out of order or duplicate")
+                    last = rev
+                    received.append(f[1:4])
+                    revisions.append(rev)
+                    budget -= 1
+            finally:
+                w.close()  # drop the connection mid-stream
+        t.join()
+        self.assertEqual(len(received), n)
+        # Exactly the mutations written, each once; commands of one pipeline run on several
+        # shards at once, so only each key's own sequence has a fixed order.
+        self.assertEqual(sorted(received), sorted(expected))
+        per_key = {}
+        for kind, key, value in expected:
+            per_key.setdefault(key, []).append((kind, value))
+        got_per_key = {}
+        for kind, key, value in received:
+            got_per_key.setdefault(key, []).append((kind, value))
+        self.assertEqual(got_per_key, per_key)
+        self.assertEqual(revisions, sorted(set(revisions)))  # increasing, no duplicates
+        writer.close()
+
+    def test_slow_watcher_is_cut_off_and_writers_go_on(self):
+        w = watcher(self.server.port, db=3)
+        w.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        w.send_raw(resp.Connection.encode(("PWATCH", "slow:")))
+        self.assertEqual(frame(w.read_reply()), (b"watch", b"ready"))
+        # The watcher stops reading; a writer pushes ~64 MB of changes.
+        writer = resp.Connection(self.server.port)
+        writer.call("SELECT", "3")
+        value = "x" * 65536
+        t0 = time.time()
+        for j in range(0, 1000, 50):
+            replies = writer.pipeline([("SET", "slow:%d" % i, value) for i in range(j, j + 50)])
+            self.assertTrue(all(r == ("+", "OK") for r in replies))
+        elapsed = time.time() - t0
+        self.assertLess(elapsed, 60)
+        # The gateway closed the slow watcher: reading drains what was sent, then ends.
+        w.sock.settimeout(10)
+        ended = False
+        try:
+            for _ in range(100000):
+                w.read_reply()
+        except (resp.RespError, OSError):
+            ended = True
+        self.assertTrue(ended)
+        w.close()
+        # The gateway stays healthy.
+        self.assertEqual(writer.call("GET", "slow:999")[1], value.encode())
+        writer.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
