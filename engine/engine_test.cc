@@ -779,6 +779,29 @@ TEST_F(EngineTest, RenameEdgeCases) {
 
 // ---- Stats, sweep, sealing ------------------------------------------------------------------
 
+TEST_F(EngineTest, ValueCacheServesRepeatedReadsAndNeverAStaleValue) {
+  options_.memory_bytes = 1 << 20;
+  Open();
+  PutAndCommit(0, "hot", "v1");
+  PutAndCommit(1, "hot", "other namespace");
+  EXPECT_EQ(Value(0, "hot"), "v1");  // miss: read from the log, then cached
+  EXPECT_EQ(Value(0, "hot"), "v1");  // hit
+  EXPECT_EQ(Value(1, "hot"), "other namespace");
+  EngineStats stats = engine_->Stats();
+  EXPECT_EQ(stats.cache_hits, 1u);
+  EXPECT_EQ(stats.cache_misses, 2u);
+  EXPECT_GT(stats.cache_bytes, 0u);
+  EXPECT_EQ(stats.cache_budget_bytes, uint64_t{1} << 20);
+  PutAndCommit(0, "hot", "v2");  // a new revision: the cached v1 must not be served
+  EXPECT_EQ(Value(0, "hot"), "v2");
+  // A value larger than the whole budget is still served, from the log.
+  const std::string big(2 << 20, 'b');
+  PutAndCommit(0, "big", big);
+  EXPECT_EQ(Value(0, "big"), big);
+  EXPECT_EQ(Value(0, "big"), big);
+  EXPECT_LE(engine_->Stats().cache_bytes, uint64_t{1} << 20);
+}
+
 TEST_F(EngineTest, StatsReportPerNamespaceFigures) {
   options_.memory_bytes = 12345;
   Open();

@@ -123,6 +123,7 @@ LogEngine::LogEngine(const Options& options, std::string dir, Env* env)
       dir_(std::move(dir)),
       env_(env),
       clock_(options.shard_id),
+      cache_(options.memory_bytes),
       rng_(std::random_device{}()) {
   last_periodic_sync_us_ = NowUs();
   last_reclaim_check_us_ = last_periodic_sync_us_;
@@ -535,6 +536,25 @@ absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecord(uint32_t ns, std::st
                                                             const IndexEntry& entry,
                                                             bool with_value) {
   if (!with_value && entry.meta_len == 0) return RecordData{};
+  std::string cache_key;
+  if (with_value && entry.meta_len == 0) {
+    cache_key.reserve(key.size() + 1);
+    cache_key.push_back(static_cast<char>(ns));
+    cache_key.append(key);
+    if (const std::string* cached = cache_.Get(cache_key, entry.revision)) {
+      return RecordData{*cached, {}};
+    }
+    absl::StatusOr<RecordData> data = ReadRecordUncached(ns, key, entry, with_value);
+    if (data.ok()) cache_.Insert(cache_key, entry.revision, data->value);
+    return data;
+  }
+  return ReadRecordUncached(ns, key, entry, with_value);
+}
+
+absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecordUncached(uint32_t ns,
+                                                                    std::string_view key,
+                                                                    const IndexEntry& entry,
+                                                                    bool with_value) {
   Namespace& n = namespaces_[ns];
   const bool in_active = n.active != nullptr && n.active->sequence() == entry.segment;
   std::string buf;
@@ -1053,7 +1073,10 @@ absl::Status LogEngine::SealActive(uint32_t ns) {
 EngineStats LogEngine::Stats() {
   DCHECK(OnEngineThread());
   EngineStats stats;
-  stats.cache_budget_bytes = options_.memory_bytes;
+  stats.cache_budget_bytes = cache_.budget_bytes();
+  stats.cache_bytes = cache_.bytes();
+  stats.cache_hits = cache_.hits();
+  stats.cache_misses = cache_.misses();
   stats.reclaim_runs = reclaim_runs_;
   stats.corrupt_records = stats_.corrupt_records + corrupt_records_;
   stats.expired_keys = expired_keys_;

@@ -58,6 +58,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "engine/cache/s3fifo_cache.h"
 #include "engine/engine.h"
 #include "engine/env.h"
 #include "engine/hint_file.h"
@@ -208,6 +209,9 @@ class LogEngine final : public Engine {
   // Without the value and without metadata, no I/O at all.
   absl::StatusOr<RecordData> ReadRecord(uint32_t ns, std::string_view key, const IndexEntry& entry,
                                         bool with_value);
+  // ReadRecord without the value cache.
+  absl::StatusOr<RecordData> ReadRecordUncached(uint32_t ns, std::string_view key,
+                                                const IndexEntry& entry, bool with_value);
 
   // Fills *out with the live entry `entry` of `key` (nullopt: none).
   absl::Status ReadOld(uint32_t ns, std::string_view key, const std::optional<IndexEntry>& entry,
@@ -281,6 +285,10 @@ class LogEngine final : public Engine {
   int64_t last_periodic_sync_us_ = 0;
   uint32_t sweep_ns_ = 0;  // the namespace the sweep resumes in
   uint64_t expired_keys_ = 0;
+  // Values read from the log, under Options::memory_bytes (architecture §5). Keyed by the
+  // namespace byte + key and checked against the index entry's revision, so a stale value is
+  // never served. Values with metadata are not cached (their metadata is read anyway).
+  S3FifoCache cache_;
   // Watch support: changes staged by the current batch, and those committed since the last
   // TakeChanges(); both empty unless collect_changes_.
   bool collect_changes_ = false;
