@@ -79,6 +79,35 @@ class HygieneTest(unittest.TestCase):
         finally:
             self.assertEqual(s.stop(), 0)
 
+    def test_client_list_and_kill_across_io_threads(self):
+        s = Server()
+        try:
+            s.ready()
+            conns = [resp.Connection(s.port) for _ in range(6)]  # spread over both I/O threads
+            ids = []
+            for i, c in enumerate(conns):
+                self.assertEqual(c.call("CLIENT", "SETNAME", "c%d" % i), ("+", "OK"))
+                ids.append(c.call("CLIENT", "ID")[1])
+            t, listing = conns[0].call("CLIENT", "LIST")
+            self.assertEqual(t, "$")
+            lines = listing.decode().strip().split("\n")
+            for i, cid in enumerate(ids):
+                self.assertTrue(any(l.startswith("id=%d " % cid) and " name=c%d " % i in l
+                                    for l in lines), listing)
+            t, one = conns[0].call("CLIENT", "LIST", "ID", str(ids[3]))
+            self.assertEqual(len(one.decode().strip().split("\n")), 1)
+            self.assertEqual(conns[0].call("CLIENT", "KILL", "ID", str(ids[5])), (":", 1))
+            with self.assertRaises((resp.RespError, OSError)):
+                conns[5].call("PING")
+            self.assertEqual(conns[0].call("CLIENT", "KILL", "ID", str(ids[0])), (":", 0))  # SKIPME
+            self.assertEqual(conns[0].call("CLIENT", "KILL", "127.0.0.1:1"),
+                             ("-", "ERR No such client"))
+            self.assertEqual(conns[1].call("PING"), ("+", "PONG"))
+            for c in conns:
+                c.close()
+        finally:
+            self.assertEqual(s.stop(), 0)
+
     def test_max_connections_and_idle_timeout(self):
         s = Server("--max-conns-per-shard", "3", "--idle-timeout-secs", "1")
         try:
