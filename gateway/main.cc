@@ -1,14 +1,12 @@
 // kv-resp-gateway: serves the Redis protocol on TCP and routes each key to its kv-shard.
 // Normally started by `beyond-kv`; can be run alone against running shards.
 #include <glog/logging.h>
-#include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <string>
-#include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/process.h"
 #include "gateway/resp_gateway.h"
 
 int main(int argc, char** argv) {
@@ -37,21 +35,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   beyondkv::InitLogging(argv[0], "kv-resp-gateway");
-  // Debian's Abseil keeps mutex deadlock detection on, which builds a lock graph on every
-  // acquisition; our lock order is trivial (one queue lock per thread pair).
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  std::thread([signals] {
-    int signo = 0;
-    sigwait(&signals, &signo);
-    LOG(INFO) << "received " << strsignal(signo);
-    beyondkv::gateway::RequestGatewayShutdown();
-  }).detach();
+  beyondkv::InitServerProcess([] { beyondkv::gateway::RequestGatewayShutdown(); });
 
   absl::Status status = beyondkv::gateway::RunRespGateway(config);
   if (!status.ok()) {

@@ -1,15 +1,13 @@
 // kv-shard: serves one shard of the keyspace over gRPC on a unix socket. Normally started by
 // `beyond-kv`; can be run alone for debugging or under another supervisor.
 #include <glog/logging.h>
-#include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <map>
 #include <string>
-#include <thread>
 
-#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
+#include "common/process.h"
 #include "services/kv-shard/shard_server.h"
 
 int main(int argc, char** argv) {
@@ -55,22 +53,7 @@ int main(int argc, char** argv) {
 
   beyondkv::InitLogging(argv[0], "kv-shard[" + std::to_string(shard_id) + "]");
 
-  // Signals are handled by one thread with sigwait, so every other thread blocks them.
-  // Debian's Abseil keeps mutex deadlock detection on, which builds a lock graph on every
-  // acquisition; our lock order is trivial (one queue lock per thread pair).
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  std::thread([signals] {
-    int signo = 0;
-    sigwait(&signals, &signo);
-    LOG(INFO) << "received " << strsignal(signo);
-    beyondkv::shard::RequestShutdown();
-  }).detach();
+  beyondkv::InitServerProcess([] { beyondkv::shard::RequestShutdown(); });
 
   const std::map<std::string, FsyncPolicy> policies = {{"always", FsyncPolicy::kAlways},
                                                        {"everysec", FsyncPolicy::kEverySec},
