@@ -4,15 +4,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/io_loop.h"
 
 namespace beyondkv::gateway {
 
 // One shard's Watch stream. Owned by itself until gRPC calls OnDone, and by its session.
 class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
  public:
-  Stream(IoLoop* loop, std::weak_ptr<WatchSession> session, size_t index, uint32_t shard)
-      : loop_(loop), session_(std::move(session)), index_(index), shard_(shard) {}
+  Stream(Post post, std::weak_ptr<WatchSession> session, size_t index, uint32_t shard)
+      : post_(std::move(post)), session_(std::move(session)), index_(index), shard_(shard) {}
 
   void Begin(ShardClient* client, const v1::WatchRequest& request,
              std::shared_ptr<Stream> self) {
@@ -27,7 +26,7 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended; OnDone follows
-    loop_->Post([session = session_, index = index_, event = std::move(event_)]() mutable {
+    post_([session = session_, index = index_, event = std::move(event_)]() mutable {
       if (auto s = session.lock()) s->OnEvent(index, std::move(event));
     });
     event_ = v1::WatchEvent();
@@ -48,7 +47,7 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
                                status.ok() ? "watch stream ended" : status.error_message());
     }
     if (status.error_code() != grpc::StatusCode::CANCELLED) {
-      loop_->Post([session = session_, index = index_, message] {
+      post_([session = session_, index = index_, message] {
         if (auto s = session.lock()) s->OnStreamEnd(index, message);
       });
     }
@@ -56,7 +55,7 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
   }
 
  private:
-  IoLoop* loop_;
+  Post post_;
   std::weak_ptr<WatchSession> session_;
   size_t index_;
   uint32_t shard_;
@@ -66,9 +65,9 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
   std::shared_ptr<Stream> self_;
 };
 
-WatchSession::WatchSession(IoLoop* loop, std::vector<uint32_t> shards, Sink sink,
+WatchSession::WatchSession(Post post, std::vector<uint32_t> shards, Sink sink,
                            Failure failure)
-    : loop_(loop), sink_(std::move(sink)), failure_(std::move(failure)) {
+    : post_(std::move(post)), sink_(std::move(sink)), failure_(std::move(failure)) {
   for (uint32_t shard : shards) {
     ShardState state;
     state.shard = shard;
@@ -81,7 +80,7 @@ WatchSession::~WatchSession() { Cancel(); }
 void WatchSession::Start(const std::vector<ShardClient*>& clients,
                          const std::vector<v1::WatchRequest>& requests) {
   for (size_t i = 0; i < states_.size(); ++i) {
-    auto stream = std::make_shared<Stream>(loop_, weak_from_this(), i, states_[i].shard);
+    auto stream = std::make_shared<Stream>(post_, weak_from_this(), i, states_[i].shard);
     streams_.push_back(stream);
     stream->Begin(clients[i], requests[i], stream);
   }

@@ -6,8 +6,9 @@
 // shards; a client that reconnects with SINCE = the last revision it saw misses nothing and
 // sees nothing twice. `ready` is pushed once every shard has finished its replay.
 //
-// Thread contract: created, fed and cancelled on its connection's IoLoop thread; the gRPC
-// stream callbacks only post events to that thread.
+// Thread contract: created, fed and cancelled on one owner thread (the RESP connection's
+// IoLoop, or an HTTP handler's thread); the gRPC stream callbacks only hand events to that
+// thread through the `post` function given at construction.
 #ifndef BEYONDKV_GATEWAY_WATCH_SESSION_H_
 #define BEYONDKV_GATEWAY_WATCH_SESSION_H_
 
@@ -23,8 +24,6 @@
 
 namespace beyondkv::gateway {
 
-class IoLoop;
-
 class WatchSession : public std::enable_shared_from_this<WatchSession> {
  public:
   // Receives each released event (SET, DEL, FLUSH) in revision order, then READY once.
@@ -33,7 +32,10 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   // too slow); `message` is the reason for the client.
   using Failure = std::function<void(const std::string& message)>;
 
-  WatchSession(IoLoop* loop, std::vector<uint32_t> shards, Sink sink, Failure failure);
+  // Runs a function on the owner thread soon; callable from any thread.
+  using Post = std::function<void(std::function<void()>)>;
+
+  WatchSession(Post post, std::vector<uint32_t> shards, Sink sink, Failure failure);
   ~WatchSession();
 
   // Opens one stream per shard given to the constructor, with requests[i] to clients[i].
@@ -60,7 +62,7 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   void OnStreamEnd(size_t index, const std::string& error);
   void Release();
 
-  IoLoop* loop_;
+  Post post_;
   Sink sink_;
   Failure failure_;
   std::vector<ShardState> states_;

@@ -95,7 +95,7 @@ void WatchGeneric(CommandContext& ctx, Argv& argv, bool prefix) {
   std::weak_ptr<Connection> weak_conn = ctx.connection();
   IoLoop* loop = &ctx.loop();
   auto session = std::make_shared<WatchSession>(
-      loop, shards,
+      [loop](std::function<void()> fn) { loop->Post(std::move(fn)); }, shards,
       [weak_conn, loop, release](const v1::WatchEvent& event) {
         auto conn = weak_conn.lock();
         if (!conn || conn->closed) return;
