@@ -43,8 +43,8 @@ struct Options {
   uint64_t max_value_bytes = 64ull << 20;  // larger values are refused (InvalidArgument)
   // Clock for expiry and revisions; tests inject a fake. Returns Unix time in µs.
   int64_t (*now_us)() = nullptr;  // nullptr = the real clock
-  // Value-cache budget of this shard (--memory-bytes / S). Reported by Stats(); the cache
-  // itself is not wired in yet.
+  // Value-cache budget of this shard (--memory-bytes / S): the S3-FIFO cache of values read
+  // from the log (engine/cache/s3fifo_cache.h).
   uint64_t memory_bytes = 256ull << 20;
   // The active segment is sealed (fdatasynced, made read-only) once a Commit() leaves it at
   // or past this size, and the next one is started. Must be > 40 (a segment header).
@@ -144,9 +144,9 @@ struct NamespaceStats {
 
 struct EngineStats {
   std::vector<NamespaceStats> namespaces;  // only namespaces holding keys or segment files
-  uint64_t cache_hits = 0;                 // the value cache is not wired in yet: 0
-  uint64_t cache_misses = 0;               // 0 (as above)
-  uint64_t cache_bytes = 0;                // 0 (as above)
+  uint64_t cache_hits = 0;                 // reads served by the value cache
+  uint64_t cache_misses = 0;               // reads of a value that went to the log
+  uint64_t cache_bytes = 0;                // charged bytes now cached
   uint64_t cache_budget_bytes = 0;         // Options::memory_bytes
   uint64_t reclaim_runs = 0;               // completed reclaims of a namespace since Open
   uint64_t corrupt_records = 0;            // found by recovery, reads and reclaim since Open
@@ -270,6 +270,10 @@ class Engine {
   // segments, and reclaim steps when due. Errors are I/O failures (already logged); the
   // engine stays usable and the work is retried at later calls.
   virtual absl::Status RunBackgroundWork() = 0;
+
+  // Whether RunBackgroundWork() has work waiting (reclaim, hint files): the owner should call
+  // it again soon rather than after its idle interval.
+  virtual bool background_pending() const = 0;
 
   // Syncs every log (used at clean shutdown, whatever the policy).
   virtual absl::Status SyncAll() = 0;

@@ -100,6 +100,7 @@ class LogEngine final : public Engine {
   absl::Status RunBackgroundWork() override;
   absl::Status SyncAll() override;
   const RecoveryStats& recovery_stats() const override { return stats_; }
+  bool background_pending() const override;
   void set_collect_changes(bool on) override;
   std::vector<Change> TakeChanges() override;
   absl::Status Replay(uint32_t ns, uint64_t since,

@@ -59,6 +59,19 @@ absl::Status LogEngine::RunBackgroundWork() {
   return first_error;
 }
 
+bool LogEngine::background_pending() const {
+  if (reclaim_.has_value() || !reclaim_queue_.empty() || reclaim_requested_ ||
+      hint_job_.has_value()) {
+    return true;
+  }
+  for (const Namespace& n : namespaces_) {
+    for (const auto& [sequence, segment] : n.sealed) {
+      if (!segment.hinted && !segment.hint_failed) return true;
+    }
+  }
+  return false;
+}
+
 bool LogEngine::StepDone(absl::Time deadline) {
   ++step_units_;
   if (step_unit_limit_ != 0) return step_units_ >= step_unit_limit_;

@@ -3,6 +3,7 @@
 // a second one started with --http-token and a small --max-value-bytes.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
@@ -596,20 +597,36 @@ TEST_F(HttpApiTest, BadQueryParametersAre400OnEveryRoute) {
       {"GET", "/metrics"}};
   for (const auto& [method, path] : routes) {
     for (const char* query : {"bogus=1", "ns=16", "ns=-1", "ns=abc", "ns=1&ns=2", "ns=%zz"}) {
-      if (path[1] != 'v' && std::string(query).rfind("ns=", 0) == 0 &&
-          std::string(query) != "ns=%zz" && std::string(query) != "ns=1&ns=2") {
-        continue;  // health routes take no ns, so only unknown names apply below
-      }
       HttpReply r = Send(method, path + "?" + query, {}, method == "POST" ? "[]" : "");
       EXPECT_EQ(r.status, 400) << method << " " << path << "?" << query << ": " << r.body;
       if (method != "HEAD") ExpectError(r, 400, "invalid_request");
     }
+  }
+  // Health routes take (and ignore) a valid ns, as clients send it on every request.
+  for (const char* health : {"/livez?ns=3", "/readyz?ns=0", "/metrics?ns=15"}) {
+    EXPECT_EQ(server_->Get(health).status, 200) << health;
   }
   EXPECT_EQ(server_->Get(KeyPath("q:k")).body, "v");  // nothing was written or deleted
   // ns bounds.
   EXPECT_EQ(Send("PUT", KeyPath("q:k", "ns=15"), {}, "v15").status, 204);
   EXPECT_EQ(server_->Get(KeyPath("q:k", "ns=15")).body, "v15");
   EXPECT_EQ(server_->Get(KeyPath("q:k", "ns=0")).body, "v");
+}
+
+TEST_F(HttpApiTest, RequestsWithoutContentLengthHaveNoBody) {
+  // As curl -X POST / -X DELETE / -X PUT send them.
+  for (const std::string& request :
+       {std::string("POST /v1/kv/nocl/incr?delta=2 HTTP/1.1\r\nHost: t\r\n\r\n"),
+        std::string("PUT /v1/kv/nocl2 HTTP/1.1\r\nHost: t\r\n\r\n"),
+        std::string("DELETE /v1/kv/nocl2 HTTP/1.1\r\nHost: t\r\n\r\n"),
+        std::string("POST /v1/admin/compact HTTP/1.1\r\nHost: t\r\n\r\n"),
+        std::string("PATCH /v1/kv/nocl?ttl=50 HTTP/1.1\r\nHost: t\r\n\r\n")}) {
+    const std::string reply = RawExchange(server_->http_port(), request, 3000);
+    EXPECT_TRUE(reply.rfind("HTTP/1.1 200", 0) == 0 || reply.rfind("HTTP/1.1 204", 0) == 0)
+        << request << " -> " << reply;
+  }
+  EXPECT_EQ(server_->Get(KeyPath("nocl")).body, "2");
+  EXPECT_EQ(server_->Get(KeyPath("nocl")).Header("X-KV-TTL"), "50");
 }
 
 TEST_F(HttpApiTest, UnknownRoutesAndMethods) {
@@ -735,6 +752,12 @@ TEST_F(HttpAuthLimitsTest, EveryRouteButHealthNeedsTheToken) {
     EXPECT_EQ(server_->Send("GET", health, {}, "", /*with_token=*/false).status, 200) << health;
   }
   EXPECT_EQ(server_->Get("/metrics").status, 200);
+  // With Expect: 100-continue the token is checked before the client sends the body.
+  const std::string expect =
+      "PUT /v1/kv/k HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+  const std::string reply = RawExchange(server_->http_port(), expect, 1000);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 401", 0), 0u) << reply;
+  EXPECT_NE(reply.find("unauthorized"), std::string::npos) << reply;
 }
 
 TEST_F(HttpAuthLimitsTest, BodiesOverTheLimitAre413) {
@@ -771,6 +794,30 @@ TEST_F(HttpAuthLimitsTest, BodiesOverTheLimitAre413) {
   EXPECT_EQ(server_->Get(KeyPath("lim:small")).body, "abc");
   // The server still serves after all that.
   EXPECT_EQ(server_->Get("/readyz").status, 200);
+}
+
+// --- Lifecycle ---------------------------------------------------------------------------
+
+TEST(HttpGatewayLifecycleTest, StopsCleanlyOnSigtermWithAnIdleKeepAliveConnection) {
+  // An idle keep-alive connection holds its worker until the idle timeout: 1 s here.
+  HttpServerOptions options;
+  options.extra_args = {"--idle-timeout-secs=1"};
+  HttpTestServer server(options);
+  ASSERT_TRUE(server.ok()) << server.Log();
+  ASSERT_EQ(server.Put(KeyPath("life"), "v").status, 204);
+  httplib::Client idle("127.0.0.1", server.http_port());  // holds a worker thread
+  idle.set_keep_alive(true);
+  ASSERT_TRUE(idle.Get("/livez"));
+  const auto start = std::chrono::steady_clock::now();
+  const int status = server.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  ASSERT_TRUE(WIFEXITED(status)) << status << server.Log();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string log = server.Log();
+  EXPECT_NE(log.find("kv-http-gateway"), std::string::npos);
+  EXPECT_NE(log.find("HTTP gateway (pid"), std::string::npos);
+  EXPECT_EQ(log.find("did not stop within"), std::string::npos) << log;
+  EXPECT_EQ(log.find("stopped: "), std::string::npos) << log;  // every child exited 0
 }
 
 }  // namespace

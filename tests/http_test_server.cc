@@ -34,6 +34,7 @@ HttpTestServer::HttpTestServer(HttpServerOptions options) : options_(std::move(o
   if (options_.max_value_bytes > 0) {
     args.push_back("--max-value-bytes=" + std::to_string(options_.max_value_bytes));
   }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   if (!options_.token.empty()) setenv("KV_HTTP_TOKEN", options_.token.c_str(), 1);
   server_ = std::make_unique<ServerProcess>(RunfilePath("services/beyond-kv/beyond-kv"), args,
                                             tmp_.path() + "/server.log");

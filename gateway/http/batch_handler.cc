@@ -228,19 +228,24 @@ absl::StatusOr<BatchOp> ParseOne(const json& item, size_t index, uint32_t ns, in
   return b;
 }
 
-// An entry as batch results show it: {"value","revision","ttl"?,"ttl_ms"?,"metadata"?}.
-json EntryJson(const OpResult& r, uint64_t revision, int64_t now_ms) {
-  json entry = {{"value", Base64UrlEncode(r.value())}, {"revision", revision}};
+// Appends an entry as batch results show it: {"value","revision","ttl"?,"ttl_ms"?,
+// "metadata"?}. Written directly rather than through a JSON DOM: a batch of gets spends most
+// of its gateway time here.
+void AppendEntry(std::string* out, const OpResult& r, uint64_t revision, int64_t now_ms) {
+  absl::StrAppend(out, "{\"value\":\"", Base64UrlEncode(r.value()), "\",\"revision\":", revision);
   if (r.expire_at_ms() != 0) {
-    entry["ttl"] = RemainingSeconds(r.expire_at_ms(), now_ms);
-    entry["ttl_ms"] = RemainingMs(r.expire_at_ms(), now_ms);
+    absl::StrAppend(out, ",\"ttl\":", RemainingSeconds(r.expire_at_ms(), now_ms),
+                    ",\"ttl_ms\":", RemainingMs(r.expire_at_ms(), now_ms));
   }
   if (!r.metadata().empty()) {
-    json metadata = json::parse(r.metadata(), nullptr, /*allow_exceptions=*/false);
     // Metadata is stored as the JSON text it was given; show anything else as a string.
-    entry["metadata"] = metadata.is_discarded() ? json(r.metadata()) : std::move(metadata);
+    const std::string& m = r.metadata();
+    absl::StrAppend(out, ",\"metadata\":",
+                    json::accept(m.begin(), m.end())
+                        ? m
+                        : json(m).dump(-1, ' ', false, json::error_handler_t::replace));
   }
-  return entry;
+  out->push_back('}');
 }
 
 }  // namespace
@@ -300,13 +305,10 @@ void HandleBatch(const HandlerEnv& env, const ApiCall& call, httplib::Response& 
     for (size_t k = 0; k < members.size(); ++k) by_index[members[k]] = std::move((*results[c])[k]);
   }
 
-  json out = json::array();
-  std::optional<ApiError> failure;
-  for (size_t i = 0; i < ops->size() && !failure; ++i) {
+  std::string out = "[";
+  for (size_t i = 0; i < ops->size(); ++i) {
     const BatchOp& op = (*ops)[i];
     OpResult& r = by_index[i];
-    const std::string where =
-        absl::StrCat("op ", i, " (", AV(KindName(op.kind)), " ", QuoteKey(op.key), "): ");
     const bool not_found_ok = op.kind == BatchOp::Kind::kGet || op.kind == BatchOp::Kind::kExists ||
                               op.kind == BatchOp::Kind::kDelete;
     if (r.code() != OpResult::OK && !(r.code() == OpResult::NOT_FOUND && not_found_ok)) {
@@ -315,33 +317,40 @@ void HandleBatch(const HandlerEnv& env, const ApiCall& call, httplib::Response& 
         e.message = r.message() == "overflow" ? "increment would overflow a 64-bit integer"
                                               : "the value is not a decimal integer";
       }
-      e.message = where + e.message;
-      failure = std::move(e);
-      break;
+      e.message = absl::StrCat("op ", i, " (", AV(KindName(op.kind)), " ", QuoteKey(op.key),
+                               "): ", e.message);
+      return WriteError(res, e);
     }
+    if (i > 0) out.push_back(',');
     switch (op.kind) {
       case BatchOp::Kind::kGet:
-        out.push_back(r.code() == OpResult::OK ? EntryJson(r, r.revision(), now) : json(nullptr));
+        if (r.code() == OpResult::OK) {
+          AppendEntry(&out, r, r.revision(), now);
+        } else {
+          out += "null";
+        }
         break;
       case BatchOp::Kind::kSet:
-        out.push_back(nullptr);
+        out += "null";
         break;
       case BatchOp::Kind::kDelete:
-        out.push_back(op.return_old && r.code() == OpResult::OK && r.has_old()
-                          ? EntryJson(r, r.old_revision(), now)
-                          : json(nullptr));
+        if (op.return_old && r.code() == OpResult::OK && r.has_old()) {
+          AppendEntry(&out, r, r.old_revision(), now);
+        } else {
+          out += "null";
+        }
         break;
       case BatchOp::Kind::kExists:
-        out.push_back(r.code() == OpResult::OK);
+        out += r.code() == OpResult::OK ? "true" : "false";
         break;
       case BatchOp::Kind::kIncr:
-        out.push_back({{"value", r.int_value()}});
+        absl::StrAppend(&out, "{\"value\":", r.int_value(), "}");
         break;
     }
   }
-  if (failure) return WriteError(res, *failure);
+  out.push_back(']');
   res.status = 200;
-  res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), kJson);
+  res.set_content(std::move(out), kJson);
 }
 
 }  // namespace beyondkv::gateway::http

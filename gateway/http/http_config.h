@@ -23,8 +23,9 @@ struct HttpConfig {
   // When non-empty, every route but /livez and /readyz needs `Authorization: Bearer <token>`.
   std::string token;
   // Execute calls in flight per shard before further ops wait and are coalesced into the
-  // next call (see ShardHop).
-  uint32_t max_inflight_per_shard = 4;
+  // next call (see ShardHop). 1, as the RESP gateway does per I/O thread, gave the most
+  // throughput on 2 cores (docs/http.md); more lets a small request overtake a large value.
+  uint32_t max_inflight_per_shard = 1;
 };
 
 }  // namespace beyondkv::gateway::http

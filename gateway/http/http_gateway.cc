@@ -104,11 +104,17 @@ bool HasBody(const httplib::Request& req) {
                            "chunked");
 }
 
+void Unauthorized(httplib::Response& res) {
+  WriteError(res, ApiError{401, "unauthorized",
+                           "missing or wrong bearer token (Authorization: Bearer <token>)"});
+  res.set_header("WWW-Authenticate", "Bearer realm=\"beyond-kv\"");
+}
+
 void PayloadTooLarge(httplib::Response& res, uint64_t limit) {
   WriteError(res, ApiError{413, "payload_too_large",
                            absl::StrCat("the request body exceeds --max-value-bytes (", limit,
                                         " bytes)")});
-  // The rest of the body is not read: the connection cannot carry another request.
+  // The rest of the body may be unread: the connection cannot carry another request.
   res.set_header("Connection", "close");
 }
 
@@ -131,17 +137,20 @@ void HttpGateway::Install() {
   server_.set_keep_alive_timeout(config_.idle_timeout_secs > 0
                                      ? static_cast<time_t>(config_.idle_timeout_secs)
                                      : kDefaultKeepAliveSecs);
-  // Bodies announced larger than this are skipped unread and answered 413 by cpp-httplib;
-  // chunked ones are cut off by Dispatch's reader at the same size.
+  // A body announced larger than this is read and discarded (never stored) by cpp-httplib and
+  // answered 413; a chunked one is cut off by Dispatch's reader at the same size.
   server_.set_payload_max_length(config_.max_value_bytes);
 
   server_.set_pre_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) { return PreRoute(req, res); });
   server_.set_expect_100_continue_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
-        // Refuse an announced oversized body before the client sends it.
-        if (req.has_header("Content-Length") &&
-            req.get_header_value<uint64_t>("Content-Length") > config_.max_value_bytes) {
+        // Refuse before the client sends its body: a missing token, an oversized body.
+        if (!Authorized(req)) {
+          Unauthorized(res);
+          return 401;
+        }
+        if (req.get_header_value<uint64_t>("Content-Length") > config_.max_value_bytes) {
           PayloadTooLarge(res, config_.max_value_bytes);
           return 413;
         }
@@ -208,12 +217,8 @@ httplib::Server::HandlerResponse HttpGateway::PreRoute(const httplib::Request& r
   state.match = RouteMatch();
   state.match.route = RouteOf(req.method, req.target);  // for metrics, even when refused
 
-  const bool health = state.match.route == Route::kLivez || state.match.route == Route::kReadyz;
-  if (!config_.token.empty() && !health &&
-      !TokenMatches(req.get_header_value("Authorization"), config_.token)) {
-    WriteError(res, ApiError{401, "unauthorized",
-                             "missing or wrong bearer token (Authorization: Bearer <token>)"});
-    res.set_header("WWW-Authenticate", "Bearer realm=\"beyond-kv\"");
+  if (!Authorized(req)) {
+    Unauthorized(res);
     if (HasBody(req)) res.set_header("Connection", "close");
     return httplib::Server::HandlerResponse::Handled;
   }
@@ -228,12 +233,21 @@ httplib::Server::HandlerResponse HttpGateway::PreRoute(const httplib::Request& r
   return httplib::Server::HandlerResponse::Unhandled;
 }
 
+bool HttpGateway::Authorized(const httplib::Request& req) const {
+  if (config_.token.empty()) return true;
+  const Route route = RouteOf(req.method, req.target);
+  if (route == Route::kLivez || route == Route::kReadyz) return true;
+  return TokenMatches(req.get_header_value("Authorization"), config_.token);
+}
+
 void HttpGateway::Dispatch(const httplib::Request& req, httplib::Response& res,
                            const httplib::ContentReader* reader) {
   RequestState& state = t_request;
   const uint64_t limit = config_.max_value_bytes;
   std::string body;
-  if (reader != nullptr) {
+  // A request with neither Content-Length nor chunked encoding has no body (RFC 9112 §6.3);
+  // cpp-httplib would otherwise read until the client closes.
+  if (reader != nullptr && HasBody(req)) {
     bool too_large = false;
     if (req.has_header("Content-Length")) {
       body.reserve(std::min<uint64_t>(req.get_header_value<uint64_t>("Content-Length"), limit));
@@ -286,16 +300,18 @@ void HttpGateway::Dispatch(const httplib::Request& req, httplib::Response& res,
       return WriteError(
           res, ApiError{501, "not_implemented", "SSE watch is not available yet in this release"});
     case Route::kLivez:
-      if (absl::Status s = query->CheckAllowed({}); !s.ok()) return WriteError(res, FromStatus(s));
+    case Route::kReadyz:
+    case Route::kMetrics: {
+      // Clients put ?ns= on every request; it is checked and otherwise ignored here.
+      absl::Status s = query->CheckAllowed({"ns"});
+      if (s.ok()) s = Namespace(*query).status();
+      if (!s.ok()) return WriteError(res, FromStatus(s));
+      if (state.match.route == Route::kReadyz) return ServeReadyz(res);
+      if (state.match.route == Route::kMetrics) return ServeMetrics(res);
       res.status = 200;
       res.set_content("ok\n", "text/plain");
       return;
-    case Route::kReadyz:
-      if (absl::Status s = query->CheckAllowed({}); !s.ok()) return WriteError(res, FromStatus(s));
-      return ServeReadyz(res);
-    case Route::kMetrics:
-      if (absl::Status s = query->CheckAllowed({}); !s.ok()) return WriteError(res, FromStatus(s));
-      return ServeMetrics(res);
+    }
     case Route::kUnmatched:
       break;
   }
@@ -328,7 +344,7 @@ void HttpGateway::ServeMetrics(httplib::Response& res) {
   res.set_content(std::move(text), "text/plain; version=0.0.4; charset=utf-8");
 }
 
-absl::Status HttpGateway::Run() {
+absl::Status HttpGateway::Run(const absl::Notification& stop) {
   if (!server_.bind_to_port(config_.bind, config_.port)) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config_.bind, ":", config_.port,
@@ -339,26 +355,20 @@ absl::Status HttpGateway::Run() {
             << " shards in " << config_.socket_dir
             << (config_.token.empty() ? "" : "; bearer token required");
   std::thread listener([this] {
-    const bool ok = server_.listen_after_bind();
+    server_.listen_after_bind();
     absl::MutexLock lock(&mu_);
-    listener_failed_ = !ok;
     listener_exited_ = true;
   });
-  {
+  auto listener_exited = [this] {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](HttpGateway* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(g->mu_) {
-          return g->stop_requested_ || g->listener_exited_;
-        },
-        this));
+    return listener_exited_;
+  };
+  while (!stop.WaitForNotificationWithTimeout(absl::Milliseconds(100)) && !listener_exited()) {
   }
-  LOG(INFO) << "shutting down: finishing requests in flight";
+  const bool requested = stop.HasBeenNotified();
+  if (requested) LOG(INFO) << "shutting down: finishing requests in flight";
   // listen_after_bind() may not have started yet: stop() is a no-op until it has.
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (listener_exited_) break;
-    }
+  while (!listener_exited()) {
     if (server_.is_running()) {
       server_.stop();
       break;
@@ -366,19 +376,9 @@ absl::Status HttpGateway::Run() {
     absl::SleepFor(absl::Milliseconds(1));
   }
   listener.join();
-  bool failed;
-  {
-    absl::MutexLock lock(&mu_);
-    failed = listener_failed_ && !stop_requested_;
-  }
-  if (failed) return absl::InternalError("the HTTP server stopped unexpectedly");
+  if (!requested) return absl::InternalError("the HTTP server stopped unexpectedly");
   LOG(INFO) << "shutdown complete";
   return absl::OkStatus();
-}
-
-void HttpGateway::Stop() {
-  absl::MutexLock lock(&mu_);
-  stop_requested_ = true;
 }
 
 }  // namespace beyondkv::gateway::http

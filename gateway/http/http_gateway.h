@@ -15,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "gateway/http/http_config.h"
 #include "gateway/http/metrics.h"
 #include "gateway/http/shard_hop.h"
@@ -26,26 +27,24 @@ class HttpGateway {
   explicit HttpGateway(HttpConfig config);
   ~HttpGateway();
 
-  // Binds, then serves until Stop(). Returns an error if it cannot listen.
-  absl::Status Run();
-
-  // Makes Run() return after in-flight requests finish; idle keep-alive connections are
-  // closed. May be called from any thread (e.g. a signal-waiting one), before or during Run.
-  void Stop();
+  // Binds, then serves until `stop` is notified (e.g. by the signal thread), then lets
+  // in-flight requests finish and closes idle keep-alive connections. Returns an error if it
+  // cannot listen, or if the server stops on its own.
+  absl::Status Run(const absl::Notification& stop);
 
  private:
   void Install();
   void Dispatch(const httplib::Request& req, httplib::Response& res,
                 const httplib::ContentReader* reader);
+  // Whether `req` may proceed: no token configured, a health route, or the right token.
+  bool Authorized(const httplib::Request& req) const;
   httplib::Server::HandlerResponse PreRoute(const httplib::Request& req, httplib::Response& res);
   void ServeReadyz(httplib::Response& res);
   void ServeMetrics(httplib::Response& res);
 
   const HttpConfig config_;
   absl::Mutex mu_;
-  bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool listener_exited_ ABSL_GUARDED_BY(mu_) = false;
-  bool listener_failed_ ABSL_GUARDED_BY(mu_) = false;
   HttpMetrics metrics_;
   std::unique_ptr<ShardHop> shards_;
   httplib::Server server_;

@@ -1,13 +1,14 @@
 // kv-http-gateway: serves the Beyond KV HTTP API (docs/openapi.json) and routes each key to
 // its kv-shard. Normally started by `beyond-kv`; can be run alone against running shards.
 #include <glog/logging.h>
-#include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
-#include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "common/logging.h"
+#include "common/process.h"
 #include "gateway/http/http_gateway.h"
 
 int main(int argc, char** argv) {
@@ -43,22 +44,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   beyondkv::InitLogging(argv[0], "kv-http-gateway");
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before any other thread (gRPC's start with the gateway) exists.
+  auto shutdown = std::make_shared<absl::Notification>();
+  beyondkv::InitServerProcess([shutdown] { shutdown->Notify(); });
 
   beyondkv::gateway::http::HttpGateway gateway(config);
-  std::thread([signals, &gateway] {
-    int signo = 0;
-    sigwait(&signals, &signo);
-    LOG(INFO) << "received " << strsignal(signo);
-    gateway.Stop();
-  }).detach();
-
-  absl::Status status = gateway.Run();
+  absl::Status status = gateway.Run(*shutdown);
   if (!status.ok()) {
     LOG(ERROR) << "fatal: " << status;
     return 1;

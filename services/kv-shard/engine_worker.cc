@@ -167,13 +167,17 @@ void EngineWorker::Loop() {
   while (true) {
     bool stop = false;
     const bool watching = !watchers_.empty();
+    // Reclaim and hint files advance in 2 ms slices between batches: while they have work,
+    // take the next slice after 1 ms instead of the idle interval (an idle shard then
+    // reclaims at about 2/3 of a core instead of 2%).
+    const absl::Duration wait =
+        watching || engine_->background_pending() ? kWatermarkInterval : kIdleWakeup;
     {
       absl::MutexLock lock(&mu_);
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !queue_.empty() || !new_watchers_.empty() || stopping_ || close_watchers_;
       };
-      mu_.AwaitWithTimeout(absl::Condition(&has_work),
-                           watching ? kWatermarkInterval : kIdleWakeup);
+      mu_.AwaitWithTimeout(absl::Condition(&has_work), wait);
       calls.swap(queue_);
       new_watchers.swap(new_watchers_);
       if (close_watchers_) {

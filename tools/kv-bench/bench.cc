@@ -95,9 +95,8 @@ absl::StatusOr<BenchResult> RunBench(const BenchOptions& options) {
       conns_before += worker_connections[t];
       bounds.push_back(keys * conns_before / options.connections);
     }
-    result.load = on_all_workers([&](int t) {
-      return workers[t]->Load(bounds[t], bounds[t + 1], options.load_batch_keys);
-    });
+    result.load = on_all_workers(
+        [&](int t) { return workers[t]->Load(bounds[t], bounds[t + 1], options.load_batch_keys); });
     result.load_secs = static_cast<double>(MonotonicNowNs() - start) / kNsPerSec;
   }
 
@@ -108,9 +107,7 @@ absl::StatusOr<BenchResult> RunBench(const BenchOptions& options) {
     schedule.measure_end_ns = schedule.measure_begin_ns + SecsToNs(options.duration_secs);
     schedule.drain_end_ns = schedule.measure_end_ns + SecsToNs(options.drain_secs);
     result.window_secs = options.duration_secs;
-    result.run = on_all_workers([&](int t) {
-      return workers[t]->Run(schedule);
-    });
+    result.run = on_all_workers([&](int t) { return workers[t]->Run(schedule); });
     for (const CommandStats& c : result.run.commands) result.overall.Merge(c);
   }
   return result;

@@ -24,9 +24,9 @@ struct BenchOptions {
   double drain_secs = 2;        // after the window, wait this long for outstanding replies
   int connections = 64;
   int threads = 1;
-  int pipeline = 1;             // most requests in flight per connection
-  bool load = false;            // store every key before the warm-up
-  int load_batch_keys = 100;    // keys per MSET while loading (1 = SET)
+  int pipeline = 1;           // most requests in flight per connection
+  bool load = false;          // store every key before the warm-up
+  int load_batch_keys = 100;  // keys per MSET while loading (1 = SET)
   WorkloadOptions workload;
   uint64_t seed = 1;
 };
@@ -36,9 +36,9 @@ struct BenchResult {
   WorkerStats load;
   double load_secs = 0;
 
-  WorkerStats run;          // the measured phase, per command
-  CommandStats overall;     // run.commands merged
-  double window_secs = 0;   // length of the measured window
+  WorkerStats run;         // the measured phase, per command
+  CommandStats overall;    // run.commands merged
+  double window_secs = 0;  // length of the measured window
 };
 
 // Checks option ranges (positive counts, rate, a non-empty mix...). InvalidArgument says which.

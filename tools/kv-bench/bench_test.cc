@@ -249,9 +249,9 @@ TEST(BenchTest, JsonReportHasTheDocumentedFields) {
   absl::StatusOr<BenchResult> r = RunBench(o);
   ASSERT_TRUE(r.ok()) << r.status();
   const nlohmann::json j = nlohmann::json::parse(FormatJson(o, *r));
-  for (const char* key : {"mode", "target_rate", "scheduled_rate", "achieved_rate", "count",
-                          "errors", "unfinished", "connection_failures", "latency_us",
-                          "commands", "load", "options"}) {
+  for (const char* key :
+       {"mode", "target_rate", "scheduled_rate", "achieved_rate", "count", "errors", "unfinished",
+        "connection_failures", "latency_us", "commands", "load", "options"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   for (const char* key : {"p50", "p90", "p99", "p99.9", "max"}) {

@@ -127,8 +127,8 @@ void BenchWorker::Poll(int64_t timeout_ns) {
     ts.tv_sec = static_cast<time_t>(timeout_ns / kNsPerSec);
     ts.tv_nsec = static_cast<long>(timeout_ns % kNsPerSec);
   }
-  const int n = epoll_pwait2(epoll_fd_, events, kMaxEvents, timeout_ns >= 0 ? &ts : nullptr,
-                             nullptr);
+  const int n =
+      epoll_pwait2(epoll_fd_, events, kMaxEvents, timeout_ns >= 0 ? &ts : nullptr, nullptr);
   for (int i = 0; i < n; ++i) {
     Slot* slot = static_cast<Slot*>(events[i].data.ptr);
     if (slot->dead) continue;
@@ -160,8 +160,8 @@ void BenchWorker::OnReply(Slot* slot, bool is_error, int64_t received_ns) {
     if (is_error) {
       ++stats.error_replies;
       if (stats_.first_error.empty()) {
-        stats_.first_error = std::string(CommandName(request.command)) + ": " +
-                             slot->conn->last_error_reply();
+        stats_.first_error =
+            std::string(CommandName(request.command)) + ": " + slot->conn->last_error_reply();
       }
     }
   }
@@ -272,7 +272,8 @@ WorkerStats BenchWorker::Run(const Schedule& schedule) {
         if (slot == nullptr) break;
         const InFlight request{static_cast<int64_t>(next_arrival), generator_.ChooseCommand()};
         slot->queued.push_back(request);
-        if (InWindow(request.start_ns)) ++stats_.commands[static_cast<int>(request.command)].scheduled;
+        if (InWindow(request.start_ns))
+          ++stats_.commands[static_cast<int>(request.command)].scheduled;
         ++outstanding_;
         MarkDirty(slot);
         next_arrival += gap_ns(arrival_rng);

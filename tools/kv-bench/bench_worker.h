@@ -4,10 +4,10 @@
 // whatever the server does. Each goes to the queue of the connection with the fewest
 // outstanding requests (ties round-robin), as a client's connection pool would hand it out. A
 // connection sends from its queue while fewer than `pipeline` requests are in flight, and
-// matches replies to requests in order. Latency runs from a request's scheduled time, so time a request waits in
-// the queue because the server is slow counts (the coordinated-omission correction of wrk2 and
-// HdrHistogram). Closed loop: every connection keeps `pipeline` requests in flight; latency
-// runs from the send time.
+// matches replies to requests in order. Latency runs from a request's scheduled time, so time a
+// request waits in the queue because the server is slow counts (the coordinated-omission correction
+// of wrk2 and HdrHistogram). Closed loop: every connection keeps `pipeline` requests in flight;
+// latency runs from the send time.
 //
 // Not thread-safe: construct it anywhere, then call Load/Run from one thread.
 #ifndef BEYONDKV_TOOLS_KV_BENCH_BENCH_WORKER_H_
@@ -94,16 +94,14 @@ class BenchWorker {
     std::deque<InFlight> queued;     // open loop: scheduled, not yet sent
     std::deque<InFlight> in_flight;  // sent, in order, awaiting replies
     bool dead = false;
-    bool dirty = false;         // in dirty_: may have something to send
-    bool write_armed = false;   // EPOLLOUT requested
-    bool bad_reply = false;     // a reply arrived with nothing in flight
-    int64_t load_next = 0;      // load phase: next key index to store
+    bool dirty = false;        // in dirty_: may have something to send
+    bool write_armed = false;  // EPOLLOUT requested
+    bool bad_reply = false;    // a reply arrived with nothing in flight
+    int64_t load_next = 0;     // load phase: next key index to store
     int64_t load_end = 0;
   };
 
-  bool InWindow(int64_t t) const {
-    return t >= window_begin_ns_ && t < window_end_ns_;
-  }
+  bool InWindow(int64_t t) const { return t >= window_begin_ns_ && t < window_end_ns_; }
   void MarkDirty(Slot* slot);
   // Fills and flushes every dirty slot per the phase.
   void SendDirty(int64_t now_ns);
@@ -126,9 +124,9 @@ class BenchWorker {
   int64_t window_end_ns_ = 0;
   int64_t closed_send_until_ns_ = 0;  // closed loop: send only before this
   int load_batch_keys_ = 1;
-  int live_ = 0;                      // connections not failed
-  int64_t outstanding_ = 0;           // queued + in flight over all slots
-  size_t next_slot_ = 0;              // where LeastLoadedSlot starts looking (round robin)
+  int live_ = 0;             // connections not failed
+  int64_t outstanding_ = 0;  // queued + in flight over all slots
+  size_t next_slot_ = 0;     // where LeastLoadedSlot starts looking (round robin)
   WorkerStats stats_;
 };
 

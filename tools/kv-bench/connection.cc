@@ -32,8 +32,7 @@ int64_t MonotonicNowNs() {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
-absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& host,
-                                                             int port) {
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -55,8 +55,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"uniform", "zipf"}));
   app.add_option("--zipf-alpha", options.workload.zipf_alpha, "Zipf exponent (> 0)")
       ->capture_default_str();
-  app.add_option("--mix", mix,
-                 "command mix, name:weight,... with get, set, mget, mset, incr, ping")
+  app.add_option("--mix", mix, "command mix, name:weight,... with get, set, mget, mset, incr, ping")
       ->capture_default_str();
   app.add_option("--keys-per-call", options.workload.keys_per_call,
                  "keys per MGET, key-value pairs per MSET")
@@ -73,7 +72,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  absl::StatusOr<std::vector<beyondkv::kvbench::MixEntry>> parsed = beyondkv::kvbench::ParseMix(mix);
+  absl::StatusOr<std::vector<beyondkv::kvbench::MixEntry>> parsed =
+      beyondkv::kvbench::ParseMix(mix);
   if (!parsed.ok()) {
     std::cerr << "kv-bench: --mix: " << parsed.status().message() << "\n";
     return 2;

@@ -1,8 +1,7 @@
 #include "tools/kv-bench/report.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -47,9 +46,7 @@ json StatsJson(const CommandStats& s, double window_secs) {
   return j;
 }
 
-const char* DistName(KeyDistribution d) {
-  return d == KeyDistribution::kZipf ? "zipf" : "uniform";
-}
+const char* DistName(KeyDistribution d) { return d == KeyDistribution::kZipf ? "zipf" : "uniform"; }
 
 std::string Ms(int64_t ns) { return absl::StrFormat("%.3f", static_cast<double>(ns) / 1e6); }
 
@@ -113,11 +110,10 @@ std::string FormatJson(const BenchOptions& o, const BenchResult& r) {
 std::string FormatText(const BenchOptions& o, const BenchResult& r) {
   const WorkloadOptions& w = o.workload;
   std::string out;
-  absl::StrAppend(&out, "kv-bench ", o.host, ":", o.port, ": ",
-                  o.closed_loop ? "closed loop"
-                                : absl::StrFormat("open loop at %.0f req/s", o.rate_per_sec),
-                  ", ", o.connections, " connections x pipeline ", o.pipeline, ", ", o.threads,
-                  " thread(s)\n");
+  absl::StrAppend(
+      &out, "kv-bench ", o.host, ":", o.port, ": ",
+      o.closed_loop ? "closed loop" : absl::StrFormat("open loop at %.0f req/s", o.rate_per_sec),
+      ", ", o.connections, " connections x pipeline ", o.pipeline, ", ", o.threads, " thread(s)\n");
   absl::StrAppend(&out, "workload: ", FormatMix(w.mix), ", ", w.keys, " keys, ", w.value_bytes,
                   "-byte values, ", DistName(w.key_distribution));
   if (w.key_distribution == KeyDistribution::kZipf) {
@@ -130,12 +126,13 @@ std::string FormatText(const BenchOptions& o, const BenchResult& r) {
     absl::StrAppend(&out,
                     absl::StrFormat("load: %d keys in %.2f s (%.0f keys/s), %d errors\n", w.keys,
                                     r.load_secs, w.keys / std::max(r.load_secs, 1e-9), errors));
-    if (!r.load.first_error.empty()) absl::StrAppend(&out, "  first error: ", r.load.first_error, "\n");
+    if (!r.load.first_error.empty())
+      absl::StrAppend(&out, "  first error: ", r.load.first_error, "\n");
   }
   if (r.window_secs <= 0) return out;
   const CommandStats& all = r.overall;
-  absl::StrAppend(&out, absl::StrFormat(
-                            "%.1f s measured after %.1f s warm-up: scheduled %.0f req/s, achieved "
+  absl::StrAppend(
+      &out, absl::StrFormat("%.1f s measured after %.1f s warm-up: scheduled %.0f req/s, achieved "
                             "%.0f req/s, %d requests, %d errors, %d unfinished, %d connection "
                             "failures\n",
                             r.window_secs, o.warmup_secs, all.scheduled / r.window_secs,
@@ -143,12 +140,13 @@ std::string FormatText(const BenchOptions& o, const BenchResult& r) {
                             all.unfinished, r.run.connection_failures));
   if (!r.run.first_error.empty()) absl::StrAppend(&out, "first error: ", r.run.first_error, "\n");
   if (all.unfinished > 0) {
-    absl::StrAppend(&out, "note: unfinished requests count at their age when the run ended, so "
-                          "the high percentiles are lower bounds\n");
+    absl::StrAppend(&out,
+                    "note: unfinished requests count at their age when the run ended, so "
+                    "the high percentiles are lower bounds\n");
   }
   absl::StrAppend(&out, absl::StrFormat("\n%-8s %10s %10s %8s %9s %9s %9s %9s %9s\n", "command",
-                                        "count", "rate/s", "errors", "p50 ms", "p90 ms",
-                                        "p99 ms", "p99.9 ms", "max ms"));
+                                        "count", "rate/s", "errors", "p50 ms", "p90 ms", "p99 ms",
+                                        "p99.9 ms", "max ms"));
   for (int i = 0; i < kNumCommands; ++i) {
     const CommandStats& s = r.run.commands[i];
     if (s.scheduled > 0 || s.replies_in_window > 0) {

@@ -10,7 +10,7 @@
 namespace beyondkv::kvbench {
 namespace {
 
-constexpr std::array<const char*, kNumCommands> kNames = {"get", "set", "mget",
+constexpr std::array<const char*, kNumCommands> kNames = {"get",  "set",  "mget",
                                                           "mset", "incr", "ping"};
 constexpr int kKeyDigits = 10;
 
@@ -51,8 +51,8 @@ absl::StatusOr<std::vector<MixEntry>> ParseMix(const std::string& text) {
     std::string name = item.substr(0, colon);
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return std::tolower(c); });
-    const auto it = std::find_if(kNames.begin(), kNames.end(),
-                                 [&](const char* n) { return name == n; });
+    const auto it =
+        std::find_if(kNames.begin(), kNames.end(), [&](const char* n) { return name == n; });
     if (it == kNames.end()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown command '", name, "' in mix (known: get, set, mget, mset, incr, ping)"));

@@ -78,8 +78,8 @@ class RequestGenerator {
   std::vector<int> cumulative_weights_;  // parallel to options_.mix
   std::mt19937_64 rng_;
   std::optional<ZipfSampler> zipf_;
-  std::string value_;                    // the bytes every SET/MSET stores
-  std::string value_header_;             // "$<value_bytes>\r\n"
+  std::string value_;         // the bytes every SET/MSET stores
+  std::string value_header_;  // "$<value_bytes>\r\n"
 };
 
 }  // namespace beyondkv::kvbench

@@ -23,8 +23,8 @@ TEST(ParseMixTest, ParsesWeightsAndRoundTrips) {
 }
 
 TEST(ParseMixTest, RejectsBadMixes) {
-  for (const char* bad : {"", "get", "get:0", "get:-1", "get:x", "del:10", "get:1,get:2",
-                          "get:80,", ":5"}) {
+  for (const char* bad :
+       {"", "get", "get:0", "get:-1", "get:x", "del:10", "get:1,get:2", "get:80,", ":5"}) {
     EXPECT_FALSE(ParseMix(bad).ok()) << bad;
   }
 }

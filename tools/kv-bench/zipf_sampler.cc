@@ -13,7 +13,8 @@ double Helper1(double x) {
 
 // (exp(x) - 1) / x, accurate near 0.
 double Helper2(double x) {
-  return std::abs(x) > 1e-8 ? std::expm1(x) / x : 1 + x * 0.5 * (1 + x * (1.0 / 3) * (1 + 0.25 * x));
+  return std::abs(x) > 1e-8 ? std::expm1(x) / x
+                            : 1 + x * 0.5 * (1 + x * (1.0 / 3) * (1 + 0.25 * x));
 }
 
 }  // namespace
