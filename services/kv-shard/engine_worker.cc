@@ -532,7 +532,10 @@ void EngineWorker::Expire(const Op& op, OpResult* result) {
     result->set_code(OpResult::CONDITION_FAILED);
     return;
   }
-  if (next == now && op.return_value()) return;  // GETEX without a change writes nothing
+  if (next == now && op.return_value()) {  // GETEX without a change writes nothing
+    result->set_revision(current->revision);
+    return;
+  }
   absl::StatusOr<uint64_t> revision = engine_->SetExpiry(op.ns(), op.key(), next);
   if (!revision.ok()) return SetError(revision.status(), result);
   result->set_revision(*revision);
