@@ -18,8 +18,8 @@ namespace beyondkv::testing {
 
 struct HttpServerOptions {
   int shards = 3;
-  std::string token;            // --http-token (given through KV_HTTP_TOKEN)
-  int64_t max_value_bytes = 0;  // --max-value-bytes; 0 = the default
+  std::string token;                    // --http-token (given through KV_HTTP_TOKEN)
+  int64_t max_value_bytes = 0;          // --max-value-bytes; 0 = the default
   std::vector<std::string> extra_args;  // more beyond-kv flags
 };
 

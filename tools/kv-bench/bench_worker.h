@@ -112,6 +112,8 @@ class BenchWorker {
   void FailSlot(Slot* slot, const std::string& reason);
   // The live connection with the fewest queued + in-flight requests; null if none is live.
   Slot* LeastLoadedSlot();
+  // Whether some live connection has room for another request now.
+  bool AnySlotCanSend() const;
   void RecordUnfinished(int64_t now_ns);
 
   WorkerOptions options_;
