@@ -15,8 +15,8 @@
 #      <name>.png (p99 latency vs achieved rate, one line per system), where <name> is
 #      "compare" or, with QUICK=1, "compare-quick".
 #
-# Usage: tools/bench/compare.sh              # full run, ~10 minutes on 2 cores
-#        QUICK=1 tools/bench/compare.sh      # ~1.5 minutes: 20k keys, 1.5 s per point
+# Usage: tools/bench/compare.sh              # full run, ~8 minutes on 2 cores (plus the build)
+#        QUICK=1 tools/bench/compare.sh      # ~70 s: 20k keys, 1.5 s per point, 3 points
 # Environment (defaults for the full run; QUICK=1 changes those marked *):
 #   KEYS* (500000)  VALUE_BYTES (256)  CONNECTIONS (64)  PIPELINE (1)  MGET_KEYS (100)
 #   DURATION_SECS* (8)  WARMUP_SECS* (2)  DRAIN_SECS* (2)  FRACTIONS* ("10 25 50 75 90 100")
@@ -213,6 +213,15 @@ for system in redis beyond-kv; do
 done
 elapsed=$(( $(date +%s) - started ))
 loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
+# What the servers did besides answering: Redis's AOF rewrites (fork + rewrite of the whole
+# data set, competing for the same cores), beyond-kv's warnings and errors.
+server_notes=
+for fsync in everysec always; do
+  rewrites=$(grep -c "Background AOF rewrite finished" "$work/redis-$fsync.log" || true)
+  problems=$(grep -c '^[WEF][0-9]' "$work/beyond-kv-$fsync.log" || true)
+  server_notes+="Redis ($fsync) finished ${rewrites:-0} AOF rewrites; beyond-kv ($fsync) logged ${problems:-0} warnings/errors. "
+done
+log "$server_notes"
 # Other processes on the machine skew both systems' figures: say so on the page.
 busy_note=
 if awk -v b="${loadavg_before%% *}" -v n="$(nproc)" 'BEGIN { exit !(b > n / 2) }'; then
@@ -268,6 +277,8 @@ uniform keys, $CONNECTIONS connections, pipeline $PIPELINE, kv-bench with $BENCH
 ${DURATION_SECS} s measured after ${WARMUP_SECS} s warm-up per point. Peak = closed loop; the
 other points are open loop (Poisson arrivals, latency from the scheduled time).
 
+$server_notes
+
 $busy_note
 
 | workload | metric | Redis | beyond-kv | beyond-kv / Redis |
@@ -322,7 +333,7 @@ set multiplot layout 1,3 title "beyond-kv vs redis-server: p99 latency vs achiev
 set logscale y
 set grid
 set xrange [0:*]
-set key top left
+set key below horizontal
 set xlabel "achieved rate (thousand requests/s)"
 set ylabel "p99 latency (ms)"
 do for [w in "getset mgetmset set-always"] {
