@@ -10,6 +10,7 @@ PACKAGES=(
   liburing-dev libgoogle-glog-dev libgflags-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev libhiredis-dev libxxhash-dev libcli11-dev nlohmann-json3-dev
   redis-server redis-tools python3 python3-redis
+  gnuplot-nox
 )
 # Node.js and npm run the ioredis client test; many machines already have them.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
