@@ -92,23 +92,35 @@ void WatchGeneric(CommandContext& ctx, Argv& argv, bool prefix) {
     shard_requests.push_back(std::move(request));
   }
   auto release = ctx.Defer();
+  auto ready_seen = std::make_shared<bool>(false);
   std::weak_ptr<Connection> weak_conn = ctx.connection();
   IoLoop* loop = &ctx.loop();
   auto session = std::make_shared<WatchSession>(
       [loop](std::function<void()> fn) { loop->Post(std::move(fn)); }, shards,
-      [weak_conn, loop, release](const v1::WatchEvent& event) {
+      [weak_conn, loop, release, ready_seen](const v1::WatchEvent& event) {
         auto conn = weak_conn.lock();
         if (!conn || conn->closed) return;
+        if (event.kind() == v1::WatchEvent::READY) *ready_seen = true;
         const std::string limit_error = absl::StrCat(
             "ERR watch output buffer limit (", IoLoop::kMaxWatchOutputBytes,
             " bytes) exceeded: reconnect and resume with SINCE <last revision seen>");
         loop->WritePush(conn, EncodeEvent(event), limit_error);
         if (event.kind() == v1::WatchEvent::READY) release("");
       },
-      [weak_conn, loop, release](const std::string& message) {
+      [weak_conn, loop, release, ready_seen](const std::string& message) {
         auto conn = weak_conn.lock();
         if (!conn || conn->closed) return;
-        release(absl::StrCat("ERR ", message));
+        if (!*ready_seen) {
+          release(absl::StrCat("ERR ", message));  // WATCH itself answers the error
+          return;
+        }
+        // A live subscription broke (shard gone, watcher too far behind): say why and close,
+        // so the client reconnects and resumes with SINCE rather than wait forever.
+        std::string error;
+        RespWriter(&error, 3).Error(absl::StrCat("ERR watch ended: ", message));
+        loop->WritePush(conn, error, "ERR watch ended");
+        conn->closing = true;
+        loop->OnReplyReady(conn);
       });
   ctx.connection()->watches.push_back(session);
   session->Start(clients, shard_requests);
