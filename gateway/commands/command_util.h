@@ -62,6 +62,20 @@ struct FirstError {
   }
 };
 
+// For commands that send several ops and answer +OK unless one failed (MSET, FLUSHDB,
+// BGREWRITEAOF): NoteError() is the ops' callback, FinishOk() sets the reply.
+inline OpCallback NoteError(const std::shared_ptr<FirstError>& error) {
+  return [error](const v1::OpResult& r, CommandContext&) { error->Note(r); };
+}
+
+inline void FinishOk(CommandContext& ctx, std::shared_ptr<FirstError> error,
+                     std::string_view ok = "OK") {
+  ctx.Finish([error, ok = std::string(ok)](CommandContext& c) {
+    RespWriter out = c.out();
+    if (!error->Reply(out)) out.Simple(ok);
+  });
+}
+
 // Redis's "invalid expire time in '<command>' command".
 inline std::string InvalidExpire(std::string_view command) {
   return "ERR invalid expire time in '" + std::string(command) + "' command";

@@ -345,14 +345,10 @@ void FlushNamespaces(CommandContext& ctx, Argv& argv, uint32_t first, uint32_t l
       Op op;
       op.set_type(Op::FLUSH);
       op.set_ns(ns);
-      ctx.SendToShard(shard, std::move(op),
-                      [error](const OpResult& r, CommandContext&) { error->Note(r); });
+      ctx.SendToShard(shard, std::move(op), NoteError(error));
     }
   }
-  ctx.Finish([error](CommandContext& c) {
-    RespWriter out = c.out();
-    if (!error->Reply(out)) out.Simple("OK");
-  });
+  FinishOk(ctx, error);
 }
 
 void FlushDbCommand(CommandContext& ctx, Argv& argv) {

@@ -295,13 +295,9 @@ void BgRewriteAofCommand(CommandContext& ctx, Argv&) {
   for (uint32_t shard = 0; shard < ctx.shard_count(); ++shard) {
     Op op;
     op.set_type(Op::RECLAIM);
-    ctx.SendToShard(shard, std::move(op),
-                    [error](const OpResult& r, CommandContext&) { error->Note(r); });
+    ctx.SendToShard(shard, std::move(op), NoteError(error));
   }
-  ctx.Finish([error](CommandContext& c) {
-    RespWriter out = c.out();
-    if (!error->Reply(out)) out.Simple("Background append only file rewriting started");
-  });
+  FinishOk(ctx, error, "Background append only file rewriting started");
 }
 
 }  // namespace

@@ -240,13 +240,9 @@ void MSetCommand(CommandContext& ctx, Argv& argv) {
     Op op = KeyOp(ctx, Op::PUT, std::move(argv[i]));
     op.set_value(std::move(argv[i + 1]));
     std::string key = op.key();
-    ctx.Send(key, std::move(op),
-             [error](const OpResult& r, CommandContext&) { error->Note(r); });
+    ctx.Send(key, std::move(op), NoteError(error));
   }
-  ctx.Finish([error](CommandContext& c) {
-    RespWriter out = c.out();
-    if (!error->Reply(out)) out.Simple("OK");
-  });
+  FinishOk(ctx, error);
 }
 
 // MSETNX: all or nothing across shards. Phase 1 writes every key with NX; if any key existed,

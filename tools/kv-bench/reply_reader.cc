@@ -6,7 +6,7 @@ namespace beyondkv::kvbench {
 namespace {
 
 // hiredis treats a null object as out-of-memory, so every callback returns this.
-char kPlaceholder;
+char kNoReplyObject;
 
 }  // namespace
 
@@ -38,12 +38,12 @@ void* ReplyReader::CreateString(const redisReadTask* task, char* str, size_t len
     self->top_level_error_ = true;
     self->last_error_.assign(str, len);
   }
-  return &kPlaceholder;
+  return &kNoReplyObject;
 }
 
-void* ReplyReader::CreateArray(const redisReadTask*, int) { return &kPlaceholder; }
-void* ReplyReader::CreateInteger(const redisReadTask*, long long) { return &kPlaceholder; }
-void* ReplyReader::CreateNil(const redisReadTask*) { return &kPlaceholder; }
+void* ReplyReader::CreateArray(const redisReadTask*, int) { return &kNoReplyObject; }
+void* ReplyReader::CreateInteger(const redisReadTask*, long long) { return &kNoReplyObject; }
+void* ReplyReader::CreateNil(const redisReadTask*) { return &kNoReplyObject; }
 void ReplyReader::FreeObject(void*) {}
 
 }  // namespace beyondkv::kvbench
