@@ -28,6 +28,8 @@
 
 namespace beyondkv::engine {
 
+class Uring;  // engine/uring.h
+
 inline constexpr uint32_t kNamespaceCount = 16;  // SELECT 0-15
 
 enum class FsyncPolicy {
@@ -55,6 +57,13 @@ struct Options {
   // How often RunBackgroundWork checks whether to reclaim, in seconds of Options::now_us
   // time. <= 0 = at every call.
   int64_t reclaim_interval_secs = 60;
+};
+
+// A key whose record the next ops of a batch will read (Engine::ReadAhead).
+struct ReadAheadKey {
+  uint32_t ns = 0;
+  std::string_view key;  // must live until ReadAhead's `done` has run
+  bool value = true;     // the value is needed (else only the metadata, if the key has any)
 };
 
 // One key's current entry as seen by readers.
@@ -297,6 +306,44 @@ class Engine {
 
   // Every mutation after this call gets a revision greater than the result.
   virtual uint64_t Watermark() = 0;
+
+  // ---- Completion-driven I/O (architecture §2) ----
+  //
+  // With a ring attached, the engine thread does not wait for the log: CommitAsync() submits
+  // the batch's appends (each with its fdatasync linked after it under kAlways) and returns;
+  // ReadAhead() submits the reads of the records a batch is about to read; the everysec
+  // fdatasync is submitted by RunBackgroundWork() instead of waited for. The owner runs the
+  // ring (Uring::Run) on the engine thread, which calls the `done` callbacks. Without a ring
+  // (the default, and for files without a descriptor, such as tests' fault-injection Env),
+  // the same calls do blocking I/O and call `done` before returning. Every other file access
+  // (recovery, segment creation and sealing, reclaim and hint slices, replay) stays blocking
+  // and bounded (log_engine.h).
+
+  // `ring` (owned by the caller, outliving the engine's use of it) or nullptr to detach.
+  virtual void AttachRing(Uring* ring) { (void)ring; }
+
+  // As Commit(), with `done` receiving its status once the writes (and syncs) completed.
+  // From the call until `done` runs: no mutation may be made (they fail with
+  // FailedPrecondition), no other CommitAsync/Commit started, and RunBackgroundWork() does
+  // nothing; reads are allowed but a batch's reads normally come before its commit.
+  virtual void CommitAsync(std::function<void(absl::Status)> done) { done(Commit()); }
+
+  // Starts reading, into a read-ahead buffer, the records of those `keys` that are live and
+  // not already in memory (value cache, staged batch); `done` runs once every read completed
+  // (failed reads are simply not buffered: the later read retries and reports). Reads made
+  // until DropReadAhead() take the record from the buffer, with the same checks as a read
+  // from the file. No mutation may happen between this call and `done`.
+  virtual void ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<void()> done) {
+    (void)keys;
+    done();
+  }
+
+  // Frees the read-ahead buffer.
+  virtual void DropReadAhead() {}
+
+  // Whether requests submitted to the ring by the engine (commit, read-ahead, everysec
+  // fdatasync) are still in flight.
+  virtual bool io_pending() const { return false; }
 };
 
 }  // namespace beyondkv::engine

@@ -67,6 +67,8 @@ class PosixFile final : public File {
 
   const std::string& path() const override { return path_; }
 
+  int fd() const override { return fd_; }
+
  private:
   const std::string path_;
   const int fd_;

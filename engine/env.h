@@ -44,6 +44,11 @@ class File {
   virtual absl::StatusOr<uint64_t> Size() = 0;
 
   virtual const std::string& path() const = 0;
+
+  // The file descriptor, for submitting I/O on it to an io_uring (engine/uring.h); -1 for
+  // files that exist only through this interface (tests' fault injection), which the engine
+  // then reads and writes through the blocking calls above. Valid while the File lives.
+  virtual int fd() const { return -1; }
 };
 
 class Env {

@@ -389,7 +389,9 @@ std::optional<IndexEntry> LogEngine::FindLive(Namespace& n, std::string_view key
   const IndexEntry* entry = n.index.Find(key);
   if (entry == nullptr) return std::nullopt;
   if (entry->LiveAt(NowMs())) return *entry;
-  ExpireKey(static_cast<uint32_t>(&n - namespaces_.data()), key);
+  // Expiring writes a tombstone: not while a commit is in flight (the key just reads as
+  // absent; a later access or the sweep expires it).
+  if (!commit_in_flight_) ExpireKey(static_cast<uint32_t>(&n - namespaces_.data()), key);
   return std::nullopt;
 }
 
@@ -560,9 +562,20 @@ absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecordUncached(uint32_t ns,
   std::string buf;
   std::string_view bytes;
   std::string path;
+  auto read_ahead = read_ahead_.end();
+  if (!read_ahead_.empty()) {
+    read_ahead = read_ahead_.find(std::make_tuple(ns, entry.segment, entry.record_offset));
+  }
   if (in_active && n.active->IsStaged(entry.record_offset)) {
     bytes = n.active->ReadStaged(entry.record_offset, entry.record_size);
     path = n.active->path();
+  } else if (read_ahead != read_ahead_.end() && read_ahead->second.size() == entry.record_size) {
+    // Read ahead through the ring (ReadAhead); checked below like any read.
+    bytes = read_ahead->second;
+    const File* file = in_active ? nullptr : ReadableSegment(ns, entry.segment);
+    path = in_active         ? n.active->path()
+           : file != nullptr ? file->path()
+                             : absl::StrCat("segment ", entry.segment);
   } else {
     buf.resize(entry.record_size);
     absl::StatusOr<size_t> got;
@@ -768,6 +781,9 @@ absl::StatusOr<std::string> LogEngine::RandomKey(uint32_t ns) {
 // ---- Writes ---------------------------------------------------------------------------------
 
 absl::StatusOr<SegmentWriter*> LogEngine::WritableSegment(uint32_t ns) {
+  if (commit_in_flight_) {
+    return absl::FailedPreconditionError("a commit is in flight; mutations wait for it");
+  }
   Namespace& n = namespaces_[ns];
   if (n.active == nullptr) {
     // The first segment of a namespace never written, or the one after a sealed segment.
@@ -990,46 +1006,201 @@ absl::StatusOr<RenameResult> LogEngine::Rename(uint32_t ns, std::string_view fro
   return result;
 }
 
-absl::Status LogEngine::Commit() {
-  DCHECK(OnEngineThread());
-  std::vector<uint32_t> batch;
-  std::vector<uint64_t> sizes_before;
+LogEngine::CommitBatch LogEngine::CollectCommitBatch() const {
+  CommitBatch batch;
   for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
     const Namespace& n = namespaces_[ns];
     if (n.active != nullptr && n.active->has_staged()) {
-      batch.push_back(ns);
-      sizes_before.push_back(n.active->written_size());
+      batch.namespaces.push_back(ns);
+      batch.sizes_before.push_back(n.active->written_size());
     }
   }
+  return batch;
+}
 
+absl::Status LogEngine::Commit() {
+  DCHECK(OnEngineThread());
+  CHECK(!commit_in_flight_) << "Commit() while a CommitAsync() is in flight";
+  const CommitBatch batch = CollectCommitBatch();
+  const bool sync = options_.fsync == FsyncPolicy::kAlways;
   absl::Status failure;
-  for (size_t i = 0; i < batch.size() && failure.ok(); ++i) {
-    failure = namespaces_[batch[i]].active->Flush();
-  }
-  if (failure.ok() && options_.fsync == FsyncPolicy::kAlways) {
-    for (size_t i = 0; i < batch.size() && failure.ok(); ++i) {
-      failure = namespaces_[batch[i]].active->Sync();  // a failed sync fails the writer
+  for (size_t i = 0; i < batch.namespaces.size() && failure.ok(); ++i) {
+    SegmentWriter* writer = namespaces_[batch.namespaces[i]].active.get();
+    absl::StatusOr<SegmentWriter::PendingWrite> write = writer->BeginFlush();
+    if (!write.ok()) {
+      failure = write.status();
+      break;
     }
+    failure = write->file->Write(write->offset, write->data);
+    if (failure.ok() && sync) {
+      failure = write->file->DataSync();
+      // After a failed fdatasync the kernel may have dropped dirty pages of earlier writes
+      // too: the writer refuses writes from now on.
+      if (!failure.ok()) writer->Fail(failure);
+    }
+    if (failure.ok()) writer->EndFlush(sync);
   }
+  return FinishCommit(batch, failure);
+}
+
+absl::Status LogEngine::FinishCommit(const CommitBatch& batch, const absl::Status& failure) {
   if (!failure.ok()) {
     staged_changes_.clear();
-    RollbackBatch(batch, sizes_before);
+    RollbackBatch(batch.namespaces, batch.sizes_before);
     return absl::Status(failure.code(),
                         absl::StrCat("commit failed, batch rolled back: ", failure.message()));
   }
-  for (uint32_t ns : batch) namespaces_[ns].undo.clear();
+  for (uint32_t ns : batch.namespaces) namespaces_[ns].undo.clear();
   if (collect_changes_) {
     for (Change& change : staged_changes_) committed_changes_.push_back(std::move(change));
   }
   staged_changes_.clear();
   // The batch is written (and synced as the policy says): it stands even if sealing fails,
   // which only makes the namespace refuse later writes.
-  for (uint32_t ns : batch) {
+  for (uint32_t ns : batch.namespaces) {
     if (namespaces_[ns].active->written_size() >= options_.segment_bytes) {
       if (absl::Status s = SealActive(ns); !s.ok()) LOG(ERROR) << "sealing failed: " << s;
     }
   }
   return absl::OkStatus();
+}
+
+// ---- Completion-driven I/O ------------------------------------------------------------------
+
+void LogEngine::AttachRing(Uring* ring) {
+  DCHECK(OnEngineThread());
+  CHECK(!io_pending()) << "ring changed with I/O in flight";
+  ring_ = ring;
+}
+
+bool LogEngine::io_pending() const {
+  return commit_in_flight_ || read_ahead_pending_ > 0 || periodic_syncs_pending_ > 0;
+}
+
+void LogEngine::CommitAsync(std::function<void(absl::Status)> done) {
+  DCHECK(OnEngineThread());
+  if (ring_ == nullptr) {
+    done(Commit());
+    return;
+  }
+  CHECK(!commit_in_flight_) << "CommitAsync() while another is in flight";
+  auto commit = std::make_shared<AsyncCommit>();
+  commit->batch = CollectCommitBatch();
+  commit->done = std::move(done);
+  const size_t count = commit->batch.namespaces.size();
+  if (count == 0) {
+    commit->done(FinishCommit(commit->batch, absl::OkStatus()));
+    return;
+  }
+  commit_in_flight_ = true;
+  // Counts itself as pending until every write is submitted, so a write completing at once
+  // (a file without a descriptor) cannot finish the commit early.
+  commit->pending = count + 1;
+  const bool sync = options_.fsync == FsyncPolicy::kAlways;
+  for (size_t i = 0; i < count; ++i) {
+    SegmentWriter* writer = namespaces_[commit->batch.namespaces[i]].active.get();
+    absl::StatusOr<SegmentWriter::PendingWrite> write = writer->BeginFlush();
+    if (!write.ok()) {
+      if (commit->failure.ok()) commit->failure = write.status();
+      --commit->pending;
+      continue;
+    }
+    const int fd = write->file->fd();
+    if (fd < 0) {  // no descriptor (fault-injection Env): blocking calls
+      absl::Status s = write->file->Write(write->offset, write->data);
+      absl::Status synced = s.ok() && sync ? write->file->DataSync() : absl::CancelledError();
+      const int write_result = s.ok() ? 0 : -EIO;
+      const int sync_result = !s.ok() || !sync ? -ECANCELED : (synced.ok() ? 0 : -EIO);
+      OnCommitWriteDone(commit, i, write_result, sync_result);
+      continue;
+    }
+    ring_->WriteAndSync(fd, write->offset, write->data, sync,
+                        [this, commit, i](int write_result, int sync_result) {
+                          OnCommitWriteDone(commit, i, write_result, sync_result);
+                        });
+  }
+  OnCommitWriteDone(commit, count, 0, 0);  // the submission's own count
+}
+
+void LogEngine::OnCommitWriteDone(const std::shared_ptr<AsyncCommit>& commit, size_t i,
+                                  int write_result, int sync_result) {
+  if (i < commit->batch.namespaces.size()) {
+    SegmentWriter* writer = namespaces_[commit->batch.namespaces[i]].active.get();
+    const bool sync = options_.fsync == FsyncPolicy::kAlways;
+    if (write_result < 0) {
+      if (commit->failure.ok()) {
+        commit->failure = absl::ErrnoToStatus(-write_result, "write " + writer->path());
+      }
+    } else if (sync && sync_result < 0) {
+      absl::Status s = absl::ErrnoToStatus(-sync_result, "fdatasync " + writer->path());
+      writer->Fail(s);  // as in Commit(): no write after a failed fdatasync
+      if (commit->failure.ok()) commit->failure = s;
+    } else {
+      writer->EndFlush(sync);
+    }
+  }
+  if (--commit->pending > 0) return;
+  commit_in_flight_ = false;
+  absl::Status status = FinishCommit(commit->batch, commit->failure);
+  commit->done(std::move(status));
+}
+
+void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<void()> done) {
+  DCHECK(OnEngineThread());
+  if (ring_ == nullptr) {
+    done();
+    return;
+  }
+  auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  auto remaining = std::make_shared<size_t>(1);  // the submission's own count
+  auto one_done = [this, finish, remaining] {
+    --read_ahead_pending_;
+    if (--*remaining == 0) (*finish)();
+  };
+  ++read_ahead_pending_;
+  const int64_t now_ms = NowMs();
+  for (const ReadAheadKey& k : keys) {
+    if (k.ns >= kNamespaceCount) continue;
+    Namespace& n = namespaces_[k.ns];
+    const IndexEntry* found = n.index.Find(k.key);
+    if (found == nullptr || !found->LiveAt(now_ms)) continue;
+    const IndexEntry entry = *found;
+    if (!k.value && entry.meta_len == 0) continue;  // nothing to read
+    File* file = nullptr;
+    if (n.active != nullptr && n.active->sequence() == entry.segment) {
+      if (n.active->IsStaged(entry.record_offset)) continue;  // in memory
+      file = n.active->file();
+    } else {
+      file = ReadableSegment(k.ns, entry.segment);
+    }
+    if (file == nullptr || file->fd() < 0) continue;  // the read will say why, blocking
+    if (k.value && entry.meta_len == 0) {
+      std::string cache_key;
+      cache_key.reserve(k.key.size() + 1);
+      cache_key.push_back(static_cast<char>(k.ns));
+      cache_key.append(k.key);
+      if (cache_.Contains(cache_key, entry.revision)) continue;
+    }
+    const auto slot = std::make_tuple(k.ns, entry.segment, entry.record_offset);
+    auto [it, inserted] = read_ahead_.try_emplace(slot);
+    if (!inserted) continue;  // the same record twice in one batch
+    it->second.resize(entry.record_size);
+    ++*remaining;
+    ++read_ahead_pending_;
+    const uint32_t expected = entry.record_size;
+    ring_->Read(file->fd(), entry.record_offset, it->second.data(), entry.record_size,
+                [this, slot, expected, one_done](int result) {
+                  // Short or failed: drop it; the read itself retries and reports.
+                  if (result != static_cast<int>(expected)) read_ahead_.erase(slot);
+                  one_done();
+                });
+  }
+  one_done();
+}
+
+void LogEngine::DropReadAhead() {
+  CHECK_EQ(read_ahead_pending_, 0u) << "DropReadAhead() with reads in flight";
+  read_ahead_.clear();
 }
 
 void LogEngine::RollbackBatch(const std::vector<uint32_t>& batch,

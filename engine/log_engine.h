@@ -55,8 +55,10 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/time/time.h"
 #include "engine/cache/s3fifo_cache.h"
 #include "engine/engine.h"
@@ -66,6 +68,7 @@
 #include "engine/revision_clock.h"
 #include "engine/segment_reader.h"
 #include "engine/segment_writer.h"
+#include "engine/uring.h"
 
 namespace beyondkv::engine {
 
@@ -106,6 +109,11 @@ class LogEngine final : public Engine {
   absl::Status Replay(uint32_t ns, uint64_t since,
                       const std::function<void(const Change&)>& fn) override;
   uint64_t Watermark() override;
+  void AttachRing(Uring* ring) override;
+  void CommitAsync(std::function<void(absl::Status)> done) override;
+  void ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<void()> done) override;
+  void DropReadAhead() override;
+  bool io_pending() const override;
 
   // Tests: instead of a time budget, each RunBackgroundWork() call processes at most
   // `units` records (reclaim copy, hint building) or input removals (0 = time budget), so
@@ -186,7 +194,28 @@ class LogEngine final : public Engine {
     uint64_t max_revision = 0;     // of every record read from the inputs (the replay floor)
   };
 
+  // The namespaces a commit writes (those with staged records) and their sizes before it.
+  struct CommitBatch {
+    std::vector<uint32_t> namespaces;
+    std::vector<uint64_t> sizes_before;
+  };
+
+  // A CommitAsync() in flight.
+  struct AsyncCommit {
+    CommitBatch batch;
+    size_t pending = 0;      // writes not completed yet
+    absl::Status failure;    // the first failure
+    std::function<void(absl::Status)> done;
+  };
+
   LogEngine(const Options& options, std::string dir, Env* env);
+
+  CommitBatch CollectCommitBatch() const;
+  // Ends a commit whose writes all completed (failure OK) or one failed: commits or rolls
+  // back the batch (see Commit()).
+  absl::Status FinishCommit(const CommitBatch& batch, const absl::Status& failure);
+  void OnCommitWriteDone(const std::shared_ptr<AsyncCommit>& commit, size_t i, int write_result,
+                         int sync_result);
 
   absl::Status Recover();
   absl::Status RecoverNamespace(uint32_t ns);
@@ -306,6 +335,14 @@ class LogEngine final : public Engine {
   void ExpireKey(uint32_t ns, std::string_view key);
   absl::Status ReadReplayFloor(uint32_t ns);
   absl::Status WriteReplayFloor(uint32_t ns, uint64_t floor);
+  // Completion-driven I/O (engine.h): the ring, the commit in flight, the read-ahead buffer
+  // (raw records by namespace, segment and offset) and requests in flight.
+  Uring* ring_ = nullptr;
+  bool commit_in_flight_ = false;
+  size_t read_ahead_pending_ = 0;
+  size_t periodic_syncs_pending_ = 0;
+  // node_hash_map: reads in flight write into the values, which must not move.
+  absl::node_hash_map<std::tuple<uint32_t, uint64_t, uint64_t>, std::string> read_ahead_;
   uint64_t corrupt_records_ = 0;  // found since Open by reads and reclaim
   uint64_t reclaim_runs_ = 0;
   bool reclaim_requested_ = false;

@@ -41,6 +41,8 @@ constexpr uint64_t kAutoReclaimGarbageShare = 3;
 
 absl::Status LogEngine::RunBackgroundWork() {
   DCHECK(OnEngineThread());
+  // Nothing may move under a commit or reads in flight (their buffers and offsets).
+  if (commit_in_flight_ || read_ahead_pending_ > 0) return absl::OkStatus();
   absl::Status first_error = MaybeSyncPeriodic();
   if (!first_error.ok()) LOG(ERROR) << "periodic fdatasync failed: " << first_error;
   for (const Namespace& n : namespaces_) {
@@ -88,7 +90,36 @@ absl::Status LogEngine::MaybeSyncPeriodic() {
   const int64_t now = NowUs();
   if (now - last_periodic_sync_us_ < kPeriodicSyncIntervalUs) return absl::OkStatus();
   last_periodic_sync_us_ = now;
-  return SyncAll();
+  if (ring_ == nullptr) return SyncAll();
+  // Through the ring: the engine thread goes on serving while the fdatasyncs run. One at a
+  // time per writer; a writer that flushed since its sync started stays dirty.
+  if (periodic_syncs_pending_ > 0) return absl::OkStatus();
+  for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
+    SegmentWriter* writer = namespaces_[ns].active.get();
+    if (writer == nullptr || !writer->needs_sync() || !writer->status().ok()) continue;
+    File* file = writer->file();
+    if (file == nullptr) continue;
+    if (file->fd() < 0) {
+      if (absl::Status s = writer->Sync(); !s.ok()) return s;
+      continue;
+    }
+    const uint64_t sequence = writer->sequence();
+    const uint64_t generation = writer->flush_generation();
+    ++periodic_syncs_pending_;
+    ring_->DataSync(file->fd(), [this, ns, sequence, generation](int result) {
+      --periodic_syncs_pending_;
+      const absl::Status status =
+          result < 0 ? absl::ErrnoToStatus(-result, "periodic fdatasync") : absl::OkStatus();
+      SegmentWriter* now_active = namespaces_[ns].active.get();
+      if (now_active != nullptr && now_active->sequence() == sequence) {
+        now_active->EndSync(generation, status);
+      } else if (!status.ok()) {
+        // The segment was sealed meanwhile (sealing fdatasyncs it again, blocking).
+        LOG(ERROR) << "namespace " << ns << ", segment " << sequence << ": " << status;
+      }
+    });
+  }
+  return absl::OkStatus();
 }
 
 // ---- Expiry sweep ---------------------------------------------------------------------------

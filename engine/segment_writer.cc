@@ -28,6 +28,7 @@ SegmentWriter::SegmentWriter(Env* env, std::string dir, const SegmentHeader& hea
 }
 
 uint64_t SegmentWriter::Stage(const RecordView& record) {
+  CHECK(!flushing_) << path_ << ": record staged while its flush is in flight";
   const uint64_t offset = written_size_ + staged_.size();
   AppendRecord(record, &staged_);
   return offset;
@@ -71,20 +72,48 @@ absl::Status SegmentWriter::CreateFile() {
 absl::Status SegmentWriter::Flush() {
   if (!status_.ok()) return status_;
   if (staged_.empty()) return absl::OkStatus();
+  absl::StatusOr<PendingWrite> write = BeginFlush();
+  if (!write.ok()) return write.status();
+  if (absl::Status s = write->file->Write(write->offset, write->data); !s.ok()) {
+    flushing_ = false;
+    return s;
+  }
+  EndFlush(/*synced=*/false);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SegmentWriter::PendingWrite> SegmentWriter::BeginFlush() {
+  CHECK(!flushing_);
+  if (!status_.ok()) return status_;
   if (file_ == nullptr) {
     if (absl::Status s = CreateFile(); !s.ok()) return s;
   }
-  if (absl::Status s = file_->Write(written_size_, staged_); !s.ok()) return s;
+  flushing_ = true;
+  return PendingWrite{file_.get(), written_size_, staged_};
+}
+
+void SegmentWriter::EndFlush(bool synced) {
+  CHECK(flushing_);
+  flushing_ = false;
   written_size_ += staged_.size();
   staged_.clear();
-  unsynced_ = true;
-  return absl::OkStatus();
+  ++flush_generation_;
+  unsynced_ = !synced;  // a linked fdatasync covers every earlier write too
+}
+
+void SegmentWriter::EndSync(uint64_t generation, const absl::Status& status) {
+  if (!status.ok()) {
+    Fail(status);
+    return;
+  }
+  if (generation == flush_generation_) unsynced_ = false;
 }
 
 absl::Status SegmentWriter::Rollback(uint64_t size) {
   CHECK_LE(size, written_size_);
   CHECK_GE(size, kSegmentHeaderSize);
   staged_.clear();
+  flushing_ = false;
   if (file_ == nullptr) return absl::OkStatus();  // creation failed: nothing was written
   // Truncate even when size == written_size_: a failed write may have left bytes past it,
   // and the next record must not be appended after them.

@@ -66,8 +66,37 @@ class SegmentWriter {
 
   // Creates the file if needed, then writes the whole staging buffer with one positioned
   // write at written_size() and empties the buffer. On error nothing changes in memory (see
-  // Rollback).
+  // Rollback). BeginFlush() + File::Write + EndFlush().
   absl::Status Flush();
+
+  // The write that appends the staging buffer: `data` at `offset` of `file`.
+  struct PendingWrite {
+    File* file = nullptr;
+    uint64_t offset = 0;
+    std::string_view data;  // the staging buffer; unchanged until EndFlush/Rollback
+  };
+
+  // The first half of a Flush() whose write the caller performs (e.g. through an io_uring,
+  // while the engine thread goes on): creates the file if needed (blocking, once per
+  // segment) and returns the write to do. From then until EndFlush() or Rollback(), Stage()
+  // is not allowed (CHECK) and ReadStaged() still serves the staged bytes. On error nothing
+  // changes.
+  absl::StatusOr<PendingWrite> BeginFlush();
+
+  // The write returned by BeginFlush() completed in full, followed by a successful
+  // fdatasync of the file if `synced`: the staged bytes count as written (and synced).
+  void EndFlush(bool synced);
+
+  bool flushing() const { return flushing_; }
+
+  // The count of flushes so far: a periodic fdatasync started at generation g covers every
+  // byte written by then, so it marks the writer synced only if no flush followed.
+  uint64_t flush_generation() const { return flush_generation_; }
+
+  // An fdatasync of the file, started (by the caller, e.g. through an io_uring) when
+  // flush_generation() was `generation`, completed with `status`. OK: the writer is synced
+  // unless it flushed since. Error: the writer turns failed (as for Sync()).
+  void EndSync(uint64_t generation, const absl::Status& status);
 
   // Discards the staging buffer and cuts the file back to `size` (<= written_size()), which
   // undoes the Flush() calls since written_size() was `size`. On error the writer is failed.
@@ -86,6 +115,9 @@ class SegmentWriter {
   // writer must not be used afterwards.
   std::unique_ptr<File> ReleaseFile();
 
+  // The file, for reads through an io_uring; null until created.
+  File* file() const { return file_.get(); }
+
   // Bytes staged and not yet flushed.
   uint64_t staged_size() const { return staged_.size(); }
 
@@ -100,6 +132,8 @@ class SegmentWriter {
   uint64_t written_size_;
   std::string staged_;
   bool unsynced_ = false;
+  bool flushing_ = false;         // between BeginFlush() and EndFlush()/Rollback()
+  uint64_t flush_generation_ = 0;
   absl::Status status_;
 };
 

@@ -54,6 +54,7 @@ class FaultInjectionFile final : public File {
     absl::Status s = base_->DataSync();
     if (absl::StatusOr<uint64_t> size = base_->Size(); s.ok() && size.ok()) {
       env_->Synced(path(), *size);
+      ++env_->data_syncs;
     }
     return s;
   }

@@ -38,6 +38,7 @@ class FaultInjectionEnv final : public Env {
   std::atomic<bool> disk_full{false};
   std::atomic<bool> fail_syncs{false};      // File::DataSync fails (EIO)
   std::atomic<bool> fail_truncates{false};  // File::Truncate fails (EIO)
+  std::atomic<uint64_t> data_syncs{0};      // File::DataSync calls that succeeded
 
   // Simulated crash (after LevelDB's FaultInjectionTestEnv). Once `crash_after_ops` more
   // mutating calls (File::Write, Truncate, DataSync; CreateDir, Rename, RemoveFile, SyncDir,

@@ -61,6 +61,11 @@ const std::string* S3FifoCache::Get(std::string_view key, uint64_t revision) {
   return &entry->value;
 }
 
+bool S3FifoCache::Contains(std::string_view key, uint64_t revision) const {
+  const Entry* entry = index_.Find(key, HashKey(key));
+  return entry != nullptr && entry->revision == revision;
+}
+
 bool S3FifoCache::Insert(std::string_view key, uint64_t revision, std::string value) {
   const uint64_t charge = EntryCharge(key.size(), value.size());
   const uint64_t hash = HashKey(key);

@@ -43,6 +43,10 @@ class S3FifoCache {
   // valid until the next non-const call.
   const std::string* Get(std::string_view key, uint64_t revision);
 
+  // Whether Get(key, revision) would hit, without counting a hit or miss or touching the
+  // access counter (the engine asks before reading a record ahead).
+  bool Contains(std::string_view key, uint64_t revision) const;
+
   // Caches `value` as `key`'s value at `revision`, evicting as needed. A key in G (evicted from
   // S not long ago) enters M, any other key enters S. If `key` is already cached, its value and
   // revision are replaced and it re-enters the front of the queue it was in with its counter

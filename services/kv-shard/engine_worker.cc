@@ -22,6 +22,12 @@ using v1::OpResult;
 constexpr absl::Duration kIdleWakeup = absl::Milliseconds(100);
 constexpr absl::Duration kWatermarkInterval = absl::Milliseconds(1);
 
+// Submission slots of the engine thread's io_uring (a batch's reads beyond this are
+// submitted in several rounds), and how long one wait for completions lasts before the
+// thread looks again.
+constexpr unsigned kRingEntries = 256;
+constexpr absl::Duration kIoWait = absl::Milliseconds(50);
+
 v1::WatchEvent ToEvent(const engine::Change& change) {
   v1::WatchEvent event;
   switch (change.kind) {
@@ -162,23 +168,55 @@ void EngineWorker::Stop() {
 }
 
 void EngineWorker::Loop() {
+  if (absl::StatusOr<std::unique_ptr<engine::Uring>> ring = engine::Uring::Create(kRingEntries);
+      ring.ok()) {
+    ring_ = *std::move(ring);
+    engine_->AttachRing(ring_.get());
+  } else {
+    LOG(WARNING) << "io_uring unavailable (" << ring.status()
+                 << "); the engine thread uses blocking file I/O";
+  }
   std::vector<Call> calls;
   std::vector<std::shared_ptr<WatcherHandle>> new_watchers;
   while (true) {
     bool stop = false;
-    const bool watching = !watchers_.empty();
-    // Reclaim and hint files advance in 2 ms slices between batches: while they have work,
-    // take the next slice after 1 ms instead of the idle interval (an idle shard then
-    // reclaims at about 2/3 of a core instead of 2%).
-    const absl::Duration wait =
-        watching || engine_->background_pending() ? kWatermarkInterval : kIdleWakeup;
+    if (batch_.phase != Batch::Phase::kIdle) {
+      // A batch's reads or commit are in flight: wait for completions, not for requests
+      // (those queue up for the next batch).
+      ring_->Run(kIoWait);
+      AdvanceBatch();
+      if (batch_.phase != Batch::Phase::kIdle) continue;
+      // Done: the duties between batches below, then the next batch.
+    } else {
+      const bool watching = !watchers_.empty();
+      // Reclaim and hint files advance in 2 ms slices between batches: while they have work,
+      // take the next slice after 1 ms instead of the idle interval (an idle shard then
+      // reclaims at about 2/3 of a core instead of 2%).
+      const absl::Duration wait =
+          watching || engine_->background_pending() ? kWatermarkInterval : kIdleWakeup;
+      {
+        absl::MutexLock lock(&mu_);
+        auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return !queue_.empty() || !new_watchers_.empty() || stopping_ || close_watchers_;
+        };
+        mu_.AwaitWithTimeout(absl::Condition(&has_work), wait);
+        calls.swap(queue_);
+        if (stopping_ && calls.empty()) {
+          stopped_ = true;
+          stop = true;
+        }
+      }
+      if (!calls.empty()) {
+        StartBatch(std::move(calls));
+        calls.clear();
+        if (batch_.phase != Batch::Phase::kIdle) continue;
+      }
+    }
+    // Between batches: reap other completions (the everysec fdatasync), start new watchers,
+    // run background duties and send watermarks.
+    if (ring_ != nullptr && ring_->pending() > 0) ring_->Run(absl::ZeroDuration());
     {
       absl::MutexLock lock(&mu_);
-      auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || !new_watchers_.empty() || stopping_ || close_watchers_;
-      };
-      mu_.AwaitWithTimeout(absl::Condition(&has_work), wait);
-      calls.swap(queue_);
       new_watchers.swap(new_watchers_);
       if (close_watchers_) {
         close_watchers_ = false;
@@ -189,33 +227,6 @@ void EngineWorker::Loop() {
         }
         watchers_.clear();
       }
-      if (stopping_ && calls.empty()) {
-        stopped_ = true;
-        stop = true;
-      }
-    }
-    if (!calls.empty()) {
-      for (Call& call : calls) {
-        for (const Op& op : call.request->ops()) ApplyOp(op, call.response->add_results());
-        ops_executed_ += static_cast<uint64_t>(call.request->ops_size());
-      }
-      // Group commit: one write per namespace for everything applied above.
-      absl::Status committed = engine_->Commit();
-      if (!committed.ok()) {
-        LOG(ERROR) << "commit failed, failing the batch's writes: " << committed;
-        for (Call& call : calls) {
-          for (int i = 0; i < call.request->ops_size(); ++i) {
-            if (!IsMutation(call.request->ops(i).type())) continue;
-            OpResult* result = call.response->mutable_results(i);
-            result->Clear();
-            result->set_code(OpResult::INTERNAL);
-            result->set_message("write failed: " + std::string(committed.message()));
-          }
-        }
-      }
-      PublishChanges();
-      for (Call& call : calls) call.done();
-      calls.clear();
     }
     for (auto& watcher : new_watchers) StartWatcher(watcher);
     new_watchers.clear();
@@ -223,21 +234,114 @@ void EngineWorker::Loop() {
     if (absl::Status done = engine_->RunBackgroundWork(); !done.ok()) {
       LOG_EVERY_N(ERROR, 100) << "background work failed: " << done;
     }
-    // The sweep may have expired keys (tombstones with fresh revisions): commit and publish.
-    if (absl::Status committed = engine_->Commit(); !committed.ok()) {
-      LOG_EVERY_N(ERROR, 100) << "commit of background work failed: " << committed;
-    }
-    PublishChanges();
+    // Watchers started above may have expired keys on reading them (tombstones with fresh
+    // revisions): commit those as a batch of their own before any watermark passes them.
+    StartBackgroundCommit();
+    if (batch_.phase != Batch::Phase::kIdle) continue;
     SendWatermarks();
     if (stop) break;
   }
+  // Shutting down: let I/O in flight (an everysec fdatasync) complete, then sync everything.
+  while (ring_ != nullptr && engine_->io_pending()) ring_->Run(kIoWait);
   if (absl::Status synced = engine_->SyncAll(); !synced.ok()) {
     LOG(ERROR) << "final sync failed: " << synced;
   }
+  engine_->AttachRing(nullptr);
+  ring_.reset();
   for (auto& watcher : watchers_) {
     watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
   }
   watchers_.clear();
+}
+
+void EngineWorker::StartBatch(std::vector<Call> calls) {
+  CHECK(batch_.phase == Batch::Phase::kIdle);
+  batch_.calls = std::move(calls);
+  batch_.phase = Batch::Phase::kReading;
+  batch_.reads_done = false;
+  // The records this batch's ops will read: read them all at once through the ring, so
+  // the ops below find them in memory.
+  std::vector<engine::ReadAheadKey> keys;
+  for (const Call& call : batch_.calls) {
+    for (const Op& op : call.request->ops()) {
+      switch (op.type()) {
+        case Op::GET:
+          keys.push_back({op.ns(), op.key(), !op.no_value()});
+          break;
+        case Op::PUT:
+          if (op.return_old()) {
+            keys.push_back({op.ns(), op.key(), true});
+          } else if (op.keep_metadata()) {
+            keys.push_back({op.ns(), op.key(), false});
+          }
+          break;
+        case Op::DELETE:
+          if (op.return_old()) keys.push_back({op.ns(), op.key(), true});
+          break;
+        case Op::INCR:
+        case Op::INCR_FLOAT:
+        case Op::APPEND:
+        case Op::SETRANGE:
+        case Op::RENAME:
+          keys.push_back({op.ns(), op.key(), true});
+          break;
+        case Op::EXPIRE:
+          keys.push_back({op.ns(), op.key(), op.return_value()});
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  if (keys.empty()) {
+    batch_.reads_done = true;
+  } else {
+    engine_->ReadAhead(keys, [this] { batch_.reads_done = true; });
+  }
+  AdvanceBatch();
+}
+
+void EngineWorker::StartBackgroundCommit() {
+  CHECK(batch_.phase == Batch::Phase::kIdle);
+  batch_.phase = Batch::Phase::kReading;
+  batch_.reads_done = true;
+  AdvanceBatch();
+}
+
+void EngineWorker::AdvanceBatch() {
+  if (batch_.phase == Batch::Phase::kReading) {
+    if (!batch_.reads_done) return;
+    for (Call& call : batch_.calls) {
+      for (const Op& op : call.request->ops()) ApplyOp(op, call.response->add_results());
+      ops_executed_ += static_cast<uint64_t>(call.request->ops_size());
+    }
+    engine_->DropReadAhead();
+    // Group commit: one write per namespace for everything applied above.
+    batch_.phase = Batch::Phase::kCommitting;
+    batch_.commit_done = false;
+    engine_->CommitAsync([this](absl::Status status) {
+      batch_.commit_status = std::move(status);
+      batch_.commit_done = true;
+    });
+  }
+  if (batch_.phase != Batch::Phase::kCommitting || !batch_.commit_done) return;
+  const absl::Status& committed = batch_.commit_status;
+  if (!committed.ok()) {
+    LOG_EVERY_N(ERROR, 100) << "commit failed, failing the batch's writes: " << committed;
+    for (Call& call : batch_.calls) {
+      for (int i = 0; i < call.request->ops_size(); ++i) {
+        if (!IsMutation(call.request->ops(i).type())) continue;
+        OpResult* result = call.response->mutable_results(i);
+        result->Clear();
+        result->set_code(OpResult::INTERNAL);
+        result->set_message("write failed: " + std::string(committed.message()));
+      }
+    }
+  }
+  PublishChanges();
+  for (Call& call : batch_.calls) call.done();
+  batch_.calls.clear();
+  batch_.phase = Batch::Phase::kIdle;
 }
 
 // Registers a watcher between batches, so nothing committed can fall between its replay (or

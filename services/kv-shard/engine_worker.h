@@ -1,5 +1,14 @@
 // The shard's engine thread and its request queue (architecture §2).
 //
+// Batches are completion-driven on the thread's io_uring (engine/uring.h): the thread drains
+// the queue into one batch, submits the reads of the records its ops will need that are not
+// in memory (Engine::ReadAhead), applies the ops once those reads completed, submits the
+// batch's appends with their fdatasyncs linked after them (Engine::CommitAsync), and answers
+// every call once the commit completed. While a batch's I/O is in flight the thread waits on
+// the ring, not on a file; requests arriving meanwhile form the next batch (group commit).
+// Where io_uring is unavailable (old kernel, a seccomp profile forbidding it) the same steps
+// run with blocking I/O, which the log at startup says.
+//
 // Thread contract: Submit() may be called from any thread (gRPC callback threads); it only
 // appends to a mutex-guarded queue. Everything else runs on the engine thread, which is the
 // only thread that touches the Engine.
@@ -14,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "engine/engine.h"
+#include "engine/uring.h"
 #include "proto/shard.pb.h"
 #include "services/kv-shard/watcher.h"
 
@@ -51,7 +61,24 @@ class EngineWorker {
     Done done;
   };
 
+  // A batch in flight: its calls and how far it got.
+  struct Batch {
+    enum class Phase { kIdle, kReading, kCommitting };
+    Phase phase = Phase::kIdle;
+    std::vector<Call> calls;
+    bool reads_done = false;
+    bool commit_done = false;
+    absl::Status commit_status;
+  };
+
   void Loop();
+  // Starts `calls` as the batch (phase kReading) and advances it as far as completions allow.
+  void StartBatch(std::vector<Call> calls);
+  // Starts a batch without calls that commits what background work staged.
+  void StartBackgroundCommit();
+  // Moves the batch on: applies its ops once its reads completed, starts its commit, and
+  // answers its calls once the commit completed (phase back to kIdle).
+  void AdvanceBatch();
   void ApplyOp(const v1::Op& op, v1::OpResult* result);
   void ReadModifyWrite(const v1::Op& op, v1::OpResult* result);
   void Expire(const v1::Op& op, v1::OpResult* result);
@@ -61,6 +88,8 @@ class EngineWorker {
   void SendWatermarks();
 
   std::unique_ptr<engine::Engine> engine_;  // engine thread only
+  std::unique_ptr<engine::Uring> ring_;     // engine thread only; null: blocking I/O
+  Batch batch_;                             // engine thread only
   std::thread thread_;
   uint64_t ops_executed_ = 0;  // engine thread only
   std::vector<std::shared_ptr<WatcherHandle>> watchers_;  // engine thread only

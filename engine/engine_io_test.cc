@@ -1,0 +1,340 @@
+// The engine's completion-driven I/O (engine.h "Completion-driven I/O"): group commit through
+// an io_uring with linked fdatasyncs, read-ahead of cold records, the everysec fdatasync
+// through the ring; and power loss under each fsync policy (FaultInjectionEnv drops every
+// byte not fdatasynced), which a process kill cannot show because the page cache survives it.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/engine.h"
+#include "engine/log_engine.h"
+#include "engine/record_format.h"
+#include "engine/segment_file.h"
+#include "engine/test_util.h"
+#include "engine/uring.h"
+#include "gtest/gtest.h"
+
+namespace beyondkv::engine {
+namespace {
+
+constexpr int64_t kStartUs = 1'700'000'000'000'000;
+int64_t g_now_us = kStartUs;
+int64_t FakeNow() { return g_now_us; }
+
+std::string Key(int i) { return absl::StrCat("key", 100000 + i); }
+std::string ValueOf(int i, size_t size) {
+  std::string v = absl::StrCat("value-", i, "-");
+  v.resize(size, static_cast<char>('a' + i % 26));
+  return v;
+}
+
+class EngineIoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_now_us = kStartUs;
+    options_.now_us = FakeNow;
+    absl::StatusOr<std::unique_ptr<Uring>> ring = Uring::Create(64);
+    ASSERT_TRUE(ring.ok()) << ring.status();
+    ring_ = *std::move(ring);
+  }
+  void TearDown() override {
+    Close();
+    ring_.reset();
+  }
+
+  // Opens (or reopens) on `env`, with the ring attached unless `with_ring` is false.
+  Engine& Open(Env* env, bool with_ring = true) {
+    Close();
+    absl::StatusOr<std::unique_ptr<Engine>> engine = LogEngine::Open(options_, dir_.path(), env);
+    EXPECT_TRUE(engine.ok()) << engine.status();
+    engine_ = *std::move(engine);
+    if (with_ring) engine_->AttachRing(ring_.get());
+    return *engine_;
+  }
+  void Close() {
+    if (engine_ == nullptr) return;
+    RunRingUntil([&] { return !engine_->io_pending(); });
+    engine_->AttachRing(nullptr);
+    engine_.reset();
+  }
+
+  // Runs the ring until `pred` holds (at most 10 s).
+  template <typename Pred>
+  void RunRingUntil(Pred pred) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (!pred() && absl::Now() < deadline) ring_->Run(absl::Milliseconds(5));
+    ASSERT_TRUE(pred()) << "timed out waiting for the ring";
+  }
+
+  absl::Status CommitAndWait() {
+    bool called = false;
+    absl::Status result;
+    engine_->CommitAsync([&](absl::Status s) {
+      called = true;
+      result = std::move(s);
+    });
+    RunRingUntil([&] { return called; });
+    return result;
+  }
+
+  std::string Value(uint32_t ns, std::string_view key) {
+    absl::StatusOr<Entry> e = engine_->Get(ns, key);
+    if (absl::IsNotFound(e.status())) return "<NotFound>";
+    if (!e.ok()) return e.status().ToString();
+    return e->value;
+  }
+
+  testing::TempDir dir_;
+  Options options_;
+  std::unique_ptr<Uring> ring_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineIoTest, CommitAsyncWritesAndSyncsThroughTheRingWithoutWaiting) {
+  options_.fsync = FsyncPolicy::kAlways;
+  Open(Env::Default());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(engine_->Put(0, Key(i), ValueOf(i, 100), {}).ok());
+  ASSERT_TRUE(engine_->Put(2, "other", "namespace", {}).ok());
+  const uint64_t sqes_before = ring_->submitted_sqes();
+  bool called = false;
+  absl::Status result = absl::UnknownError("not called");
+  engine_->CommitAsync([&](absl::Status s) {
+    called = true;
+    result = s;
+  });
+  // Returned before the writes completed: the engine thread is free meanwhile.
+  EXPECT_FALSE(called);
+  EXPECT_TRUE(engine_->io_pending());
+  // Reads see the batch; mutations wait for the commit.
+  EXPECT_EQ(Value(0, Key(1)), ValueOf(1, 100));
+  absl::StatusOr<PutResult> refused = engine_->Put(0, "late", "x", {});
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  RunRingUntil([&] { return called; });
+  ASSERT_TRUE(result.ok()) << result;
+  EXPECT_FALSE(engine_->io_pending());
+  // One write and one linked fdatasync per namespace of the batch.
+  EXPECT_EQ(ring_->submitted_sqes() - sqes_before, 4u);
+  ASSERT_TRUE(engine_->Put(0, "late", "x", {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+
+  Open(Env::Default(), /*with_ring=*/false);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Value(0, Key(i)), ValueOf(i, 100));
+  EXPECT_EQ(Value(2, "other"), "namespace");
+  EXPECT_EQ(Value(0, "late"), "x");
+}
+
+TEST_F(EngineIoTest, ManyBatchesThroughTheRingSurviveReopenAndSealSegments) {
+  options_.fsync = FsyncPolicy::kEverySec;
+  options_.segment_bytes = 16 << 10;  // several seals on the way
+  Open(Env::Default());
+  int next = 0;
+  for (int batch = 0; batch < 50; ++batch) {
+    for (int i = 0; i < 10; ++i, ++next) {
+      ASSERT_TRUE(engine_->Put(next % 3, Key(next), ValueOf(next, 300), {}).ok());
+    }
+    ASSERT_TRUE(CommitAndWait().ok());
+  }
+  EngineStats stats = engine_->Stats();
+  uint64_t sealed = 0;
+  for (const NamespaceStats& ns : stats.namespaces) sealed += ns.sealed_segments;
+  EXPECT_GT(sealed, 3u);
+  Open(Env::Default(), /*with_ring=*/false);
+  for (int i = 0; i < next; ++i) ASSERT_EQ(Value(i % 3, Key(i)), ValueOf(i, 300)) << i;
+}
+
+TEST_F(EngineIoTest, ReadAheadServesColdReadsFromTheRing) {
+  options_.memory_bytes = 64 << 10;  // far smaller than the data: most reads go to the log
+  constexpr int kKeys = 200;
+  constexpr size_t kValueBytes = 2000;
+  Open(Env::Default());
+  for (int i = 0; i < kKeys; ++i) ASSERT_TRUE(engine_->Put(0, Key(i), ValueOf(i, kValueBytes), {}).ok());
+  PutOptions with_meta;
+  with_meta.metadata = "{\"m\":1}";
+  ASSERT_TRUE(engine_->Put(0, "meta", "v", with_meta).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  Open(Env::Default());  // cold cache
+
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) keys.push_back(Key(i));
+  std::vector<ReadAheadKey> wanted;
+  for (const std::string& k : keys) wanted.push_back({0, k, true});
+  wanted.push_back({0, Key(5), true});      // twice: read once
+  wanted.push_back({0, "absent", true});    // no such key: no read
+  wanted.push_back({0, "meta", false});     // metadata only: read (the key has metadata)
+  wanted.push_back({0, Key(150), false});   // neither value nor metadata: no read
+  const uint64_t reads_before = ring_->completed_requests();
+  bool done = false;
+  engine_->ReadAhead(wanted, [&] { done = true; });
+  EXPECT_FALSE(done);
+  RunRingUntil([&] { return done; });
+  EXPECT_EQ(ring_->completed_requests() - reads_before, 101u);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(Value(0, Key(i)), ValueOf(i, kValueBytes)) << i;
+  absl::StatusOr<Entry> meta = engine_->Get(0, "meta", ReadOptions{false});
+  ASSERT_TRUE(meta.ok());
+  EXPECT_EQ(meta->metadata, "{\"m\":1}");
+  // Reads from the read-ahead buffer count as cache misses, as reads from the log do.
+  EXPECT_EQ(engine_->Stats().cache_misses, 100u);
+  engine_->DropReadAhead();
+
+  // Values now in the cache are not read again.
+  const uint64_t reads_mid = ring_->completed_requests();
+  done = false;
+  std::vector<ReadAheadKey> again(wanted.begin(), wanted.begin() + 100);
+  engine_->ReadAhead(again, [&] { done = true; });
+  RunRingUntil([&] { return done; });
+  const uint64_t reread = ring_->completed_requests() - reads_mid;
+  EXPECT_LT(reread, 100u);
+  EXPECT_GT(reread, 50u);  // 64 KiB holds about 30 of these values
+  engine_->DropReadAhead();
+  // Without read-ahead the same reads still work (blocking).
+  for (int i = 100; i < kKeys; ++i) ASSERT_EQ(Value(0, Key(i)), ValueOf(i, kValueBytes)) << i;
+}
+
+TEST_F(EngineIoTest, ReadAheadOfADamagedRecordReportsDataLoss) {
+  options_.memory_bytes = 0;  // nothing cached: the read must go to the file
+  Open(Env::Default());
+  ASSERT_TRUE(engine_->Put(0, "k", std::string(5000, 'x'), {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  // Damage the value on disk under the open engine (a bit flip the index cannot know of).
+  const std::string path =
+      dir_.path() + "/" + NamespaceDirName(0) + "/" + SegmentFileName(1);
+  const int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pwrite(fd, "y", 1, static_cast<off_t>(testing::FileSize(path) - 100)), 1);
+  ::close(fd);
+  bool done = false;
+  engine_->ReadAhead({{0, "k", true}}, [&] { done = true; });
+  RunRingUntil([&] { return done; });
+  absl::StatusOr<Entry> e = engine_->Get(0, "k");
+  EXPECT_TRUE(absl::IsDataLoss(e.status())) << e.status();
+  engine_->DropReadAhead();
+  EXPECT_EQ(engine_->Stats().corrupt_records, 1u);
+}
+
+TEST_F(EngineIoTest, EverySecFdatasyncGoesThroughTheRing) {
+  options_.fsync = FsyncPolicy::kEverySec;
+  Open(Env::Default());
+  ASSERT_TRUE(engine_->Put(0, "k", "v", {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  g_now_us += 2'000'000;
+  const uint64_t sqes_before = ring_->submitted_sqes();
+  ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+  EXPECT_TRUE(engine_->io_pending());  // submitted, not waited for
+  RunRingUntil([&] { return !engine_->io_pending(); });
+  EXPECT_EQ(ring_->submitted_sqes() - sqes_before, 1u);
+  // Nothing dirty: the next period syncs nothing.
+  g_now_us += 2'000'000;
+  ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+  EXPECT_FALSE(engine_->io_pending());
+}
+
+TEST_F(EngineIoTest, FailedAsyncCommitRollsTheBatchBack) {
+  // The fault-injection Env's files have no descriptor: CommitAsync does the blocking calls
+  // and reports through the same completion path.
+  testing::FaultInjectionEnv env;
+  options_.fsync = FsyncPolicy::kAlways;
+  Open(&env);
+  ASSERT_TRUE(engine_->Put(0, "kept", "1", {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  ASSERT_TRUE(engine_->Put(0, "lost", "2", {}).ok());
+  ASSERT_TRUE(engine_->Put(0, "kept", "changed", {}).ok());
+  env.fail_writes = true;
+  absl::Status s = CommitAndWait();
+  env.fail_writes = false;
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(Value(0, "lost"), "<NotFound>");
+  EXPECT_EQ(Value(0, "kept"), "1");
+  ASSERT_TRUE(engine_->Put(0, "after", "3", {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  Open(&env);
+  EXPECT_EQ(Value(0, "kept"), "1");
+  EXPECT_EQ(Value(0, "lost"), "<NotFound>");
+  EXPECT_EQ(Value(0, "after"), "3");
+}
+
+// ---- Power loss ----------------------------------------------------------------------------
+
+class PowerLossTest : public EngineIoTest {
+ protected:
+  // Writes key i in its own acknowledged batch, 100 ms of clock apart, running background
+  // work (the everysec fdatasync) between batches; then the power fails: nothing more
+  // reaches the disk, and whatever was not fdatasynced is gone. Returns how many writes were
+  // acknowledged and, in *synced_before, how many had been acknowledged at the last
+  // fdatasync the engine made.
+  int WriteThenLosePower(FsyncPolicy policy, int count, int* synced_before) {
+    options_.fsync = policy;
+    Open(&env_);
+    *synced_before = 0;
+    int acked = 0;
+    for (int i = 0; i < count; ++i) {
+      EXPECT_TRUE(engine_->Put(i % 2, Key(i), ValueOf(i, 200), {}).ok());
+      if (!CommitAndWait().ok()) break;
+      ++acked;
+      g_now_us += 100'000;
+      const uint64_t syncs_before = SyncCount();
+      EXPECT_TRUE(engine_->RunBackgroundWork().ok());
+      if (SyncCount() != syncs_before) *synced_before = acked;
+    }
+    env_.crash_after_ops = 0;  // the machine is gone: the close below reaches nothing
+    engine_.reset();
+    env_.DropUnsyncedData();
+    return acked;
+  }
+
+  // fdatasyncs the engine made so far.
+  uint64_t SyncCount() { return env_.data_syncs; }
+
+  // After the reopen: keys [0, n) present with their values, and no key after a missing one
+  // (what survives is a prefix of the acknowledged writes).
+  int SurvivingPrefix(int acked) {
+    Open(&env_, /*with_ring=*/false);
+    int present = 0;
+    bool gap = false;
+    for (int i = 0; i < acked; ++i) {
+      const std::string v = Value(i % 2, Key(i));
+      if (v == "<NotFound>") {
+        gap = true;
+        continue;
+      }
+      EXPECT_FALSE(gap) << "key " << i << " survived although an earlier write was lost";
+      EXPECT_EQ(v, ValueOf(i, 200)) << i;
+      ++present;
+    }
+    return present;
+  }
+
+  testing::FaultInjectionEnv env_;
+};
+
+TEST_F(PowerLossTest, AlwaysKeepsEveryAcknowledgedWrite) {
+  int synced_before = 0;
+  const int acked = WriteThenLosePower(FsyncPolicy::kAlways, 60, &synced_before);
+  ASSERT_EQ(acked, 60);
+  EXPECT_EQ(SurvivingPrefix(acked), acked);
+}
+
+TEST_F(PowerLossTest, EverySecLosesAtMostTheLastSecond) {
+  int synced_before = 0;
+  const int acked = WriteThenLosePower(FsyncPolicy::kEverySec, 55, &synced_before);
+  ASSERT_EQ(acked, 55);
+  // 100 ms per write: a sync about every 10 writes; the last one at write 50.
+  EXPECT_GE(synced_before, 45);
+  const int present = SurvivingPrefix(acked);
+  EXPECT_GE(present, synced_before);
+  EXPECT_LE(acked - present, 11);  // ~1 s of writes at most
+}
+
+TEST_F(PowerLossTest, NeverMayLoseWritesButKeepsAConsistentPrefix) {
+  int synced_before = 0;
+  const int acked = WriteThenLosePower(FsyncPolicy::kNever, 40, &synced_before);
+  ASSERT_EQ(acked, 40);
+  const int present = SurvivingPrefix(acked);
+  EXPECT_LE(present, acked);
+}
+
+}  // namespace
+}  // namespace beyondkv::engine
