@@ -1,6 +1,8 @@
 // The engine's access to the file system, as a small abstract interface (after LevelDB's
-// include/leveldb/env.h) so tests can fail writes, tear records or fill the disk, and so the
-// io_uring loop can later replace the blocking POSIX calls without touching the engine logic.
+// include/leveldb/env.h) so tests can fail writes, tear records or fill the disk. The hot
+// paths (commit appends and fdatasyncs, reads of cold records) go through the shard's
+// io_uring instead (engine/uring.h), on the descriptors File::fd() hands out; everything
+// else, and files without a descriptor, use the blocking calls below.
 //
 // Errors are absl::Status values derived from errno (absl::ErrnoToStatus: ENOENT -> NotFound,
 // ENOSPC -> ResourceExhausted, EIO -> Internal...), with the path in the message.
