@@ -100,6 +100,7 @@ struct WatchStream {
   absl::Duration heartbeat;
   absl::Time last_write;
   uint64_t buffer_limit = 0;
+  bool out_full = false;  // `out` passed buffer_limit: later events were dropped
   bool ended = false;   // the error event was written: the stream is over
   bool closed = false;  // Close() ran
 
@@ -123,7 +124,7 @@ struct WatchStream {
 
   // The error that ends a stream already started, if any.
   std::optional<ApiError> Ending() const {
-    if (inbox->overflowed()) {
+    if (inbox->overflowed() || out_full) {
       return ApiError{503, "unavailable",
                       absl::StrCat("the client reads too slowly: more than ", buffer_limit,
                                    " bytes of events waited for it; reconnect with "
@@ -298,6 +299,14 @@ void HandleWatch(const HandlerEnv& env, const ApiCall& call, HttpMetrics& metric
       },
       shards,
       [raw](const v1::WatchEvent& event) {
+        if (raw->out_full) return;
+        if (raw->out.size() > raw->buffer_limit) {
+          // One release of many events at once (a shard's backlog freed by another's
+          // watermark) outgrew the limit: keep the ordered prefix gathered so far, end there.
+          raw->out_full = true;
+          raw->session->Cancel();
+          return;
+        }
         raw->out += EncodeSseEvent(event, NowMs());
         if (event.kind() != v1::WatchEvent::READY) ++raw->events;
       },
@@ -307,7 +316,8 @@ void HandleWatch(const HandlerEnv& env, const ApiCall& call, HttpMetrics& metric
   // Wait for the first frame (an initial value, a replayed change, or ready) or a failure, so
   // that a failure to start is an HTTP status rather than an event.
   const absl::Time deadline = absl::Now() + kFirstEventWait;
-  while (stream->out.empty() && !stream->failure && !stream->inbox->overflowed()) {
+  while (stream->out.empty() && !stream->failure && !stream->inbox->overflowed() &&
+         !stream->out_full) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) break;
     if (std::function<void()> fn = stream->inbox->Next(left)) fn();
