@@ -1,6 +1,9 @@
 #include "gateway/command_context.h"
 
+#include <algorithm>
 #include <utility>
+
+#include "absl/time/clock.h"
 
 #include "gateway/io_loop.h"
 #include "gateway/router.h"
@@ -81,7 +84,16 @@ bool CommandContext::Settle() {
     reply_->finish = nullptr;
     finish(*this);
   }
-  return reply_->outstanding == 0;
+  if (reply_->outstanding != 0) return false;
+  if (reply_->command_index >= 0 && !reply_->counted) {
+    reply_->counted = true;
+    const int64_t elapsed_ns = absl::GetCurrentTimeNanos() - reply_->start_ns;
+    const char first = reply_->out.empty() ? '\0' : reply_->out[0];
+    shared().command_stats.Record(static_cast<size_t>(reply_->command_index),
+                                  static_cast<uint64_t>(std::max<int64_t>(0, elapsed_ns) / 1000),
+                                  first == '-' || first == '!');
+  }
+  return true;
 }
 
 }  // namespace beyondkv::gateway

@@ -73,6 +73,10 @@ class CommandContext {
 
   std::shared_ptr<Connection> connection() { return conn_; }
 
+  // The command this reply answers (its index in AllCommands()): its latency and outcome are
+  // counted in INFO commandstats once the reply is complete.
+  void SetCommand(int index) { reply_->command_index = index; }
+
   // Closes the connection after this command's reply is written (QUIT).
   void CloseAfterReply() { reply_->close_after = true; }
 

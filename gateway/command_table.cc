@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "gateway/io_loop.h"
 #include "gateway/replies.h"
 
 namespace beyondkv::gateway {
@@ -44,15 +45,19 @@ void DispatchCommand(CommandContext& ctx, Argv& argv) {
     ctx.out().Error(UnknownCommand(argv));
     return;
   }
+  const int index = static_cast<int>(spec - AllCommands().data());
   const int argc = static_cast<int>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+    ctx.shared().command_stats.Rejected(index);
     ctx.out().Error(WrongArity(spec->name));
     return;
   }
   if (!ctx.client().authenticated && !spec->no_auth) {
+    ctx.shared().command_stats.Rejected(index);
     ctx.out().Error(kErrNoAuth);
     return;
   }
+  ctx.SetCommand(index);
   ctx.client().last_command = std::string(spec->name);
   spec->handler(ctx, argv);
 }

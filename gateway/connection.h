@@ -27,6 +27,11 @@ struct PendingReply {
   // phase's ops (MSETNX, cross-shard RENAME). Empty when the op callbacks write `out`.
   std::function<void(CommandContext&)> finish;
   bool close_after = false;  // QUIT, protocol errors: close once this reply is written
+  // For INFO commandstats: the command's index in AllCommands() (-1: unknown or rejected),
+  // when it was dispatched (absl::GetCurrentTimeNanos), and whether its completion was counted.
+  int command_index = -1;
+  int64_t start_ns = 0;
+  bool counted = false;
 };
 
 // What commands read and change about their client (HELLO, SELECT, AUTH, CLIENT SETNAME).

@@ -230,6 +230,7 @@ void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
 void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::string>& argv) {
   shared_->total_commands.fetch_add(1, std::memory_order_relaxed);
   auto reply = std::make_shared<PendingReply>();
+  reply->start_ns = absl::GetCurrentTimeNanos();
   conn->replies.push_back(reply);
   CommandContext ctx(this, conn, reply);
   DispatchCommand(ctx, argv);

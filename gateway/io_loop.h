@@ -23,6 +23,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/command_stats.h"
+#include "gateway/command_table.h"
 #include "gateway/connection.h"
 #include "gateway/gateway_config.h"
 #include "gateway/scan_cursors.h"
@@ -41,6 +43,7 @@ struct GatewayShared {
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<uint64_t> total_connections{0};
   std::atomic<uint64_t> total_commands{0};
+  CommandStats command_stats{AllCommands().size()};  // index = position in AllCommands()
   int64_t started_ms = 0;
   ScanCursors scan_cursors;
   std::vector<IoLoop*> loops;  // every I/O loop, set before they start

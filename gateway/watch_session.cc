@@ -10,7 +10,7 @@ namespace beyondkv::gateway {
 // One shard's Watch stream. Owned by itself until gRPC calls OnDone, and by its session.
 class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
  public:
-  Stream(Post post, std::weak_ptr<WatchSession> session, size_t index, uint32_t shard)
+  Stream(WeighedPost post, std::weak_ptr<WatchSession> session, size_t index, uint32_t shard)
       : post_(std::move(post)), session_(std::move(session)), index_(index), shard_(shard) {}
 
   void Begin(ShardClient* client, const v1::WatchRequest& request,
@@ -26,7 +26,10 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended; OnDone follows
-    post_([session = session_, index = index_, event = std::move(event_)]() mutable {
+    const size_t bytes =
+        sizeof(v1::WatchEvent) + event_.key().size() + event_.value().size() +
+        event_.metadata().size();
+    post_(bytes, [session = session_, index = index_, event = std::move(event_)]() mutable {
       if (auto s = session.lock()) s->OnEvent(index, std::move(event));
     });
     event_ = v1::WatchEvent();
@@ -34,28 +37,31 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
   }
 
   void OnDone(const grpc::Status& status) override {
-    std::string message;
+    absl::Status error;
     switch (status.error_code()) {
       case grpc::StatusCode::FAILED_PRECONDITION:
+        error = absl::FailedPreconditionError(status.error_message());
+        break;
       case grpc::StatusCode::RESOURCE_EXHAUSTED:
-        message = status.error_message();
+        error = absl::ResourceExhaustedError(status.error_message());
         break;
       case grpc::StatusCode::CANCELLED:
         break;  // our own Cancel(): nothing to report
       default:
-        message = absl::StrCat("shard ", shard_, " unavailable: ",
-                               status.ok() ? "watch stream ended" : status.error_message());
+        error = absl::UnavailableError(
+            absl::StrCat("shard ", shard_, " unavailable: ",
+                         status.ok() ? "watch stream ended" : status.error_message()));
     }
     if (status.error_code() != grpc::StatusCode::CANCELLED) {
-      post_([session = session_, index = index_, message] {
-        if (auto s = session.lock()) s->OnStreamEnd(index, message);
+      post_(sizeof(absl::Status), [session = session_, index = index_, error] {
+        if (auto s = session.lock()) s->OnStreamEnd(index, error);
       });
     }
     self_.reset();  // may delete this
   }
 
  private:
-  Post post_;
+  WeighedPost post_;
   std::weak_ptr<WatchSession> session_;
   size_t index_;
   uint32_t shard_;
@@ -66,6 +72,12 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
 };
 
 WatchSession::WatchSession(Post post, std::vector<uint32_t> shards, Sink sink,
+                           Failure failure)
+    : WatchSession(
+          [post = std::move(post)](size_t, std::function<void()> fn) { post(std::move(fn)); },
+          std::move(shards), std::move(sink), std::move(failure)) {}
+
+WatchSession::WatchSession(WeighedPost post, std::vector<uint32_t> shards, Sink sink,
                            Failure failure)
     : post_(std::move(post)), sink_(std::move(sink)), failure_(std::move(failure)) {
   for (uint32_t shard : shards) {
@@ -112,7 +124,7 @@ void WatchSession::OnEvent(size_t index, v1::WatchEvent event) {
   Release();
 }
 
-void WatchSession::OnStreamEnd(size_t, const std::string& error) {
+void WatchSession::OnStreamEnd(size_t, const absl::Status& error) {
   if (cancelled_) return;
   Cancel();
   if (failure_) failure_(error);

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "gateway/shard_client.h"
 #include "proto/shard.pb.h"
 
@@ -28,14 +29,21 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
  public:
   // Receives each released event (SET, DEL, FLUSH) in revision order, then READY once.
   using Sink = std::function<void(const v1::WatchEvent& event)>;
-  // Called once if the subscription fails (a shard stream ended: unavailable, replay floor,
-  // too slow); `message` is the reason for the client.
-  using Failure = std::function<void(const std::string& message)>;
+  // Called once if the subscription fails; the status's message is the reason for the
+  // client: FAILED_PRECONDITION (SINCE below a shard's replay floor: "... replay floor <r>"),
+  // RESOURCE_EXHAUSTED (the shard cut this watcher off for falling too far behind),
+  // UNAVAILABLE ("shard <i> unavailable: ..."; the shard is down or its stream ended).
+  using Failure = std::function<void(const absl::Status& status)>;
 
   // Runs a function on the owner thread soon; callable from any thread.
   using Post = std::function<void(std::function<void()>)>;
+  // Like Post, and also says roughly how many bytes of memory the function holds (the
+  // event it carries: key, value and metadata sizes), so that an owner whose thread may
+  // block can bound what waits for it.
+  using WeighedPost = std::function<void(size_t bytes, std::function<void()>)>;
 
   WatchSession(Post post, std::vector<uint32_t> shards, Sink sink, Failure failure);
+  WatchSession(WeighedPost post, std::vector<uint32_t> shards, Sink sink, Failure failure);
   ~WatchSession();
 
   // Opens one stream per shard given to the constructor, with requests[i] to clients[i].
@@ -59,10 +67,10 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   };
 
   void OnEvent(size_t index, v1::WatchEvent event);
-  void OnStreamEnd(size_t index, const std::string& error);
+  void OnStreamEnd(size_t index, const absl::Status& error);
   void Release();
 
-  Post post_;
+  WeighedPost post_;
   Sink sink_;
   Failure failure_;
   std::vector<ShardState> states_;

@@ -649,9 +649,29 @@ TEST_F(HttpApiTest, UnknownRoutesAndMethods) {
   ExpectError(Send("OPTIONS", "/v1/kv/k"), 405, "method_not_allowed");
 }
 
-TEST_F(HttpApiTest, WatchRoutesAre501ForNow) {
-  ExpectError(server_->Get("/v1/watch/k"), 501, "not_implemented");
-  ExpectError(server_->Get("/v1/watch?prefix=p"), 501, "not_implemented");
+// The SSE watch routes in brief (tests/differential/sse_test.py has the rest).
+TEST_F(HttpApiTest, WatchRoutesStreamServerSentEvents) {
+  const std::string key = "w/k 1";
+  HttpReply put = server_->Put(KeyPath(key, "ns=2"), "v");
+  ASSERT_EQ(put.status, 204);
+  const std::string rev = put.Header("X-KV-Revision");
+  HttpReply r = server_->OpenStream("/v1/watch/" + Encode(key) + "?ns=2", "\"ready\"");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("Content-Type"), "text/event-stream");
+  EXPECT_EQ(r.Header("Cache-Control"), "no-cache");
+  EXPECT_EQ(r.body, "id: " + rev + "\ndata: {\"type\":\"set\",\"key\":\"w/k 1\",\"value\":\"" +
+                        B64("v") + "\",\"revision\":" + rev + "}\n\ndata: {\"type\":\"ready\"}\n\n");
+  r = server_->OpenStream("/v1/watch?ns=2&prefix=w%2F", "\n\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "data: {\"type\":\"ready\"}\n\n");
+  r = server_->OpenStream("/v1/watch?ns=2&prefix=w%2F&since=0", "\"ready\"",
+                          {{"Last-Event-ID", rev}});
+  EXPECT_EQ(r.body, "data: {\"type\":\"ready\"}\n\n");  // nothing after `rev`
+  ExpectError(server_->Get("/v1/watch/k?prefix=p"), 400, "invalid_request");
+  ExpectError(server_->Get("/v1/watch?ns=2&since=x"), 400, "invalid_request");
+  ExpectError(server_->Get("/v1/watch?ns=16"), 400, "invalid_request");
+  ExpectError(server_->Get("/v1/watch/k", {{"Last-Event-ID", "-1"}}), 400, "invalid_request");
+  ExpectError(Send("DELETE", "/v1/watch/k"), 405, "method_not_allowed");
 }
 
 TEST_F(HttpApiTest, LivezAndReadyz) {

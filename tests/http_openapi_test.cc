@@ -71,6 +71,28 @@ class HttpOpenApiTest : public ::testing::Test {
     return reply;
   }
 
+  // Opens an SSE watch stream, reads it until `until`, and checks the exchange and each
+  // event's JSON (WatchEvent); expects at least `min_events` events.
+  void Stream(const std::string& target, const std::string& until, size_t min_events) {
+    HttpReply reply = server_->OpenStream(target, until);
+    EXPECT_EQ(reply.status, 200) << target << ": " << reply.body;
+    for (const std::string& error : validator_.CheckExchange("GET", target, "", reply)) {
+      ADD_FAILURE() << error;
+    }
+    size_t events = 0;
+    const json schema = {{"$ref", "#/components/schemas/WatchEvent"}};
+    for (size_t at = 0; (at = reply.body.find("data: ", at)) != std::string::npos;) {
+      const size_t end = reply.body.find('\n', at);
+      const json event = json::parse(reply.body.substr(at + 6, end - at - 6), nullptr, false);
+      for (const std::string& error : validator_.CheckSchema(schema, event, target)) {
+        ADD_FAILURE() << error;
+      }
+      ++events;
+      at = end;
+    }
+    EXPECT_GE(events, min_events) << target << ": " << reply.body;
+  }
+
   OpenApiValidator validator_{LoadDocument()};
   std::unique_ptr<HttpTestServer> server_;
 };
@@ -213,12 +235,36 @@ TEST_F(HttpOpenApiTest, LiveResponsesMatchTheDocumentAndCoverIt) {
   Expect(400, "POST", "/v1/kv/batch", json_type, R"([{"op":"nope","key":"k"}])");
   Expect(413, "POST", "/v1/kv/batch", json_type, "[" + std::string(5000, ' ') + "]");
   Expect(401, "POST", "/v1/kv/batch", json_type, "[]", no_token);
-  // Watch (501 in this release).
-  Expect(501, "GET", "/v1/watch/oa%3Aw");
+  // Watch: the stream's head, and every event's JSON against WatchEvent.
+  const std::string before = std::to_string(
+      std::stoull(Expect(204, "PUT", KeyPath("oa:w"),
+                         {{"X-KV-TTL", "60"}, {"X-KV-Metadata", "{\"m\":1}"}}, "w")
+                      .Header("X-KV-Revision")) -
+      1);
+  Stream("/v1/watch/oa%3Aw?ns=0", "\"ready\"", 2);
+  Stream("/v1/watch?ns=0&prefix=oa%3A&since=" + before, "\"ready\"", 2);
+  Expect(204, "DELETE", KeyPath("oa:w"));
+  Stream("/v1/watch?prefix=oa%3Aw&since=" + before, "\"ready\"", 3);
   Expect(400, "GET", "/v1/watch/bad%zz");
+  Expect(400, "GET", "/v1/watch/oa%3Aw?since=-1");
   Expect(401, "GET", "/v1/watch/oa%3Aw", none, "", no_token);
-  Expect(501, "GET", "/v1/watch?prefix=oa");
+  Expect(400, "GET", "/v1/watch?prefix=oa&cursor=x");
   Expect(401, "GET", "/v1/watch", none, "", no_token);
+  {
+    // History dropped by reclaim cannot be replayed: 410.
+    RedisConn redis = server_->Redis();
+    ASSERT_NE(redis, nullptr);
+    redisReply* reply = static_cast<redisReply*>(redisCommand(redis.get(), "BGREWRITEAOF"));
+    ASSERT_NE(reply, nullptr);
+    freeReplyObject(reply);
+    int status = 0;
+    for (int i = 0; i < 300 && status != 410; ++i) {
+      status = server_->OpenStream("/v1/watch/oa%3Aw?since=1", "\n\n").status;
+      if (status != 410) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    Expect(410, "GET", "/v1/watch/oa%3Aw?since=1");
+    Expect(410, "GET", "/v1/watch?prefix=oa&since=1");
+  }
 
   // A shard down: 503 from every route that needs it.
   Expect(204, "PUT", KeyPath(down_key), none, "v");
@@ -245,6 +291,8 @@ TEST_F(HttpOpenApiTest, LiveResponsesMatchTheDocumentAndCoverIt) {
   Expect(503, "POST", "/v1/kv/batch", json_type,
          json::array({{{"op", "get"}, {"key", down_key}}}).dump());
   Expect(503, "GET", "/readyz", none, "", no_token);
+  Expect(503, "GET", "/v1/watch/" + Encode(down_key));
+  Expect(503, "GET", "/v1/watch?prefix=oa");
   kill(supervisor[0], SIGCONT);
   for (int i = 0; i < 250 && server_->Get("/readyz").status != 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -92,6 +92,35 @@ HttpReply HttpTestServer::Send(const std::string& method, const std::string& tar
   return reply;
 }
 
+HttpReply HttpTestServer::OpenStream(const std::string& target, const std::string& until,
+                                     const httplib::Headers& headers, int timeout_ms) {
+  httplib::Client client("127.0.0.1", http_port_);
+  client.set_url_encode(false);
+  client.set_read_timeout(timeout_ms / 1000, (timeout_ms % 1000) * 1000);
+  httplib::Headers all = headers;
+  if (!options_.token.empty() && all.count("Authorization") == 0) {
+    all.emplace("Authorization", "Bearer " + options_.token);
+  }
+  HttpReply reply;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  httplib::Result result = client.Get(
+      target, all,
+      [&](const httplib::Response& response) {
+        reply.status = response.status;
+        reply.headers = response.headers;
+        return true;
+      },
+      [&](const char* data, size_t n) {
+        reply.body.append(data, n);
+        // Returning false drops the connection.
+        return reply.body.find(until) == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline;
+      });
+  if (result) reply.body = result->body.empty() ? reply.body : result->body;
+  return reply;
+}
+
 RedisConn HttpTestServer::Redis() const { return ConnectWhenReady(resp_port_, 10000); }
 
 std::string Encode(std::string_view bytes) {

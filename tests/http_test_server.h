@@ -60,6 +60,12 @@ class HttpTestServer {
     return Send("PUT", target, headers, body);
   }
 
+  // Opens a streaming response (an SSE watch) on a new connection: returns its status,
+  // headers and the body read until `until` appears in it (or `timeout_ms` passes, or the
+  // response ends), then drops the connection. The token is added as Send() does.
+  HttpReply OpenStream(const std::string& target, const std::string& until,
+                       const httplib::Headers& headers = {}, int timeout_ms = 10000);
+
   // A new RESP connection (null on failure).
   RedisConn Redis() const;
 

@@ -3,6 +3,8 @@
 // INFO, redis-cli reads COMMAND DOCS.
 #include <unistd.h>
 
+#include <algorithm>
+#include <iterator>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -159,25 +161,27 @@ void DbsizeCommand(CommandContext& ctx, Argv&) {
   });
 }
 
-// Asks every shard for its STATS and passes the answers to `done`.
+// One shard's STATS, or nothing when it did not answer.
+struct ShardAnswer {
+  bool up = false;
+  v1::ShardStats stats;
+};
+
+// Asks every shard for its STATS and passes the answers to `done`, element i = shard i; a
+// shard that does not answer is reported down rather than failing the command.
 void GatherStats(CommandContext& ctx,
-                 std::function<void(const std::vector<v1::ShardStats>&, CommandContext&)> done) {
-  auto stats = std::make_shared<std::vector<v1::ShardStats>>(ctx.shard_count());
-  auto error = std::make_shared<FirstError>();
+                 std::function<void(const std::vector<ShardAnswer>&, CommandContext&)> done) {
+  auto answers = std::make_shared<std::vector<ShardAnswer>>(ctx.shard_count());
   for (uint32_t shard = 0; shard < ctx.shard_count(); ++shard) {
     Op op;
     op.set_type(Op::STATS);
-    ctx.SendToShard(shard, std::move(op),
-                    [stats, error, shard](const OpResult& r, CommandContext&) {
-                      error->Note(r);
-                      (*stats)[shard] = r.stats();
-                    });
+    ctx.SendToShard(shard, std::move(op), [answers, shard](const OpResult& r, CommandContext&) {
+      ShardAnswer& a = (*answers)[shard];
+      a.up = r.code() == OpResult::OK;
+      if (a.up) a.stats = r.stats();
+    });
   }
-  ctx.Finish([stats, error, done](CommandContext& c) {
-    RespWriter out = c.out();
-    if (error->Reply(out)) return;
-    done(*stats, c);
-  });
+  ctx.Finish([answers, done](CommandContext& c) { done(*answers, c); });
 }
 
 std::string HumanBytes(uint64_t n) {
@@ -191,32 +195,59 @@ std::string HumanBytes(uint64_t n) {
   return u == 0 ? absl::StrCat(n, "B") : absl::StrFormat("%.2f%s", v, units[u]);
 }
 
-// INFO [section ...]: server, clients, memory, persistence, stats, keyspace, with figures from
-// this gateway and every shard. "all", "everything" and "default" select every section.
+// Sections of INFO without arguments (Redis's "default"); "all" and "everything" add the
+// per-command ones.
+constexpr std::string_view kDefaultSections[] = {"server",   "clients",  "memory",
+                                                 "persistence", "stats", "keyspace",
+                                                 "namespaces",  "shards"};
+constexpr std::string_view kExtraSections[] = {"commandstats", "latencystats"};
+
+// INFO [section ...]: server, clients, memory, persistence, stats, keyspace, namespaces,
+// shards (the default), commandstats, latencystats ("all", "everything"). The figures are
+// those of GET /metrics on the HTTP gateway (docs/http.md): this gateway's own (connections,
+// commands with their latency) and every shard's (keys and bytes per namespace, cache, log,
+// sealed segments, reclaim runs), as totals and per shard.
 void InfoCommand(CommandContext& ctx, Argv& argv) {
   std::vector<std::string> sections;
   for (size_t i = 1; i < argv.size(); ++i) sections.push_back(ToLower(argv[i]));
-  GatherStats(ctx, [sections](const std::vector<v1::ShardStats>& stats, CommandContext& c) {
+  GatherStats(ctx, [sections](const std::vector<ShardAnswer>& answers, CommandContext& c) {
     auto wanted = [&](std::string_view name) {
-      if (sections.empty()) return true;
+      const bool is_default =
+          std::find(std::begin(kDefaultSections), std::end(kDefaultSections), name) !=
+          std::end(kDefaultSections);
+      if (sections.empty()) return is_default;
       for (const std::string& s : sections) {
-        if (s == name || s == "all" || s == "everything" || s == "default") return true;
+        if (s == name || s == "all" || s == "everything" || (s == "default" && is_default)) {
+          return true;
+        }
       }
       return false;
     };
     const GatewayConfig& cfg = c.config();
     GatewayShared& shared = c.shared();
     const int64_t uptime = (NowMs() - shared.started_ms) / 1000;
-    uint64_t keys[16] = {}, expires[16] = {};
+    struct NsTotals {
+      uint64_t keys = 0, expires = 0, live_bytes = 0, log_bytes = 0, sealed = 0;
+    };
+    NsTotals ns_totals[16];
     uint64_t cache_bytes = 0, cache_budget = 0, index_bytes = 0, hits = 0, misses = 0;
-    uint64_t log_bytes = 0, sealed = 0, reclaims = 0, expired = 0, corrupt = 0, shard_ops = 0;
-    for (const v1::ShardStats& s : stats) {
+    uint64_t log_bytes = 0, live_bytes = 0, sealed = 0, reclaims = 0, expired = 0, corrupt = 0;
+    uint64_t shard_ops = 0, shards_up = 0;
+    for (const ShardAnswer& a : answers) {
+      if (!a.up) continue;
+      ++shards_up;
+      const v1::ShardStats& s = a.stats;
       for (const v1::NamespaceStats& n : s.namespaces()) {
         if (n.ns() < 16) {
-          keys[n.ns()] += n.keys();
-          expires[n.ns()] += n.expires();
+          NsTotals& t = ns_totals[n.ns()];
+          t.keys += n.keys();
+          t.expires += n.expires();
+          t.live_bytes += n.live_bytes();
+          t.log_bytes += n.log_bytes();
+          t.sealed += n.sealed_segments();
         }
         log_bytes += n.log_bytes();
+        live_bytes += n.live_bytes();
         sealed += n.sealed_segments();
       }
       cache_bytes += s.cache_bytes();
@@ -240,7 +271,8 @@ void InfoCommand(CommandContext& ctx, Argv& argv) {
                       "redis_mode:standalone\r\narch_bits:64\r\nprocess_id:", getpid(),
                       "\r\ntcp_port:", cfg.port, "\r\nuptime_in_seconds:", uptime,
                       "\r\nuptime_in_days:", uptime / 86400, "\r\nshards:", cfg.shard_count,
-                      "\r\nio_threads_active:", cfg.threads, "\r\n");
+                      "\r\nshards_up:", shards_up, "\r\nio_threads_active:", cfg.threads,
+                      "\r\n");
     }
     if (wanted("clients")) {
       section("Clients");
@@ -253,13 +285,15 @@ void InfoCommand(CommandContext& ctx, Argv& argv) {
       absl::StrAppend(&text, "used_memory:", used, "\r\nused_memory_human:", HumanBytes(used),
                       "\r\nmaxmemory:", cache_budget, "\r\nmaxmemory_human:",
                       HumanBytes(cache_budget), "\r\nmaxmemory_policy:s3fifo\r\n",
-                      "cache_bytes:", cache_bytes, "\r\nindex_bytes:", index_bytes, "\r\n");
+                      "cache_bytes:", cache_bytes, "\r\ncache_budget_bytes:", cache_budget,
+                      "\r\nindex_bytes:", index_bytes, "\r\n");
     }
     if (wanted("persistence")) {
       section("Persistence");
       absl::StrAppend(&text, "loading:0\r\naof_enabled:1\r\nappendfsync:", cfg.fsync,
-                      "\r\nlog_bytes:", log_bytes, "\r\nsealed_segments:", sealed,
-                      "\r\nreclaim_runs:", reclaims, "\r\ncorrupt_records:", corrupt, "\r\n");
+                      "\r\nlog_bytes:", log_bytes, "\r\nlive_bytes:", live_bytes,
+                      "\r\nsealed_segments:", sealed, "\r\nreclaim_runs:", reclaims,
+                      "\r\ncorrupt_records:", corrupt, "\r\n");
     }
     if (wanted("stats")) {
       section("Stats");
@@ -271,10 +305,74 @@ void InfoCommand(CommandContext& ctx, Argv& argv) {
     if (wanted("keyspace")) {
       section("Keyspace");
       for (uint32_t ns = 0; ns < 16; ++ns) {
-        if (keys[ns] > 0) {
-          absl::StrAppend(&text, "db", ns, ":keys=", keys[ns], ",expires=", expires[ns],
-                          ",avg_ttl=0\r\n");
+        if (ns_totals[ns].keys > 0) {
+          absl::StrAppend(&text, "db", ns, ":keys=", ns_totals[ns].keys,
+                          ",expires=", ns_totals[ns].expires, ",avg_ttl=0\r\n");
         }
+      }
+    }
+    if (wanted("namespaces")) {
+      // Keys and bytes of every namespace that holds anything (summed over the shards).
+      section("Namespaces");
+      for (uint32_t ns = 0; ns < 16; ++ns) {
+        const NsTotals& t = ns_totals[ns];
+        if (t.keys == 0 && t.log_bytes == 0) continue;
+        absl::StrAppend(&text, "ns", ns, ":keys=", t.keys, ",expires=", t.expires,
+                        ",live_bytes=", t.live_bytes, ",log_bytes=", t.log_bytes,
+                        ",sealed_segments=", t.sealed, "\r\n");
+      }
+    }
+    if (wanted("shards")) {
+      section("Shards");
+      for (size_t i = 0; i < answers.size(); ++i) {
+        const ShardAnswer& a = answers[i];
+        if (!a.up) {
+          absl::StrAppend(&text, "shard", i, ":up=0\r\n");
+          continue;
+        }
+        uint64_t keys = 0, expires = 0, live = 0, log = 0, segs = 0;
+        for (const v1::NamespaceStats& n : a.stats.namespaces()) {
+          keys += n.keys();
+          expires += n.expires();
+          live += n.live_bytes();
+          log += n.log_bytes();
+          segs += n.sealed_segments();
+        }
+        const v1::ShardStats& s = a.stats;
+        absl::StrAppend(&text, "shard", i, ":up=1,keys=", keys, ",expires=", expires,
+                        ",live_bytes=", live, ",log_bytes=", log, ",sealed_segments=", segs,
+                        ",cache_hits=", s.cache_hits(), ",cache_misses=", s.cache_misses(),
+                        ",cache_bytes=", s.cache_bytes(),
+                        ",cache_budget_bytes=", s.cache_budget_bytes());
+        absl::StrAppend(&text, ",index_bytes=", s.index_bytes(), ",reclaim_runs=",
+                        s.reclaim_runs(), ",expired_keys=", s.expired_keys(),
+                        ",corrupt_records=", s.corrupt_records(), ",ops=", s.commands(), "\r\n");
+      }
+    }
+    const std::vector<CommandSpec>& all = AllCommands();
+    if (wanted("commandstats")) {
+      section("Commandstats");
+      for (size_t i = 0; i < all.size(); ++i) {
+        const CommandStats::Snapshot st = shared.command_stats.Get(i);
+        if (st.calls == 0 && st.rejected == 0) continue;
+        absl::StrAppend(&text, "cmdstat_", std::string(all[i].name), ":calls=", st.calls,
+                        ",usec=", st.usec, ",usec_per_call=",
+                        absl::StrFormat("%.2f", st.calls == 0 ? 0.0
+                                                              : static_cast<double>(st.usec) /
+                                                                    static_cast<double>(st.calls)),
+                        ",rejected_calls=", st.rejected, ",failed_calls=", st.failed, "\r\n");
+      }
+    }
+    if (wanted("latencystats")) {
+      section("Latencystats");
+      for (size_t i = 0; i < all.size(); ++i) {
+        const CommandStats::Snapshot st = shared.command_stats.Get(i);
+        if (st.calls == 0) continue;
+        absl::StrAppend(&text, "latency_percentiles_usec_", std::string(all[i].name), ":p50=",
+                        absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.5)), ",p99=",
+                        absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.99)),
+                        ",p99.9=", absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.999)),
+                        "\r\n");
       }
     }
     c.out().Verbatim("txt", text);

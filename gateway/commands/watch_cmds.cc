@@ -107,7 +107,8 @@ void WatchGeneric(CommandContext& ctx, Argv& argv, bool prefix) {
         loop->WritePush(conn, EncodeEvent(event), limit_error);
         if (event.kind() == v1::WatchEvent::READY) release("");
       },
-      [weak_conn, loop, release, ready_seen](const std::string& message) {
+      [weak_conn, loop, release, ready_seen](const absl::Status& status) {
+        const absl::string_view message = status.message();
         auto conn = weak_conn.lock();
         if (!conn || conn->closed) return;
         if (!*ready_seen) {

@@ -26,6 +26,15 @@ struct HttpConfig {
   // next call (see ShardHop). 1, as the RESP gateway does per I/O thread, gave the most
   // throughput on 2 cores (docs/http.md); more lets a small request overtake a large value.
   uint32_t max_inflight_per_shard = 1;
+  // SSE watch (GET /v1/watch...): a `: heartbeat` comment is sent after this many ms without
+  // any other write, so proxies and clients see the stream alive.
+  uint64_t sse_heartbeat_ms = 15000;
+  // Watch streams open at once; each holds a worker thread for its whole life. 0 = half of
+  // `threads` (at least 1), so watchers cannot starve the REST routes. Beyond it: 503.
+  uint32_t max_sse_streams = 0;
+  // A watch stream whose client reads too slowly is cut off (an `event: error`, then the end
+  // of the stream) once this many bytes of events wait for it in the gateway.
+  uint64_t sse_max_buffer_bytes = 16ull << 20;
 };
 
 }  // namespace beyondkv::gateway::http

@@ -20,6 +20,7 @@
 #include "gateway/http/kv_handlers.h"
 #include "gateway/http/query.h"
 #include "gateway/http/routes.h"
+#include "gateway/http/watch_handler.h"
 
 namespace beyondkv::gateway::http {
 namespace {
@@ -83,6 +84,8 @@ std::string_view CodeForStatus(int status) {
       return "method_not_allowed";
     case 409:
       return "conflict";
+    case 410:
+      return "gone";
     case 413:
       return "payload_too_large";
     case 414:
@@ -297,8 +300,7 @@ void HttpGateway::Dispatch(const httplib::Request& req, httplib::Response& res,
       return HandleCompact(env, call, res);
     case Route::kWatchKey:
     case Route::kWatchPrefix:
-      return WriteError(
-          res, ApiError{501, "not_implemented", "SSE watch is not available yet in this release"});
+      return HandleWatch(env, call, metrics_, res);
     case Route::kLivez:
     case Route::kReadyz:
     case Route::kMetrics: {

@@ -37,6 +37,19 @@ int main(int argc, char** argv) {
                  "Execute calls in flight per shard; further ops are batched into the next")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  app.add_option("--sse-heartbeat-ms", config.sse_heartbeat_ms,
+                 "SSE watch streams get a `: heartbeat` comment after this many ms idle")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{10}, uint64_t{3600000}));
+  app.add_option("--max-sse-streams", config.max_sse_streams,
+                 "SSE watch streams open at once (each holds a worker thread); 0 = half of "
+                 "--threads; more get 503")
+      ->capture_default_str();
+  app.add_option("--sse-max-buffer-bytes", config.sse_max_buffer_bytes,
+                 "a watch stream whose client reads too slowly is ended once this many bytes "
+                 "of events wait for it")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 32));
   app.add_option("--http-token", config.token,
                  "bearer token every route but /livez and /readyz requires; empty = none "
                  "(pass it in the environment: argv is world-readable)")

@@ -36,6 +36,14 @@ std::string EscapeLabelValue(std::string_view value) {
 
 HttpMetrics::HttpMetrics() = default;
 
+bool HttpMetrics::TryOpenSseStream(int64_t max) {
+  int64_t open = sse_streams_.load(std::memory_order_relaxed);
+  do {
+    if (open >= max) return false;
+  } while (!sse_streams_.compare_exchange_weak(open, open + 1, std::memory_order_relaxed));
+  return true;
+}
+
 void HttpMetrics::RecordRequest(Route route, int status, absl::Duration latency) {
   RouteStats& r = routes_[static_cast<int>(route)];
   const auto* it = std::find(kStatuses.begin(), kStatuses.end(), status);
@@ -106,6 +114,13 @@ std::string HttpMetrics::RenderHttp() const {
   Family(out, "beyondkv_http_connections_total", "counter", "Client connections accepted.");
   absl::StrAppend(&out, "beyondkv_http_connections_total ",
                   connections_total_.load(std::memory_order_relaxed), "\n");
+  Family(out, "beyondkv_http_sse_streams", "gauge", "SSE watch streams open.");
+  absl::StrAppend(&out, "beyondkv_http_sse_streams ", sse_streams_.load(std::memory_order_relaxed),
+                  "\n");
+  Family(out, "beyondkv_http_sse_events_total", "counter",
+         "Set, del and flush events written to SSE watch streams.");
+  absl::StrAppend(&out, "beyondkv_http_sse_events_total ",
+                  sse_events_total_.load(std::memory_order_relaxed), "\n");
   return out;
 }
 

@@ -44,6 +44,15 @@ class HttpMetrics {
   }
   void ConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
 
+  // SSE watch streams: counts one more open stream and returns true, unless `max` are open.
+  bool TryOpenSseStream(int64_t max);
+  void SseStreamClosed() { sse_streams_.fetch_sub(1, std::memory_order_relaxed); }
+  // `events` set/del/flush events written to watch streams.
+  void SseEventsSent(uint64_t events) {
+    sse_events_total_.fetch_add(events, std::memory_order_relaxed);
+  }
+  int64_t sse_streams() const { return sse_streams_.load(std::memory_order_relaxed); }
+
   // The gateway's own metrics.
   std::string RenderHttp() const;
 
@@ -67,6 +76,8 @@ class HttpMetrics {
   std::array<RouteStats, kRouteCount> routes_;
   std::atomic<int64_t> open_connections_{0};
   std::atomic<uint64_t> connections_total_{0};
+  std::atomic<int64_t> sse_streams_{0};
+  std::atomic<uint64_t> sse_events_total_{0};
   mutable absl::Mutex mu_;
   std::map<std::pair<int, int>, uint64_t> other_statuses_ ABSL_GUARDED_BY(mu_);  // (route, status)
 };

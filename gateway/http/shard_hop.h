@@ -43,6 +43,10 @@ class ShardHop {
   // The shard that owns `key` (router.h).
   uint32_t ShardOf(std::string_view key) const;
 
+  // Shard `shard`'s client, for streaming calls (Watch) that bypass the coalescing queue.
+  // Lives as long as this ShardHop.
+  ShardClient* client(uint32_t shard) const { return lanes_[shard]->client.get(); }
+
   // Sends `ops` to `shard` and blocks until they are answered.
   ShardResults Execute(uint32_t shard, std::vector<v1::Op> ops);
 

@@ -92,6 +92,10 @@ int main(int argc, char** argv) {
   app.add_option("--http-threads", options.http_threads,
                  "HTTP worker threads: connections served at once (more wait for a free one)")
       ->envname("KV_HTTP_THREADS")->capture_default_str();
+  app.add_option("--sse-heartbeat-ms", options.sse_heartbeat_ms,
+                 "SSE watch streams (GET /v1/watch...) get a heartbeat comment after this many "
+                 "ms without an event")
+      ->envname("KV_SSE_HEARTBEAT_MS")->capture_default_str();
   CLI::Option* bind = app.add_option("--bind", options.bind, "listen address of the gateways")
                           ->envname("KV_BIND")->capture_default_str();
   app.add_option("--threads", options.threads,

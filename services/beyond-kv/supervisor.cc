@@ -225,6 +225,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
         absl::StrCat("--threads=", options.http_threads),
         absl::StrCat("--max-value-bytes=", options.max_value_bytes),
         absl::StrCat("--idle-timeout-secs=", options.idle_timeout_secs),
+        absl::StrCat("--sse-heartbeat-ms=", options.sse_heartbeat_ms),
     };
     http.command.env = http_env;
     http.serves_on = http_endpoint.ToString();
@@ -526,6 +527,9 @@ absl::Status ValidateOptions(const SupervisorOptions& o) {
   }
   if (o.http_threads < 1 || o.http_threads > kMaxHttpThreads) {
     return OutOfRange("http-threads", o.http_threads, absl::StrCat("1..", kMaxHttpThreads));
+  }
+  if (o.sse_heartbeat_ms < 10 || o.sse_heartbeat_ms > 3600000) {
+    return OutOfRange("sse-heartbeat-ms", o.sse_heartbeat_ms, "10..3600000");
   }
   if (o.threads < 1 || o.threads > kMaxShards) {
     return OutOfRange("threads", o.threads, absl::StrCat("1..", kMaxShards));

@@ -37,6 +37,8 @@ struct SupervisorOptions {
   // environment, never on a command line; no other child sees it.
   std::string http_token;
   int http_threads = 128;  // HTTP worker threads (connections served at once), 1..4096
+  // Idle time, ms, after which an SSE watch stream gets a `: heartbeat` comment; 10..3600000.
+  int64_t sse_heartbeat_ms = 15000;
   // Directory holding kv-shard and the gateways; "" = search the usual places (see
   // LocateChildBinary). main() fills it from KV_BIN_DIR.
   std::string bin_dir;
