@@ -34,24 +34,32 @@ KERNEL_RULES = [
     ("kernel: epoll/poll", re.compile(r"^(ep_|do_epoll|__x64_sys_epoll|__sys_epoll|do_sys_poll|"
                                       r"__x64_sys_poll|__x64_sys_ppoll|do_poll|eventfd|"
                                       r"__x64_sys_eventfd)")),
-    ("kernel: file read/write, page cache", re.compile(
-        r"^(vfs_|ksys_|__x64_sys_pread|__x64_sys_pwrite|__x64_sys_read|__x64_sys_write|"
-        r"ext4_|filemap_|generic_file|copy_page|copy_user|_copy_to_user|_copy_from_user|"
-        r"rep_movs|iomap_|jbd2|__x64_sys_fdatasync|do_fsync)")),
+    ("kernel: file I/O (pread/pwrite, ext4, page cache)", re.compile(
+        r"^(__x64_sys_pread|__x64_sys_pwrite|ksys_pread|ksys_pwrite|ext4_|filemap_|"
+        r"generic_file|generic_perform_write|iomap_|jbd2|__x64_sys_fdatasync|do_fsync|"
+        r"file_write_and_wait|__filemap|folio_|page_cache_)")),
+    ("kernel: syscall entry/exit", re.compile(
+        r"^(entry_SYSCALL|do_syscall|syscall_exit|syscall_enter|exit_to_user|"
+        r"irqentry_exit_to_user|__x64_sys_|x64_sys_call|syscall_trace)")),
 ]
 
 
+KERNEL_GENERIC = "kernel: generic"  # placeholder: takes the subsystem of its nearest caller
+
+# Frames every thread has (thread start, main): left out of the children sums.
+THREAD_START = re.compile(r"^(_start|__libc_start_main|__libc_start_call_main|main|start_thread|"
+                          r"clone|clone3|__clone|__clone3|std::execute_native_thread_routine|"
+                          r"ret_from_fork|ret_from_fork_asm)$")
+
+
 def classify(sym, dso):
-    """Returns the subsystem of one frame."""
+    """Returns the subsystem of one frame (KERNEL_GENERIC for kernel frames no rule names)."""
     d = dso.rsplit("/", 1)[-1]
-    if d.startswith("[kernel") or d == "[unknown]" and sym.startswith(("entry_", "do_syscall")):
+    if d.startswith("[kernel"):
         for name, rx in KERNEL_RULES:
             if rx.match(sym):
                 return name
-        if sym.startswith(("entry_SYSCALL", "do_syscall", "syscall_", "__x64_sys", "exit_to_user",
-                           "syscall_exit")):
-            return "kernel: syscall entry/exit"
-        return "kernel: other"
+        return KERNEL_GENERIC
     if "libgrpc" in d or "libgpr" in d or "libaddress_sorting" in d or "libupb" in d:
         return "gRPC (libgrpc, libgrpc++, libgpr)"
     if "libprotobuf" in d:
@@ -141,7 +149,8 @@ def main():
     names = dict(kv.split("=", 1) for kv in args.process_map)
     per = collections.defaultdict(lambda: {
         "total": 0, "self_sub": collections.Counter(), "child_sub": collections.Counter(),
-        "self_fn": collections.Counter(), "child_fn": collections.Counter(), "comm": ""})
+        "self_fn": collections.Counter(), "child_fn": collections.Counter(),
+        "threads": collections.Counter()})
     for comm, pid, period, frames in parse(sys.stdin):
         key = names.get(str(pid), None)
         if key is None:
@@ -150,11 +159,19 @@ def main():
             key = comm
         p = per[key]
         p["total"] += period
+        p["threads"][comm] += period
         if not frames:
             frames = [("[unknown]", "[unknown]")]
         subs = [classify(s, d) for s, d in frames]
+        # A kernel frame no rule names (copy_to_user, spin locks, vfs_write, ...) belongs to the
+        # nearest named kernel frame among its callers (e.g. tcp_sendmsg, futex_wait).
+        for i, sub in enumerate(subs):
+            if sub == KERNEL_GENERIC:
+                subs[i] = next((x for x in subs[i + 1:] if x.startswith("kernel: ") and
+                                x != KERNEL_GENERIC), "kernel: other")
+        kept = [x for (s, _), x in zip(frames, subs) if not THREAD_START.match(s)]
         p["self_sub"][subs[0]] += period
-        for s in set(subs):
+        for s in set(kept):
             p["child_sub"][s] += period
         p["self_fn"][(frames[0][0], frames[0][1].rsplit("/", 1)[-1])] += period
         for f in set((s, d.rsplit("/", 1)[-1]) for s, d in frames):
@@ -164,6 +181,8 @@ def main():
         p = per[key]
         t = p["total"]
         print(f"\n### {key}: {t * 100 / grand:.1f}% of the profiled processes' samples\n")
+        threads = ", ".join(f"`{c}` {v * 100 / t:.0f}%" for c, v in p["threads"].most_common(6))
+        print(f"Samples by thread name: {threads}.\n")
         print("| subsystem | self % | children % |\n|---|---|---|")
         for sub, v in sorted(p["child_sub"].items(), key=lambda kv: -p["self_sub"][kv[0]] - kv[1] / 1000):
             if v * 100 / t < 1 and p["self_sub"][sub] * 100 / t < 1:

@@ -47,6 +47,28 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# cpu_ticks PID...: "pid:utime+stime" (clock ticks) per process.
+cpu_ticks() { for p in "$@"; do echo -n "$p:$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0) "; done; echo; }
+commands() { redis-cli -p "$1" INFO stats | tr -d '\r' | awk -F: '$1 == "total_commands_processed" { print $2 }'; }
+# cpu_table LABEL WALL_SECS CMDS_BEFORE CMDS_AFTER "BEFORE" "AFTER" NAME=PID...: Markdown rows.
+cpu_table() {
+  python3 - "$@" <<'EOF'
+import os, sys
+label, wall, c0, c1, before, after, *names = sys.argv[1:]
+hz = os.sysconf("SC_CLK_TCK")
+b = dict(x.split(":") for x in before.split()); a = dict(x.split(":") for x in after.split())
+reqs = int(c1) - int(c0)
+total = 0
+for nm in names:
+    name, pid = nm.rsplit("=", 1)
+    secs = (int(a.get(pid, 0)) - int(b.get(pid, 0))) / hz
+    total += secs if name != "kv-bench" else 0
+    print(f"| {label} | {name} | {secs / float(wall):.2f} | {secs * 1e6 / max(reqs, 1):.1f} |")
+print(f"| {label} | **server total** ({reqs / float(wall):.0f} commands/s) | {total / float(wall):.2f} | "
+      f"**{total * 1e6 / max(reqs, 1):.1f}** |")
+EOF
+}
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 shard_args=()
 if [[ -n $SHARDS ]]; then shard_args=(--threads "$SHARDS"); fi
@@ -64,25 +86,37 @@ for pid in $(pgrep -P "$server_pid"); do
   role[$pid]=$exe
 done
 map=()
+declare -A name_of
 n=0
 for pid in "${!role[@]}"; do
   case ${role[$pid]} in
-    kv-shard) map+=("$pid=kv-shard #$n (pid $pid)"); n=$((n + 1)) ;;
-    *) map+=("$pid=${role[$pid]} (pid $pid)") ;;
+    kv-shard) name_of[$pid]="kv-shard #$n (pid $pid)"; n=$((n + 1)) ;;
+    *) name_of[$pid]="${role[$pid]} (pid $pid)" ;;
   esac
+  map+=("$pid=${name_of[$pid]}")
 done
 log "processes: ${map[*]}"
 pids=$(IFS=,; echo "${!role[*]}")
 
 "$kvbench" --port "$port" --load --duration-secs 0 --keys "$KEYS" --value-bytes "$VALUE_BYTES" \
   --connections "$CONNECTIONS" --pipeline 4 >/dev/null
-total_secs=$(( RECORD_SECS + 6 ))
+total_secs=$(( 2 * RECORD_SECS + 6 ))
 "$kvbench" --port "$port" --closed --mix "$MIX" --keys "$KEYS" --value-bytes "$VALUE_BYTES" \
   --connections "$CONNECTIONS" --pipeline "$PIPELINE" --warmup-secs 2 \
   --duration-secs "$total_secs" >"$work/kv-bench.txt" 2>&1 &
 bench_pid=$!
 sleep 3
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+all_pids=("$server_pid" "${!role[@]}" "$bench_pid")
+# CPU per command first, without perf (perf's DWARF stack copies cost the profiled processes).
+cmds0=$(commands "$port"); ticks0=$(cpu_ticks "${all_pids[@]}"); t0=$(date +%s.%N)
+sleep "$RECORD_SECS"
+t1=$(date +%s.%N); ticks1=$(cpu_ticks "${all_pids[@]}"); cmds1=$(commands "$port")
+wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+names=("supervisor (beyond-kv)=$server_pid")
+for pid in "${!role[@]}"; do names+=("${name_of[$pid]}=$pid"); done
+names+=("kv-bench=$bench_pid")
+cpu_rows=$(cpu_table beyond-kv "$wall" "$cmds0" "$cmds1" "$ticks0" "$ticks1" "${names[@]}")
 log "perf record -F $FREQ --call-graph dwarf -p $pids for $RECORD_SECS s (load $load_before)"
 perf record -F "$FREQ" --call-graph dwarf,16384 -p "$pids" -o "$work/perf.data" \
   -- sleep "$RECORD_SECS" 2>"$work/perf-record.err" >&2 || { cat "$work/perf-record.err" >&2; exit 1; }
@@ -92,6 +126,35 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 throughput=$(grep -m1 -o 'achieved [0-9.]* req/s' "$work/kv-bench.txt" || echo "achieved ? req/s")
 log "kv-bench: $throughput; perf: $(grep -o 'captured and wrote.*' "$work/perf-record.err" || true)"
 # Whole-machine CPU split while recording is not in perf.data (-p): sample it from /proc/stat.
+
+kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+
+# The same load against redis-server (AOF everysec), CPU time only (no perf).
+if [[ ${REDIS:-1} == 1 ]] && command -v redis-server >/dev/null; then
+  mkdir -p "$work/redis"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$work/redis" --save '' --appendonly yes \
+    --appendfsync everysec --daemonize no >"$work/redis.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 600); do [[ $(redis-cli -p "$port" PING 2>/dev/null) == PONG ]] && break; sleep 0.1; done
+  "$kvbench" --port "$port" --load --duration-secs 0 --keys "$KEYS" --value-bytes "$VALUE_BYTES" \
+    --connections "$CONNECTIONS" --pipeline 4 >/dev/null
+  "$kvbench" --port "$port" --closed --mix "$MIX" --keys "$KEYS" --value-bytes "$VALUE_BYTES" \
+    --connections "$CONNECTIONS" --pipeline "$PIPELINE" --warmup-secs 2 \
+    --duration-secs $(( RECORD_SECS + 3 )) >"$work/kv-bench-redis.txt" 2>&1 &
+  bench_pid=$!
+  sleep 3
+  cmds0=$(commands "$port"); ticks0=$(cpu_ticks "$server_pid" "$bench_pid"); t0=$(date +%s.%N)
+  sleep "$RECORD_SECS"
+  t1=$(date +%s.%N); ticks1=$(cpu_ticks "$server_pid" "$bench_pid"); cmds1=$(commands "$port")
+  wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+  cpu_rows+=$'\n'$(cpu_table redis-server "$wall" "$cmds0" "$cmds1" "$ticks0" "$ticks1" \
+    "redis-server=$server_pid" "kv-bench=$bench_pid")
+  wait "$bench_pid" || true
+  bench_pid=
+  redis_throughput=$(grep -m1 -o 'achieved [0-9.]* req/s' "$work/kv-bench-redis.txt" || echo "achieved ? req/s")
+  log "redis-server: $redis_throughput"
+  kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
+fi
 
 perf script -i "$work/perf.data" -F comm,pid,tid,period,ip,sym,dso --no-inline 2>/dev/null |
   python3 tools/bench/perf_subsystems.py --top 12 --process-map "${map[@]}" >"$work/tables.md"
@@ -111,7 +174,20 @@ mkdir -p "$(dirname "$OUT")"
   echo "Percentages are of each process's own on-CPU samples. *self*: the sampled instruction is in"
   echo "that subsystem/function; *children*: some frame of the sampled stack is (so a subsystem's"
   echo "children % includes the kernel time it causes). DWARF unwinding is cut at 16 KiB of stack"
-  echo "and sometimes fails (\"unknown frames\")."
+  echo "and sometimes fails (\"unknown frames\"). The VM has no hardware PMU: the event is"
+  echo "\`cpu-clock\`, so time with interrupts off shows up at the next \`_raw_spin_unlock_irq*\`."
+  echo
+  echo "## CPU per request"
+  echo
+  echo "CPU time (utime + stime from /proc/<pid>/stat) over $RECORD_SECS s just before the recording, divided by the"
+  echo "commands the server counted (INFO \`total_commands_processed\`). The same kv-bench load then"
+  echo "ran against redis-server (\`--appendonly yes --appendfsync everysec\`): ${redis_throughput:-not run}."
+  echo
+  echo "| server | process | cores used | CPU µs per command |"
+  echo "|---|---|---|---|"
+  echo "$cpu_rows"
+  echo
+  echo "## Where each process spends its CPU"
   cat "$work/tables.md"
 } >"$OUT"
 log "wrote $OUT"
