@@ -24,14 +24,14 @@
 #   5. Writes $OUT_DIR/<name>.md (table), <name>.csv (every run), <name>.png (peak throughput and
 #      hit ratio per run), <name> = larger-than-memory, or larger-than-memory-quick (QUICK=1).
 #
-# Usage: tools/bench/larger_than_memory.sh          # ~5 minutes on 2 cores (plus the build):
+# Usage: tools/bench/larger_than_memory.sh          # ~6 minutes on 2 cores (plus the build):
 #                                                   # 64 MiB budget, 256 MiB of 4 KiB values
 #        QUICK=1 tools/bench/larger_than_memory.sh  # ~1 minute: 16 MiB budget, 64 MiB of data
 #        MEMORY_BYTES=$((1<<30)) DATA_RATIO=4 tools/bench/larger_than_memory.sh   # scale up
 # Environment (defaults; QUICK=1 changes those marked *):
 #   MEMORY_BYTES* (67108864)  DATA_RATIO (4)  VALUE_BYTES (4096)  ZIPF_ALPHA (0.99)
 #   MIXES ("get:90,set:10 get:100")  DISTS ("zipf uniform")  VARIANTS ("cached evicted fits")
-#   CONNECTIONS (32)  DURATION_SECS* (10)  WARMUP_SECS* (5)  OPEN_PERCENT (50)
+#   CONNECTIONS (32)  DURATION_SECS* (8)  WARMUP_SECS* (4)  OPEN_PERCENT (50)
 #   EVICT_INTERVAL_SECS (0.05)  SHARDS (beyond-kv's default --threads)  REDIS (1)
 #   OUT_DIR (docs/benchmarks)  KEEP_WORK=1 keeps the temporary directory (logs, data).
 # Needs python3 (for posix_fadvise and the tables), redis-cli, redis-server (REDIS=1),
@@ -48,8 +48,8 @@ if [[ $QUICK == 1 ]]; then
   name=larger-than-memory-quick
 else
   MEMORY_BYTES=${MEMORY_BYTES:-67108864}
-  DURATION_SECS=${DURATION_SECS:-10}
-  WARMUP_SECS=${WARMUP_SECS:-5}
+  DURATION_SECS=${DURATION_SECS:-8}
+  WARMUP_SECS=${WARMUP_SECS:-4}
   name=larger-than-memory
 fi
 DATA_RATIO=${DATA_RATIO:-4}
@@ -149,6 +149,13 @@ log_resident_bytes() {
     awk '{ s += $1 } END { print s + 0 }'
 }
 
+# Sectors read from the disk holding the data directory (/sys/block/<dev>/stat), or empty.
+disk_dev=$(basename "$(findmnt -no SOURCE -T "$work" 2>/dev/null || true)" 2>/dev/null || true)
+disk_sectors_read() {
+  [[ -n $disk_dev && -r /sys/block/$disk_dev/stat ]] || return 0
+  awk '{ print $3 }' "/sys/block/$disk_dev/stat"
+}
+
 cache_counters() {  # prints "hits misses" summed over the shards (INFO stats)
   redis-cli -p "$port" INFO stats | tr -d '\r' |
     awk -F: '$1 == "cache_hits" { h = $2 } $1 == "cache_misses" { m = $2 } END { print h + 0, m + 0 }'
@@ -156,7 +163,7 @@ cache_counters() {  # prints "hits misses" summed over the shards (INFO stats)
 
 csv=$work/results.csv
 seed=1000
-echo "variant,budget_bytes,mix,dist,mode,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us,max_us,count,errors,unfinished,hits,misses,hit_ratio,rss_kib,log_resident_bytes,load1" >"$csv"
+echo "variant,budget_bytes,mix,dist,mode,target_rate,achieved_rate,p50_us,p90_us,p99_us,p999_us,max_us,count,errors,unfinished,hits,misses,hit_ratio,rss_kib,log_resident_bytes,load1,disk_read_mibps" >"$csv"
 
 # run_point VARIANT BUDGET MIX DIST RATE|closed|warmup SEED: one kv-bench run; appends a CSV
 # row (not for warmup) and prints the achieved rate. Each run needs its own seed: with one seed
@@ -168,8 +175,8 @@ run_point() {
   if [[ $dist == zipf ]]; then dist_args+=(--zipf-alpha "$ZIPF_ALPHA"); fi
   if [[ $rate == warmup ]]; then dur=$WARMUP_SECS
   elif [[ $rate != closed ]]; then mode_args=(--rate "$rate"); fi
-  local seed=$6 before after
-  before=$(cache_counters)
+  local seed=$6 before after sectors0 sectors1 t0 t1
+  before=$(cache_counters); sectors0=$(disk_sectors_read); t0=$(date +%s.%N)
   if ! json=$("$kvbench" --port "$port" --json "${mode_args[@]}" --mix "$mix" "${dist_args[@]}" \
       --connections "$CONNECTIONS" --keys "$KEYS" --value-bytes "$VALUE_BYTES" \
       --duration-secs "$dur" --warmup-secs 0.2 --drain-secs 2 --seed "$seed" 2>>"$work/kv-bench.err"); then
@@ -177,12 +184,17 @@ run_point() {
     echo 0
     return 0
   fi
-  after=$(cache_counters)
+  after=$(cache_counters); sectors1=$(disk_sectors_read); t1=$(date +%s.%N)
+  local disk_mibps=
+  if [[ -n $sectors0 && -n $sectors1 ]]; then
+    disk_mibps=$(awk -v a="$sectors0" -v b="$sectors1" -v t0="$t0" -v t1="$t1" \
+      'BEGIN { printf "%.1f", (b - a) * 512 / 1048576 / (t1 - t0) }')
+  fi
   if [[ $rate == warmup ]]; then echo 0; return 0; fi
   python3 - "$variant" "$budget" "$mix" "$dist" "$csv" "$json" "$before" "$after" \
-      "$(server_rss_kib)" "$(log_resident_bytes)" "$(cut -d' ' -f1 /proc/loadavg)" <<'EOF'
+      "$(server_rss_kib)" "$(log_resident_bytes)" "$(cut -d' ' -f1 /proc/loadavg)" "$disk_mibps" <<'EOF'
 import json, sys
-variant, budget, mix, dist, csv_path, text, before, after, rss, resident, load1 = sys.argv[1:]
+variant, budget, mix, dist, csv_path, text, before, after, rss, resident, load1, disk = sys.argv[1:]
 j = json.loads(text)
 lat = j["latency_us"]
 h0, m0 = map(int, before.split()); h1, m1 = map(int, after.split())
@@ -190,12 +202,13 @@ hits, misses = h1 - h0, m1 - m0
 ratio = hits / (hits + misses) if hits + misses else 0
 row = [variant, budget, mix.replace(",", " "), dist, j["mode"], round(j["target_rate"]),
        round(j["achieved_rate"]), lat["p50"], lat["p90"], lat["p99"], lat["p99.9"], lat["max"],
-       j["count"], j["errors"], j["unfinished"], hits, misses, f"{ratio:.4f}", rss, resident, load1]
+       j["count"], j["errors"], j["unfinished"], hits, misses, f"{ratio:.4f}", rss, resident, load1,
+       disk]
 with open(csv_path, "a") as f:
     f.write(",".join(str(x) for x in row) + "\n")
 print(f"{variant} {mix} {dist} {j['mode']}: achieved {row[6]} req/s, p50 {lat['p50']/1000:.3f} ms, "
       f"p99 {lat['p99']/1000:.3f} ms, hit ratio {ratio:.3f} ({hits} hits, {misses} misses), "
-      f"errors {j['errors']}, load {load1}", file=sys.stderr)
+      f"disk reads {disk} MiB/s, errors {j['errors']}, load {load1}", file=sys.stderr)
 print(round(j["achieved_rate"]))
 EOF
 }
@@ -251,6 +264,11 @@ for variant in $VARIANTS; do
     current_budget=$budget
   fi
   if [[ $variant == evicted ]]; then start_evictor; sleep 1; fi
+  # Touch every key once or more (MGET of 100 random keys), so that "fits" starts full.
+  seed=$(( seed + 1 ))
+  "$kvbench" --port "$port" --closed --mix mget:100 --keys-per-call 100 --keys "$KEYS" \
+    --connections 8 --duration-secs "$WARMUP_SECS" --warmup-secs 0 --drain-secs 2 \
+    --seed "$seed" >/dev/null 2>>"$work/kv-bench.err" || true
   for mix in $MIXES; do
     for dist in $DISTS; do
       run_point "$variant" "$budget" "$mix" "$dist" warmup $(( seed += 1 )) >/dev/null
@@ -327,10 +345,11 @@ Hit ratio = value-cache hits / (hits + misses) over the run, from \`INFO stats\`
 a GET that misses reads the log (pread) and inserts the value; a SET does not fill it, it makes
 the key's cached value stale. \`RSS\`: beyond-kv's processes (supervisor, gateway, shards) after
 the run. \`log in page cache\`: bytes of the data directory resident in the OS page cache
-(fincore) after the run. beyond-kv's logs had $problems warning/error lines.
+(fincore) after the run. \`disk read\`: bytes read from the data directory's block device
+(/sys/block/$disk_dev/stat; the whole machine's reads of that disk) per second of the run. beyond-kv's logs had $problems warning/error lines.
 
-| variant | mix | keys | peak req/s | p50 / p99 ms (peak) | hit ratio (peak) | open loop req/s | p50 / p99 / p99.9 ms (open) | hit ratio (open) | errors | RSS MiB | log in page cache MiB | load1 |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|""", file=out)
+| variant | mix | keys | peak req/s | p50 / p99 ms (peak) | hit ratio (peak) | disk read MiB/s (peak) | open loop req/s | p50 / p99 / p99.9 ms (open) | hit ratio (open) | errors | RSS MiB | log in page cache MiB | load1 |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|""", file=out)
 keyf = lambda r: (r["variant"], r["mix"], r["dist"])
 groups = {}
 for r in rows:
@@ -340,7 +359,8 @@ for (variant, mix, dist), g in groups.items():
     dist_name = "Zipf $ZIPF_ALPHA" if dist == "zipf" else dist
     res = lambda r: "n/a" if not r or r["log_resident_bytes"] == "" else f"{int(r['log_resident_bytes']) / 1048576:.0f}"
     cells = [f"{variant}: {desc.get(variant, variant)}", mix.replace(" ", ","), dist_name]
-    cells += [c["achieved_rate"], f"{ms(c['p50_us'])} / {ms(c['p99_us'])}", c["hit_ratio"]] if c else ["n/a"] * 3
+    cells += [c["achieved_rate"], f"{ms(c['p50_us'])} / {ms(c['p99_us'])}", c["hit_ratio"],
+              c["disk_read_mibps"] or "n/a"] if c else ["n/a"] * 4
     cells += [o["achieved_rate"], f"{ms(o['p50_us'])} / {ms(o['p99_us'])} / {ms(o['p999_us'])}",
               o["hit_ratio"]] if o else ["n/a"] * 3
     last = o or c
@@ -359,12 +379,13 @@ if command -v gnuplot >/dev/null; then
   awk -F, 'NR > 1 && $5 == "closed" { printf "\"%s\\n%s\\n%s\" %s %s\n", $1, $3, $4, $7 / 1000, $18 }' \
     "$csv" >"$work/plot.dat"
   gnuplot <<EOF || log "gnuplot failed: no plot"
-set terminal pngcairo size 1200,500 font ",10"
+set terminal pngcairo size 1300,560 font ",10"
 set output "$OUT_DIR/$name.png"
 set title "beyond-kv, $(mib "$DATA_BYTES") of $VALUE_BYTES-byte values over a $(mib "$MEMORY_BYTES") cache budget ($(nproc) cores): closed-loop peak and value-cache hit ratio"
-set style data histogram
-set style fill solid 0.6 border -1
-set boxwidth 0.8
+set style fill solid 0.5 border -1
+set boxwidth 0.7
+set bmargin 6
+set xrange [-0.6:*]
 set ylabel "peak (thousand requests/s)"
 set y2label "hit ratio"
 set yrange [0:*]
@@ -372,9 +393,9 @@ set y2range [0:1.05]
 set y2tics
 set ytics nomirror
 set grid y
-set key top left
-plot "$work/plot.dat" using 2:xtic(1) title "peak req/s (closed loop)", \
-     "" using 0:3 axes x1y2 with points pt 7 ps 1.5 lc rgb "red" title "hit ratio"
+set key outside top center horizontal
+plot "$work/plot.dat" using 0:2:xtic(1) with boxes title "peak req/s (closed loop)", \
+     "" using 0:3 axes x1y2 with points pt 7 ps 1.5 lc rgb "red" title "hit ratio (right axis)"
 EOF
 fi
 log "wrote $OUT_DIR/$name.md, .csv, .png in ${elapsed} s"
