@@ -50,22 +50,52 @@ trap 'exit 130' INT TERM
 # cpu_ticks PID...: "pid:utime+stime" (clock ticks) per process.
 cpu_ticks() { for p in "$@"; do echo -n "$p:$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0) "; done; echo; }
 commands() { redis-cli -p "$1" INFO stats | tr -d '\r' | awk -F: '$1 == "total_commands_processed" { print $2 }'; }
-# cpu_table LABEL WALL_SECS CMDS_BEFORE CMDS_AFTER "BEFORE" "AFTER" NAME=PID...: Markdown rows.
+# count_window DIR PID...: sleeps $RECORD_SECS while perf stat counts each process's system
+# calls and context switches into DIR/<pid> (counting only: cheap, unlike perf record).
+count_window() {
+  local dir=$1 p stat_pids=()
+  shift
+  mkdir -p "$dir"
+  for p in "$@"; do
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p "$p" -o "$dir/$p" \
+      -- sleep "$RECORD_SECS" >/dev/null 2>&1 &
+    stat_pids+=($!)
+  done
+  sleep "$RECORD_SECS"
+  wait "${stat_pids[@]}" 2>/dev/null || true
+}
+# cpu_table LABEL WALL_SECS CMDS_BEFORE CMDS_AFTER "BEFORE" "AFTER" STATDIR NAME=PID...:
+# Markdown rows.
 cpu_table() {
   python3 - "$@" <<'EOF'
 import os, sys
-label, wall, c0, c1, before, after, *names = sys.argv[1:]
+label, wall, c0, c1, before, after, statdir, *names = sys.argv[1:]
+def counts(pid):
+    out = {}
+    try:
+        for line in open(os.path.join(statdir, pid)):
+            f = line.strip().split(",")
+            if len(f) > 2 and f[0].replace(".", "").isdigit():
+                out[f[2]] = float(f[0])
+    except OSError:
+        pass
+    return out
 hz = os.sysconf("SC_CLK_TCK")
 b = dict(x.split(":") for x in before.split()); a = dict(x.split(":") for x in after.split())
 reqs = int(c1) - int(c0)
-total = 0
+total = sc_total = cs_total = 0
+n = max(reqs, 1)
 for nm in names:
     name, pid = nm.rsplit("=", 1)
     secs = (int(a.get(pid, 0)) - int(b.get(pid, 0))) / hz
-    total += secs if name != "kv-bench" else 0
-    print(f"| {label} | {name} | {secs / float(wall):.2f} | {secs * 1e6 / max(reqs, 1):.1f} |")
+    c = counts(pid)
+    sc, cs = c.get("raw_syscalls:sys_enter"), c.get("context-switches")
+    if name != "kv-bench":
+        total += secs; sc_total += sc or 0; cs_total += cs or 0
+    f = lambda v: "n/a" if v is None else f"{v / n:.2f}"
+    print(f"| {label} | {name} | {secs / float(wall):.2f} | {secs * 1e6 / n:.1f} | {f(sc)} | {f(cs)} |")
 print(f"| {label} | **server total** ({reqs / float(wall):.0f} commands/s) | {total / float(wall):.2f} | "
-      f"**{total * 1e6 / max(reqs, 1):.1f}** |")
+      f"**{total * 1e6 / n:.1f}** | **{sc_total / n:.2f}** | **{cs_total / n:.2f}** |")
 EOF
 }
 
@@ -110,13 +140,13 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 all_pids=("$server_pid" "${!role[@]}" "$bench_pid")
 # CPU per command first, without perf (perf's DWARF stack copies cost the profiled processes).
 cmds0=$(commands "$port"); ticks0=$(cpu_ticks "${all_pids[@]}"); t0=$(date +%s.%N)
-sleep "$RECORD_SECS"
+count_window "$work/stat-beyond-kv" "${all_pids[@]}"
 t1=$(date +%s.%N); ticks1=$(cpu_ticks "${all_pids[@]}"); cmds1=$(commands "$port")
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 names=("supervisor (beyond-kv)=$server_pid")
 for pid in "${!role[@]}"; do names+=("${name_of[$pid]}=$pid"); done
 names+=("kv-bench=$bench_pid")
-cpu_rows=$(cpu_table beyond-kv "$wall" "$cmds0" "$cmds1" "$ticks0" "$ticks1" "${names[@]}")
+cpu_rows=$(cpu_table beyond-kv "$wall" "$cmds0" "$cmds1" "$ticks0" "$ticks1" "$work/stat-beyond-kv" "${names[@]}")
 log "perf record -F $FREQ --call-graph dwarf -p $pids for $RECORD_SECS s (load $load_before)"
 perf record -F "$FREQ" --call-graph dwarf,16384 -p "$pids" -o "$work/perf.data" \
   -- sleep "$RECORD_SECS" 2>"$work/perf-record.err" >&2 || { cat "$work/perf-record.err" >&2; exit 1; }
@@ -125,7 +155,6 @@ bench_pid=
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 throughput=$(grep -m1 -o 'achieved [0-9.]* req/s' "$work/kv-bench.txt" || echo "achieved ? req/s")
 log "kv-bench: $throughput; perf: $(grep -o 'captured and wrote.*' "$work/perf-record.err" || true)"
-# Whole-machine CPU split while recording is not in perf.data (-p): sample it from /proc/stat.
 
 kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=
 
@@ -144,10 +173,10 @@ if [[ ${REDIS:-1} == 1 ]] && command -v redis-server >/dev/null; then
   bench_pid=$!
   sleep 3
   cmds0=$(commands "$port"); ticks0=$(cpu_ticks "$server_pid" "$bench_pid"); t0=$(date +%s.%N)
-  sleep "$RECORD_SECS"
+  count_window "$work/stat-redis" "$server_pid" "$bench_pid"
   t1=$(date +%s.%N); ticks1=$(cpu_ticks "$server_pid" "$bench_pid"); cmds1=$(commands "$port")
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
-  cpu_rows+=$'\n'$(cpu_table redis-server "$wall" "$cmds0" "$cmds1" "$ticks0" "$ticks1" \
+  cpu_rows+=$'\n'$(cpu_table redis-server "$wall" "$cmds0" "$cmds1" "$ticks0" "$ticks1" "$work/stat-redis" \
     "redis-server=$server_pid" "kv-bench=$bench_pid")
   wait "$bench_pid" || true
   bench_pid=
@@ -183,8 +212,11 @@ mkdir -p "$(dirname "$OUT")"
   echo "commands the server counted (INFO \`total_commands_processed\`). The same kv-bench load then"
   echo "ran against redis-server (\`--appendonly yes --appendfsync everysec\`): ${redis_throughput:-not run}."
   echo
-  echo "| server | process | cores used | CPU µs per command |"
-  echo "|---|---|---|---|"
+  echo "System calls and context switches: \`perf stat -e raw_syscalls:sys_enter,context-switches -p <pid>\`"
+  echo "over the same window (counting only; kv-bench's own are listed but not in the total)."
+  echo
+  echo "| server | process | cores used | CPU µs per command | system calls per command | context switches per command |"
+  echo "|---|---|---|---|---|---|"
   echo "$cpu_rows"
   echo
   echo "## Where each process spends its CPU"
