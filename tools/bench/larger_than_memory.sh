@@ -7,7 +7,8 @@
 #   1. Builds beyond-kv and kv-bench with -c opt.
 #   2. Starts beyond-kv (--memory-bytes $MEMORY_BYTES, --fsync everysec, data under /tmp) and
 #      loads KEYS = DATA_RATIO * MEMORY_BYTES / VALUE_BYTES keys of $VALUE_BYTES bytes.
-#   3. For each variant in $VARIANTS, each mix in $MIXES and each key distribution in $DISTS:
+#   3. For each mix in $MIXES, each key distribution in $DISTS and each variant in $VARIANTS
+#      (variants back to back, so that the machine's drifting load weighs on them alike):
 #      an unmeasured warm-up run ($WARMUP_SECS, closed loop), then a closed-loop run (peak) and
 #      an open-loop run at $OPEN_PERCENT% of that peak, $DURATION_SECS each. Around each
 #      measured run the script reads INFO stats (cache_hits, cache_misses: the sum over the
@@ -18,7 +19,8 @@
 #        evicted  the same, with a background loop dropping the log files' pages from the page
 #                 cache every $EVICT_INTERVAL_SECS s (posix_fadvise DONTNEED, only our files),
 #                 so most misses read the disk. An approximation of a data set larger than RAM.
-#        fits     reference: restarted on the same data with a budget of 2x the data set.
+#        fits     reference: a second server, on a copy of the loaded data, with a budget of
+#                 2x the data set (running alongside the first; an idle server costs little).
 #   4. Redis for contrast (REDIS=1): redis-server --maxmemory $MEMORY_BYTES, loaded with the
 #      same keys, once with noeviction and once with allkeys-lru.
 #   5. Writes $OUT_DIR/<name>.md (table), <name>.csv (every run), <name>.png (peak throughput and
@@ -89,18 +91,28 @@ stop_evictor() {
   wait "$evictor_pid" 2>/dev/null || true
   evictor_pid=
 }
-# stop_server: SIGTERM to the server we started, SIGKILL after 30 s.
+# stop_pid PID: SIGTERM to a server we started, SIGKILL after 30 s.
+stop_pid() {
+  [[ -n $1 ]] || return 0
+  kill -TERM "$1" 2>/dev/null || true
+  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+# stop_server: stops $server_pid (and forgets it everywhere: a waited-for pid may be reused).
 stop_server() {
-  [[ -n $server_pid ]] || return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  stop_pid "$server_pid"
+  if [[ $server_pid == "${small_pid:-}" ]]; then small_pid=; fi
+  if [[ $server_pid == "${fits_pid:-}" ]]; then fits_pid=; fi
   server_pid=
 }
+small_pid=
+fits_pid=
 cleanup() {
   stop_evictor
   stop_server
+  server_pid=$small_pid; stop_server
+  server_pid=$fits_pid; stop_server
   if [[ ${KEEP_WORK:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -253,24 +265,44 @@ persistence=$(redis-cli -p "$port" INFO persistence | tr -d '\r')
 log_bytes=$(awk -F: '$1 == "log_bytes" { print $2 }' <<<"$persistence")
 keyspace=$(redis-cli -p "$port" INFO keyspace | tr -d '\r' | grep '^db0' || true)
 log "log_bytes $log_bytes, $keyspace"
-current_budget=$MEMORY_BYTES
 
-for variant in $VARIANTS; do
-  budget=$MEMORY_BYTES
-  if [[ $variant == fits ]]; then budget=$(( 2 * DATA_BYTES )); fi
-  if [[ $budget != "$current_budget" ]]; then
-    stop_server
-    start_beyondkv "$budget" "beyond-kv-$variant"
-    current_budget=$budget
+# The "fits" variant runs on its own server over a copy of the loaded data, at the same time as
+# the budget-limited one, so that every workload can run on each variant back to back: the
+# machine's load drifts, and a drift then weighs on all variants of a row alike.
+small_pid=$server_pid small_port=$port small_dir=$data_dir
+fits_port= fits_dir=$work/data-fits
+if [[ " $VARIANTS " == *" fits "* ]]; then
+  stop_server
+  cp -a "$data_dir" "$fits_dir"
+  data_dir=$fits_dir
+  start_beyondkv $(( 2 * DATA_BYTES )) beyond-kv-fits
+  fits_pid=$server_pid fits_port=$port
+  data_dir=$small_dir
+  start_beyondkv "$MEMORY_BYTES" beyond-kv-restarted
+  small_pid=$server_pid small_port=$port
+fi
+# use_variant VARIANT: points port, server_pid, data_dir and budget at the variant's server.
+use_variant() {
+  if [[ $1 == fits ]]; then
+    port=$fits_port server_pid=$fits_pid data_dir=$fits_dir budget=$(( 2 * DATA_BYTES ))
+  else
+    port=$small_port server_pid=$small_pid data_dir=$small_dir budget=$MEMORY_BYTES
   fi
-  if [[ $variant == evicted ]]; then start_evictor; sleep 1; fi
-  # Touch every key once or more (MGET of 100 random keys), so that "fits" starts full.
+}
+# Touch every key once or more (MGET of 100 random keys), so that "fits" starts full.
+for variant in $VARIANTS; do
+  use_variant "$variant"
   seed=$(( seed + 1 ))
   "$kvbench" --port "$port" --closed --mix mget:100 --keys-per-call 100 --keys "$KEYS" \
     --connections 8 --duration-secs "$WARMUP_SECS" --warmup-secs 0 --drain-secs 2 \
     --seed "$seed" >/dev/null 2>>"$work/kv-bench.err" || true
-  for mix in $MIXES; do
-    for dist in $DISTS; do
+done
+
+for mix in $MIXES; do
+  for dist in $DISTS; do
+    for variant in $VARIANTS; do
+      use_variant "$variant"
+      if [[ $variant == evicted ]]; then start_evictor; sleep 1; fi
       run_point "$variant" "$budget" "$mix" "$dist" warmup $(( seed += 1 )) >/dev/null
       seed=$(( seed + 1 ))  # not inside $(...): a subshell's increment is lost
       peak=$(run_point "$variant" "$budget" "$mix" "$dist" closed "$seed")
@@ -278,11 +310,12 @@ for variant in $VARIANTS; do
         run_point "$variant" "$budget" "$mix" "$dist" $(( peak * OPEN_PERCENT / 100 )) \
           $(( seed += 1 )) >/dev/null
       fi
+      stop_evictor
     done
   done
-  stop_evictor
 done
-stop_server
+server_pid=$small_pid; stop_server
+server_pid=$fits_pid; stop_server
 problems=$(cat "$work"/beyond-kv*.log | grep -c '^[WEF][0-9]' || true)
 
 # Redis with the same memory: noeviction refuses writes past maxmemory, allkeys-lru drops keys.
