@@ -18,12 +18,11 @@ import sys
 
 # (subsystem, predicate on (symbol, dso)). First match wins: order matters.
 KERNEL_RULES = [
+    # Socket-layer frames shared by TCP and unix sockets (sock_*, skb_*, __sys_sendto, ...) are
+    # left generic: they take the subsystem of the nearest named caller.
     ("kernel: TCP/IP, loopback", re.compile(
         r"^(tcp_|__tcp_|inet_|ip_|__ip_|ipv4_|ip_local|ip_rcv|ip_finish|__netif|netif_|"
-        r"__napi|napi_|net_rx|process_backlog|__dev_queue|dev_hard|loopback_|skb_|__skb|"
-        r"kfree_skb|__kfree_skb|sk_|__sk_|sock_|__sock|lock_sock|release_sock|"
-        r"__sys_sendto|__sys_recvfrom|__sys_sendmsg|__sys_recvmsg|___sys_|sys_sendto|"
-        r"sys_recvfrom|__x64_sys_send|__x64_sys_recv|security_socket|tcp)")),
+        r"__napi|napi_|net_rx|process_backlog|__dev_queue|dev_hard|loopback_|tcp)")),
     ("kernel: unix socket", re.compile(r"^(unix_|__unix|maybe_add_creds|scm_)")),
     ("kernel: futex, scheduler, wake-ups", re.compile(
         r"^(futex_|__futex|do_futex|__x64_sys_futex|schedule|__schedule|try_to_wake_up|"
@@ -61,9 +60,9 @@ def classify(sym, dso):
                 return name
         return KERNEL_GENERIC
     if "libgrpc" in d or "libgpr" in d or "libaddress_sorting" in d or "libupb" in d:
-        return "gRPC (libgrpc, libgrpc++, libgpr)"
+        return "gRPC (libgrpc, libgrpc++, libgpr, templates in our binaries)"
     if "libprotobuf" in d:
-        return "protobuf"
+        return "protobuf (library, generated code)"
     if "libabsl" in d:
         return "Abseil (mutex, strings, time)"
     if d.startswith("libc.so") or d.startswith("libc-") or d.startswith("libpthread") or d.startswith("ld-linux"):
@@ -87,13 +86,13 @@ def classify(sym, dso):
         return "glog"
     if d in ("kv-shard", "kv-resp-gateway", "beyond-kv", "kv-bench", "kv-http-gateway"):
         if re.search(r"v1::|\.pb\.|protobuf", sym):
-            return "protobuf (generated code in the binary)"
+            return "protobuf (library, generated code)"
         if re.search(r"grpc", sym):
-            return "gRPC (C++ templates in the binary)"
+            return "gRPC (libgrpc, libgrpc++, libgpr, templates in our binaries)"
         if re.search(r"S3Fifo|cache_internal|Cache", sym):
-            return "beyond-kv: engine value cache"
+            return "beyond-kv: engine (index, log, value cache)"
         if re.search(r"LogEngine|engine::|Segment|Index|btree|Record", sym):
-            return "beyond-kv: engine (index, log)"
+            return "beyond-kv: engine (index, log, value cache)"
         if re.search(r"Resp|resp|Parser|Reply|Command|gateway", sym, re.I):
             return "beyond-kv: gateway (RESP, commands)"
         if re.search(r"EngineWorker|Shard|shard", sym):
