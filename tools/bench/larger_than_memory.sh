@@ -270,7 +270,8 @@ log "log_bytes $log_bytes, $keyspace"
 # the budget-limited one, so that every workload can run on each variant back to back: the
 # machine's load drifts, and a drift then weighs on all variants of a row alike.
 small_pid=$server_pid small_port=$port small_dir=$data_dir
-fits_port= fits_dir=$work/data-fits
+fits_port=''
+fits_dir=$work/data-fits
 if [[ " $VARIANTS " == *" fits "* ]]; then
   stop_server
   cp -a "$data_dir" "$fits_dir"
