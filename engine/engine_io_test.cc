@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "engine/log_engine.h"
 #include "engine/record_format.h"
 #include "engine/segment_file.h"
+#include "engine/segment_window.h"
 #include "engine/test_util.h"
 #include "engine/uring.h"
 #include "gtest/gtest.h"
@@ -254,6 +256,63 @@ TEST_F(EngineIoTest, FailedAsyncCommitRollsTheBatchBack) {
   EXPECT_EQ(Value(0, "kept"), "1");
   EXPECT_EQ(Value(0, "lost"), "<NotFound>");
   EXPECT_EQ(Value(0, "after"), "3");
+}
+
+TEST_F(EngineIoTest, HintFilesAndReclaimRunThroughTheRingUnderLoad) {
+  options_.segment_bytes = 256 << 10;  // many sealed segments
+  options_.memory_bytes = 64 << 10;
+  options_.reclaim_sealed_threshold = 0;  // on request only
+  Open(Env::Default());
+  std::map<std::string, std::string> model;
+  int version = 0;
+  auto write = [&](int first, int count, size_t size) {
+    for (int i = first; i < first + count; ++i) {
+      std::string v = absl::StrCat(ValueOf(i, size), "/", version);
+      ASSERT_TRUE(engine_->Put(0, Key(i), v, {}).ok());
+      model[Key(i)] = std::move(v);
+    }
+    ASSERT_TRUE(CommitAndWait().ok());
+  };
+  // A value larger than a window (SegmentWindow::kMinBytes), so scans must widen it.
+  const std::string big(SegmentWindow::kMinBytes + (1 << 20), 'B');
+  ASSERT_TRUE(engine_->Put(0, "big", big, {}).ok());
+  model["big"] = big;
+  ASSERT_TRUE(CommitAndWait().ok());
+  for (version = 0; version < 3; ++version) {
+    for (int first = 0; first < 2000; first += 100) write(first, 100, 700);
+  }
+  // Background work until every sealed segment has its hint file.
+  const uint64_t sqes_before = ring_->submitted_sqes();
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  auto background = [&] {
+    ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+    ring_->Run(absl::Milliseconds(1));
+  };
+  while ((engine_->background_pending() || engine_->io_pending()) && absl::Now() < deadline) {
+    background();
+  }
+  // Reclaim on request, with batches of writes between its steps.
+  engine_->RequestReclaim();
+  int rounds = 0;
+  do {
+    background();
+    if (++rounds % 5 == 0) write((rounds * 37) % 1900, 20, 300);
+  } while ((engine_->background_pending() || engine_->io_pending()) && absl::Now() < deadline);
+  ASSERT_LT(absl::Now(), deadline) << "background work did not finish";
+  EngineStats stats = engine_->Stats();
+  EXPECT_EQ(stats.reclaim_runs, 1u);
+  EXPECT_GT(ring_->submitted_sqes() - sqes_before, 100u);  // reads, writes, syncs
+  for (const auto& [key, value] : model) ASSERT_EQ(Value(0, key), value) << key;
+  ASSERT_EQ(stats.namespaces.size(), 1u);
+  EXPECT_LE(stats.namespaces[0].log_bytes, stats.namespaces[0].live_bytes * 3 / 2 + (512 << 10));
+
+  // Hints of the reclaim's outputs too, then a reopen recovers from them.
+  while ((engine_->background_pending() || engine_->io_pending()) && absl::Now() < deadline + absl::Seconds(30)) {
+    background();
+  }
+  Open(Env::Default(), /*with_ring=*/false);
+  EXPECT_GT(engine_->recovery_stats().hint_files, 0u);
+  for (const auto& [key, value] : model) ASSERT_EQ(Value(0, key), value) << key;
 }
 
 // ---- Power loss ----------------------------------------------------------------------------

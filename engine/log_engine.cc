@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <algorithm>
+#include <cstring>
 #include <set>
 #include <utility>
 
@@ -1074,7 +1075,8 @@ void LogEngine::AttachRing(Uring* ring) {
 }
 
 bool LogEngine::io_pending() const {
-  return commit_in_flight_ || read_ahead_pending_ > 0 || periodic_syncs_pending_ > 0;
+  return commit_in_flight_ || read_ahead_pending_ > 0 || periodic_syncs_pending_ > 0 ||
+         background_io_pending_ > 0;
 }
 
 void LogEngine::CommitAsync(std::function<void(absl::Status)> done) {
@@ -1227,13 +1229,37 @@ absl::Status LogEngine::SealActive(uint32_t ns) {
   if (n.active == nullptr || n.active->has_staged()) {
     return absl::InternalError("SealActive needs an active segment with nothing staged");
   }
-  if (absl::Status s = n.active->Sync(); !s.ok()) return s;  // a failed sync fails the writer
+  const bool async_sync = ring_ != nullptr && n.active->needs_sync() &&
+                          n.active->status().ok() && n.active->file() != nullptr &&
+                          n.active->file()->fd() >= 0;
+  if (!async_sync) {
+    if (absl::Status s = n.active->Sync(); !s.ok()) return s;  // a failed sync fails the writer
+  }
   const uint64_t sequence = n.active->sequence();
   const uint64_t size = n.active->written_size();
   std::unique_ptr<File> file = n.active->ReleaseFile();
   n.active.reset();
   if (file == nullptr) return absl::OkStatus();  // never created: nothing to seal
+  const int fd = file->fd();
   n.sealed[sequence] = SealedSegment{std::move(file), size};
+  if (async_sync) {
+    // The sealing fdatasync through the ring; the segment gets no hint file before it is done.
+    n.sealed[sequence].sync_pending = true;
+    ++background_io_pending_;
+    ring_->DataSync(fd, [this, ns, sequence](int result) {
+      --background_io_pending_;
+      auto it = namespaces_[ns].sealed.find(sequence);
+      if (result < 0) {
+        LOG(ERROR) << "namespace " << ns << ", segment " << sequence
+                   << ": fdatasync at sealing failed: " << std::strerror(-result)
+                   << " (its records may not survive a power loss)";
+      }
+      if (it == namespaces_[ns].sealed.end()) return;  // reclaimed meanwhile
+      it->second.sync_pending = false;
+      if (result < 0) it->second.hint_failed = true;
+    });
+    ring_->Submit();
+  }
   VLOG(1) << "namespace " << ns << ": sealed segment " << sequence << " (" << size
           << " bytes)";
   return absl::OkStatus();

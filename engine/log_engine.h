@@ -67,6 +67,7 @@
 #include "engine/key_index.h"
 #include "engine/revision_clock.h"
 #include "engine/segment_reader.h"
+#include "engine/segment_window.h"
 #include "engine/segment_writer.h"
 #include "engine/uring.h"
 
@@ -134,6 +135,7 @@ class LogEngine final : public Engine {
     uint64_t size = 0;
     bool hinted = false;       // has a valid hint file
     bool hint_failed = false;  // writing its hint failed; not retried until reopened
+    bool sync_pending = false;  // its sealing fdatasync is in flight on the ring (no hint yet)
   };
 
   struct Namespace {
@@ -157,6 +159,7 @@ class LogEngine final : public Engine {
     uint64_t offset = 0;  // the next record to scan
     uint32_t corrupt_records = 0;
     HintBuilder builder;
+    std::shared_ptr<SegmentWindow> window;  // with a ring: the segment read ahead
   };
 
   // A record copied by reclaim into the unpublished output, for moving its entry back if the
@@ -192,6 +195,19 @@ class LogEngine final : public Engine {
     std::vector<Moved> moved;      // entries moved into `output`, by to_offset
     size_t deleted = 0;            // inputs unlinked so far
     uint64_t max_revision = 0;     // of every record read from the inputs (the replay floor)
+    // With a ring (completion-driven, see the class comment): the input being copied, read
+    // ahead; the output write in flight and the switches it carries; the publish's
+    // fdatasyncs. A step that starts ring I/O ends its call; the next call resumes.
+    uint64_t run_id = 0;  // tells this run's completions from an earlier run's
+    std::shared_ptr<SegmentWindow> window;
+    uint64_t window_sequence = 0;
+    bool write_in_flight = false;
+    std::vector<Switch> inflight_switches;
+    size_t syncs_in_flight = 0;
+    bool output_synced = false;    // the output (and the active segment) are fdatasynced
+    bool publish_pending = false;  // ReclaimPublishOutput() waits for the ring
+    bool finishing = false;        // that publish is the last of the copy phase
+    absl::Status io_error;         // a ring request of this run failed: abort
   };
 
   // The namespaces a commit writes (those with staged records) and their sizes before it.
@@ -282,6 +298,8 @@ class LogEngine final : public Engine {
   // Hint files (log_engine_background.cc): builds part of the next missing hint.
   absl::Status HintStep(absl::Time deadline);
   absl::Status FinishHint();
+  absl::Status StartHintWrite(uint32_t ns, uint64_t sequence, const std::string& path,
+                              std::string contents);
 
   // Reclaim (log_engine_background.cc).
   void ScheduleReclaim();
@@ -290,11 +308,16 @@ class LogEngine final : public Engine {
   absl::Status ReclaimCopy(absl::Time deadline);
   // Stages a copy of the live put of `key` at `entry` (in an input) for the output, opening
   // an output if none is. A record that cannot be read is left (damaged_input).
-  absl::Status ReclaimCopyRecord(std::string_view key, const IndexEntry& entry, bool count_damage);
+  // `source`, if given and holding the record, is read instead of the input file.
+  absl::Status ReclaimCopyRecord(std::string_view key, const IndexEntry& entry, bool count_damage,
+                                 File* source = nullptr);
   // Moves entries still pointing into the inputs (after damage was met) to the output, or
   // erases those whose record cannot be read.
   absl::Status ReclaimRescue();
-  absl::Status ReclaimWriteBuffer();
+  // Writes the buffer and moves its switches; through the ring unless `wait` (or no ring),
+  // in which case `write_in_flight` is set and the caller ends its step.
+  absl::Status ReclaimWriteBuffer(bool wait = false);
+  void ApplySwitches(std::vector<Switch>& switches);
   absl::Status ReclaimPublishOutput();
   absl::Status ReclaimDeleteOne();
   // Ends the run without deleting inputs: moves entries out of the unpublished output and
@@ -341,6 +364,15 @@ class LogEngine final : public Engine {
   bool commit_in_flight_ = false;
   size_t read_ahead_pending_ = 0;
   size_t periodic_syncs_pending_ = 0;
+  // Background work's ring requests in flight (window reads, reclaim writes and syncs, hint
+  // file writes); hint_write_in_flight_ while a hint file is being written.
+  size_t background_io_pending_ = 0;
+  bool hint_write_in_flight_ = false;
+  uint64_t reclaim_runs_started_ = 0;
+  // Starts reading `window` from `offset`: at least `n` bytes (SegmentWindow::kMinBytes),
+  // at most to `file_size`.
+  void StartWindowRead(const std::shared_ptr<SegmentWindow>& window, int fd, uint64_t offset,
+                       size_t n, uint64_t file_size);
   // node_hash_map: reads in flight write into the values, which must not move.
   absl::node_hash_map<std::tuple<uint32_t, uint64_t, uint64_t>, std::string> read_ahead_;
   uint64_t corrupt_records_ = 0;  // found since Open by reads and reclaim

@@ -159,11 +159,12 @@ void LogEngine::SweepExpired(absl::Time deadline) {
 // ---- Hint files -----------------------------------------------------------------------------
 
 absl::Status LogEngine::HintStep(absl::Time deadline) {
+  if (hint_write_in_flight_) return absl::OkStatus();  // one hint file at a time
   if (!hint_job_.has_value()) {
     for (uint32_t ns = 0; ns < kNamespaceCount && !hint_job_.has_value(); ++ns) {
       if (reclaim_.has_value() && reclaim_->ns == ns) continue;  // its segments are going
       for (const auto& [sequence, segment] : namespaces_[ns].sealed) {
-        if (!segment.hinted && !segment.hint_failed) {
+        if (!segment.hinted && !segment.hint_failed && !segment.sync_pending) {
           hint_job_.emplace();
           hint_job_->ns = ns;
           hint_job_->sequence = sequence;
@@ -181,10 +182,29 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
     hint_job_.reset();  // reclaimed meanwhile
     return absl::OkStatus();
   }
-  SegmentReader reader(segment->second.file.get(), job.offset, segment->second.size);
+  File* const file = segment->second.file.get();
+  File* source = file;
+  if (ring_ != nullptr && file->fd() >= 0) {
+    // Scan a window read ahead through the ring; a read past it ends this call.
+    if (job.window == nullptr) job.window = std::make_shared<SegmentWindow>(*file);
+    if (job.window->in_flight()) return absl::OkStatus();
+    source = job.window.get();
+  }
+  SegmentReader reader(source, job.offset, segment->second.size);
   ScannedRecord record;
   for (;;) {
     absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
+    if (!result.ok() && source != file && SegmentWindow::IsMiss(result.status())) {
+      if (!job.window->error().ok()) {
+        result = job.window->error();  // the last window read failed: a read error
+      } else {
+        // From where the next call resumes (job.offset) to past the read that missed.
+        StartWindowRead(job.window, file->fd(), job.offset,
+                        job.window->miss_offset() + job.window->miss_bytes() - job.offset,
+                        segment->second.size);
+        return absl::OkStatus();
+      }
+    }
     if (!result.ok()) {
       hint_job_.reset();
       segment->second.hint_failed = true;
@@ -220,6 +240,7 @@ absl::Status LogEngine::FinishHint() {
   header.sequence = job.sequence;
   header.segment_size = segment.size;
   const std::string path = absl::StrCat(NamespaceDir(job.ns), "/", HintFileName(job.sequence));
+  if (ring_ != nullptr) return StartHintWrite(job.ns, job.sequence, path, job.builder.Finish(header));
   // Temporary name, fdatasync, rename, fsync of the directory (kTempSuffix is ".tmp").
   absl::Status s = WriteFileAtomically(env_, path, job.builder.Finish(header));
   if (!s.ok()) {
@@ -230,6 +251,73 @@ absl::Status LogEngine::FinishHint() {
   segment.hinted = true;
   VLOG(1) << path << ": " << job.builder.entry_count() << " entries";
   return absl::OkStatus();
+}
+
+// As WriteFileAtomically, with the write and its fdatasync (linked) through the ring; the
+// rename and the directory fsync follow on completion.
+absl::Status LogEngine::StartHintWrite(uint32_t ns, uint64_t sequence, const std::string& path,
+                                       std::string contents) {
+  const std::string tmp = absl::StrCat(path, kTempSuffix);
+  absl::StatusOr<std::unique_ptr<File>> opened = env_->OpenFile(tmp, Env::OpenMode::kCreateTruncate);
+  auto fail = [this, ns, sequence, path](const absl::Status& s) {
+    auto it = namespaces_[ns].sealed.find(sequence);
+    if (it != namespaces_[ns].sealed.end()) it->second.hint_failed = true;
+    LOG(ERROR) << path << ": writing the hint file failed: " << s;
+    return s;
+  };
+  if (!opened.ok()) return fail(opened.status());
+  std::shared_ptr<File> file = *std::move(opened);
+  if (file->fd() < 0) {  // no descriptor: blocking, as without a ring
+    absl::Status s = file->Write(0, contents);
+    if (s.ok()) s = file->DataSync();
+    file.reset();
+    if (s.ok()) s = env_->Rename(tmp, path);
+    if (s.ok()) s = env_->SyncDir(NamespaceDir(ns));
+    if (!s.ok()) return fail(s);
+    namespaces_[ns].sealed.at(sequence).hinted = true;
+    return absl::OkStatus();
+  }
+  auto data = std::make_shared<std::string>(std::move(contents));
+  hint_write_in_flight_ = true;
+  ++background_io_pending_;
+  ring_->WriteAndSync(
+      file->fd(), 0, *data, /*sync=*/true,
+      [this, file, data, ns, sequence, path, tmp, fail](int write_result, int sync_result) mutable {
+        --background_io_pending_;
+        hint_write_in_flight_ = false;
+        file.reset();
+        absl::Status s;
+        if (write_result < 0) s = absl::ErrnoToStatus(-write_result, "write " + tmp);
+        if (s.ok() && sync_result < 0) s = absl::ErrnoToStatus(-sync_result, "fdatasync " + tmp);
+        auto it = namespaces_[ns].sealed.find(sequence);
+        if (s.ok() && it == namespaces_[ns].sealed.end()) {
+          s = absl::CancelledError("its segment was reclaimed meanwhile");
+        }
+        if (s.ok()) s = env_->Rename(tmp, path);
+        if (s.ok()) s = env_->SyncDir(NamespaceDir(ns));
+        if (!s.ok()) {
+          env_->RemoveFile(tmp).IgnoreError();
+          if (!absl::IsCancelled(s)) fail(s).IgnoreError();
+          return;
+        }
+        it->second.hinted = true;
+        VLOG(1) << path << ": hint file written";
+      });
+  ring_->Submit();
+  return absl::OkStatus();
+}
+
+void LogEngine::StartWindowRead(const std::shared_ptr<SegmentWindow>& window, int fd,
+                                uint64_t offset, size_t n, uint64_t file_size) {
+  const size_t len = static_cast<size_t>(std::min<uint64_t>(
+      std::max(n, SegmentWindow::kMinBytes), file_size - std::min(offset, file_size)));
+  char* buf = window->BeginFill(offset, len);
+  ++background_io_pending_;
+  ring_->Read(fd, offset, buf, len, [this, window](int result) {
+    --background_io_pending_;
+    window->EndFill(result);
+  });
+  ring_->Submit();
 }
 
 // ---- Reclaim --------------------------------------------------------------------------------
@@ -287,6 +375,7 @@ void LogEngine::StartReclaim(uint32_t ns) {
   // Outputs sort after every input and before the next segment the log will start.
   job.next_output = job.inputs.back() + 1;
   job.output_limit = NextLogSequence(job.inputs.back());
+  job.run_id = ++reclaim_runs_started_;
   if (hint_job_.has_value() && hint_job_->ns == ns) hint_job_.reset();  // an input's hint
   LOG(INFO) << "namespace " << ns << ": reclaiming " << job.inputs.size() << " sealed segments ("
             << bytes << " bytes, " << live << " live)";
@@ -300,6 +389,18 @@ absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
     StartReclaim(ns);
   }
   if (!reclaim_.has_value()) return absl::OkStatus();
+  {
+    const ReclaimJob& job = *reclaim_;
+    if (job.write_in_flight || job.syncs_in_flight > 0 ||
+        (job.window != nullptr && job.window->in_flight())) {
+      return absl::OkStatus();  // the ring is not done yet: the next call goes on
+    }
+    if (!job.io_error.ok()) {
+      const absl::Status s = job.io_error;
+      AbortReclaim(s);
+      return s;
+    }
+  }
   if (!reclaim_->copy_done) {
     if (absl::Status s = ReclaimCopy(deadline); !s.ok()) {
       AbortReclaim(s);
@@ -336,15 +437,40 @@ absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
 absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
   ReclaimJob& job = *reclaim_;
   Namespace& n = namespaces_[job.ns];
+  if (job.publish_pending) {  // a publish waiting for the ring resumes first
+    if (absl::Status s = ReclaimPublishOutput(); !s.ok()) return s;
+    if (job.publish_pending) return absl::OkStatus();
+    if (job.finishing) {
+      job.copy_done = true;
+      return absl::OkStatus();
+    }
+  }
   const int64_t now_ms = NowMs();
   bool out_of_time = false;
   while (job.input < job.inputs.size() && !out_of_time) {
     const uint64_t sequence = job.inputs[job.input];
     const SealedSegment& segment = n.sealed.at(sequence);
-    SegmentReader reader(segment.file.get(), job.input_offset, segment.size);
+    File* const file = segment.file.get();
+    File* source = file;
+    if (ring_ != nullptr && file->fd() >= 0) {
+      if (job.window == nullptr || job.window_sequence != sequence) {
+        job.window = std::make_shared<SegmentWindow>(*file);
+        job.window_sequence = sequence;
+      }
+      source = job.window.get();
+    }
+    SegmentReader reader(source, job.input_offset, segment.size);
     ScannedRecord record;
     for (;;) {
       absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
+      if (!result.ok() && source != file && SegmentWindow::IsMiss(result.status())) {
+        if (!job.window->error().ok()) return job.window->error();
+        // Read the input on from where this scan resumes, then end the call.
+        StartWindowRead(job.window, file->fd(), job.input_offset,
+                        job.window->miss_offset() + job.window->miss_bytes() - job.input_offset,
+                        segment.size);
+        return ReclaimWriteBuffer();
+      }
       if (!result.ok()) return result.status();
       if (*result == SegmentReader::Result::kEnd) {
         ++job.input;
@@ -365,7 +491,8 @@ absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
             ++expired_keys_;
           } else {
             const IndexEntry live = *entry;
-            if (absl::Status s = ReclaimCopyRecord(record.key, live, /*count_damage=*/true);
+            if (absl::Status s =
+                    ReclaimCopyRecord(record.key, live, /*count_damage=*/true, source);
                 !s.ok()) {
               return s;
             }
@@ -388,9 +515,11 @@ absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
       }
       if (job.buffer.size() >= kReclaimWriteChunk) {
         if (absl::Status s = ReclaimWriteBuffer(); !s.ok()) return s;
+        if (job.write_in_flight) return absl::OkStatus();
       }
       if (job.output != nullptr && job.output_size + job.buffer.size() >= options_.segment_bytes) {
         if (absl::Status s = ReclaimPublishOutput(); !s.ok()) return s;
+        if (job.publish_pending) return absl::OkStatus();
       }
       if (StepDone(deadline)) {
         out_of_time = true;
@@ -405,18 +534,27 @@ absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
   if (job.damaged_input) {
     if (absl::Status s = ReclaimRescue(); !s.ok()) return s;
   }
+  job.finishing = true;
   if (absl::Status s = ReclaimPublishOutput(); !s.ok()) return s;
+  if (job.publish_pending) return absl::OkStatus();
   job.copy_done = true;
   return absl::OkStatus();
 }
 
 absl::Status LogEngine::ReclaimCopyRecord(std::string_view key, const IndexEntry& entry,
-                                          bool count_damage) {
+                                          bool count_damage, File* source) {
   ReclaimJob& job = *reclaim_;
   Namespace& n = namespaces_[job.ns];
   const SealedSegment& input = n.sealed.at(entry.segment);
   std::string bytes(entry.record_size, '\0');
-  absl::StatusOr<size_t> got = input.file->Read(entry.record_offset, bytes.size(), bytes.data());
+  // The scan that met the record read it whole through `source` (a window), which still
+  // holds it; otherwise (reclaim's rescue of damaged inputs) the file is read.
+  File* from = input.file.get();
+  if (source != nullptr && source != from &&
+      static_cast<SegmentWindow*>(source)->Covers(entry.record_offset, entry.record_size)) {
+    from = source;
+  }
+  absl::StatusOr<size_t> got = from->Read(entry.record_offset, bytes.size(), bytes.data());
   if (!got.ok()) return got.status();
   RecordView record;
   size_t consumed = 0;
@@ -460,21 +598,53 @@ absl::Status LogEngine::ReclaimCopyRecord(std::string_view key, const IndexEntry
   return absl::OkStatus();
 }
 
-absl::Status LogEngine::ReclaimWriteBuffer() {
+absl::Status LogEngine::ReclaimWriteBuffer(bool wait) {
   ReclaimJob& job = *reclaim_;
   if (job.buffer.empty()) return absl::OkStatus();
-  if (absl::Status s = job.output->Write(job.output_size, job.buffer); !s.ok()) return s;
-  job.output_size += job.buffer.size();
+  const int fd = job.output->fd();
+  if (ring_ == nullptr || fd < 0 || wait) {
+    if (absl::Status s = job.output->Write(job.output_size, job.buffer); !s.ok()) return s;
+    job.output_size += job.buffer.size();
+    job.buffer.clear();
+    ApplySwitches(job.switches);
+    return absl::OkStatus();
+  }
+  auto data = std::make_shared<std::string>(std::move(job.buffer));
   job.buffer.clear();
+  job.inflight_switches = std::move(job.switches);
+  job.switches.clear();
+  job.write_in_flight = true;
+  ++background_io_pending_;
+  const uint64_t run = job.run_id;
+  const std::string path = job.output->path();
+  ring_->WriteAndSync(fd, job.output_size, *data, /*sync=*/false,
+                      [this, data, run, path](int write_result, int) {
+                        --background_io_pending_;
+                        if (!reclaim_.has_value() || reclaim_->run_id != run) return;
+                        ReclaimJob& job = *reclaim_;
+                        job.write_in_flight = false;
+                        if (write_result < 0) {
+                          job.io_error = absl::ErrnoToStatus(-write_result, "write " + path);
+                          job.inflight_switches.clear();
+                          return;
+                        }
+                        job.output_size += data->size();
+                        ApplySwitches(job.inflight_switches);
+                      });
+  ring_->Submit();
+  return absl::OkStatus();
+}
+
+void LogEngine::ApplySwitches(std::vector<Switch>& switches) {
+  ReclaimJob& job = *reclaim_;
   KeyIndex& index = namespaces_[job.ns].index;
-  for (const Switch& sw : job.switches) {
+  for (const Switch& sw : switches) {
     const IndexEntry* current = index.Find(sw.key);
     if (current == nullptr || !(*current == sw.from)) continue;  // changed meanwhile
     index.Upsert(sw.key, sw.to);
     job.moved.push_back(Moved{sw.to.record_offset, sw.from.segment, sw.from.record_offset});
   }
-  job.switches.clear();
-  return absl::OkStatus();
+  switches.clear();
 }
 
 absl::Status LogEngine::ReclaimRescue() {
@@ -491,7 +661,7 @@ absl::Status LogEngine::ReclaimRescue() {
       return s;
     }
   }
-  if (absl::Status s = ReclaimWriteBuffer(); !s.ok()) return s;
+  if (absl::Status s = ReclaimWriteBuffer(/*wait=*/true); !s.ok()) return s;
   for (const auto& [key, entry] : stranded) {
     const IndexEntry* current = index.Find(key);
     if (current != nullptr && *current == entry) {
@@ -507,15 +677,71 @@ absl::Status LogEngine::ReclaimRescue() {
 
 absl::Status LogEngine::ReclaimPublishOutput() {
   ReclaimJob& job = *reclaim_;
+  job.publish_pending = false;
   if (job.output == nullptr) return absl::OkStatus();
   if (absl::Status s = ReclaimWriteBuffer(); !s.ok()) return s;
+  if (job.write_in_flight) {
+    job.publish_pending = true;
+    return absl::OkStatus();
+  }
   // A copy carries the key's current expiry and revision, which may come from an expire-only
   // record in the active segment: that record must be durable before the copy is.
   Namespace& n = namespaces_[job.ns];
-  if (n.active != nullptr) {
-    if (absl::Status s = n.active->Sync(); !s.ok()) return s;
+  if (!job.output_synced) {
+    const int fd = job.output->fd();
+    SegmentWriter* active = n.active.get();
+    if (active != nullptr && !active->status().ok()) return active->status();
+    if (ring_ == nullptr || fd < 0) {
+      if (active != nullptr) {
+        if (absl::Status s = active->Sync(); !s.ok()) return s;
+      }
+      if (absl::Status s = job.output->DataSync(); !s.ok()) return s;
+    } else {
+      // Both fdatasyncs through the ring; the publish resumes at the next call.
+      const uint64_t run = job.run_id;
+      auto synced = [this, run](const absl::Status& status) {
+        --background_io_pending_;
+        if (!reclaim_.has_value() || reclaim_->run_id != run) return;
+        ReclaimJob& job = *reclaim_;
+        --job.syncs_in_flight;
+        if (!status.ok() && job.io_error.ok()) job.io_error = status;
+        if (job.syncs_in_flight == 0 && job.io_error.ok()) job.output_synced = true;
+      };
+      job.publish_pending = true;
+      if (active != nullptr && active->needs_sync() && active->file() != nullptr) {
+        if (active->file()->fd() < 0) {
+          if (absl::Status s = active->Sync(); !s.ok()) return s;
+        } else {
+          const uint32_t ns = job.ns;
+          const uint64_t sequence = active->sequence();
+          const uint64_t generation = active->flush_generation();
+          ++job.syncs_in_flight;
+          ++background_io_pending_;
+          ring_->DataSync(active->file()->fd(),
+                          [this, ns, sequence, generation, synced](int result) {
+                            const absl::Status status =
+                                result < 0 ? absl::ErrnoToStatus(-result, "fdatasync")
+                                           : absl::OkStatus();
+                            SegmentWriter* now = namespaces_[ns].active.get();
+                            if (now != nullptr && now->sequence() == sequence) {
+                              now->EndSync(generation, status);
+                            }
+                            synced(status);
+                          });
+        }
+      }
+      ++job.syncs_in_flight;
+      ++background_io_pending_;
+      const std::string output_path = job.output->path();
+      ring_->DataSync(fd, [synced, output_path](int result) {
+        synced(result < 0 ? absl::ErrnoToStatus(-result, "fdatasync " + output_path)
+                          : absl::OkStatus());
+      });
+      ring_->Submit();
+      return absl::OkStatus();
+    }
   }
-  if (absl::Status s = job.output->DataSync(); !s.ok()) return s;
+  job.output_synced = false;
   const std::string ns_dir = NamespaceDir(job.ns);
   const std::string path = absl::StrCat(ns_dir, "/", SegmentFileName(job.output_sequence));
   if (absl::Status s = env_->Rename(absl::StrCat(path, kTempSuffix), path); !s.ok()) return s;

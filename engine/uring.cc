@@ -231,6 +231,13 @@ void Uring::Finish(Request* request, int result) {
   if (!destroying_ && callback) callback(result);
 }
 
+void Uring::Submit() {
+  const int submitted = io_uring_submit(&ring_);
+  if (submitted < 0 && submitted != -EBUSY && submitted != -EAGAIN && submitted != -EINTR) {
+    LOG_EVERY_N(ERROR, 100) << "io_uring_submit: " << std::strerror(-submitted);
+  }
+}
+
 int Uring::Run(absl::Duration timeout) {
   const int submitted = io_uring_submit(&ring_);
   if (submitted < 0 && submitted != -EBUSY && submitted != -EAGAIN && submitted != -EINTR) {

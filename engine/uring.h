@@ -64,6 +64,10 @@ class Uring {
   // fdatasyncs `fd`.
   void DataSync(int fd, Callback done);
 
+  // Submits the queued requests without waiting (Run does it too). A request's file
+  // descriptor is looked up at submission: submit before its file may be closed.
+  void Submit();
+
   // Submits the queued requests, waits up to `timeout` for at least one completion (not at
   // all if `timeout` is zero), then runs the callbacks of every completion available.
   // Callbacks may queue further requests (submitted by the next Run). Returns how many
