@@ -315,9 +315,9 @@ class Engine {
   // fdatasync is submitted by RunBackgroundWork() instead of waited for. The owner runs the
   // ring (Uring::Run) on the engine thread, which calls the `done` callbacks. Without a ring
   // (the default, and for files without a descriptor, such as tests' fault-injection Env),
-  // the same calls do blocking I/O and call `done` before returning. Every other file access
-  // (recovery, segment creation and sealing, reclaim and hint slices, replay) stays blocking
-  // and bounded (log_engine.h).
+  // the same calls do blocking I/O and call `done` before returning. RunBackgroundWork()
+  // also moves its data I/O (hint building, reclaim, sealing fdatasyncs) onto the ring; what
+  // stays blocking is listed in ARCHITECTURE.md §2 (metadata operations, recovery, replay).
 
   // `ring` (owned by the caller, outliving the engine's use of it) or nullptr to detach.
   virtual void AttachRing(Uring* ring) { (void)ring; }

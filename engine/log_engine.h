@@ -42,6 +42,16 @@
 // about n / 20,000 calls. No tombstone is written: the expiry is in the record, and recovery
 // drops expired entries again.
 //
+// Completion-driven I/O (engine.h, with a ring attached): CommitAsync() hands each
+// namespace's staged bytes to the ring (SegmentWriter::BeginFlush/EndFlush keep them readable
+// meanwhile, and mutations are refused until the completion); ReadAhead() reads records into
+// read_ahead_, which ReadRecordUncached() consults before the file. Background steps never
+// wait on the ring: hint building and reclaim scan a SegmentWindow (a miss starts its read and
+// ends the call), reclaim's output writes and publish fdatasyncs end the call too, and state
+// such as ReclaimJob::write_in_flight makes the next call resume where it stopped. Ring
+// callbacks find their job again by ReclaimJob::run_id or (namespace, sequence), so a job or
+// segment gone meanwhile is simply skipped; buffers they fill are shared_ptrs they hold.
+//
 // Thread contract: as Engine; DCHECKed at every entry point.
 #ifndef BEYONDKV_ENGINE_LOG_ENGINE_H_
 #define BEYONDKV_ENGINE_LOG_ENGINE_H_
