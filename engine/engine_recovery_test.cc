@@ -200,6 +200,7 @@ TEST_F(EngineRecoveryTest, BitFlipInTheLastRecordDropsOnlyThatRecord) {
 }
 
 TEST_F(EngineRecoveryTest, DamagedRecordIsDataLossOnGetAndNeverServed) {
+  options_.memory_bytes = 0;  // no value cache: every read goes to the file
   Open();
   PutAndCommit(0, "a", "hello");
   PutAndCommit(0, "b", "world");

@@ -817,6 +817,10 @@ uint64_t LogEngine::StagePut(uint32_t ns, SegmentWriter* writer, std::string_vie
       record.revision,
       expire_at_ms};
   n.undo.push_back(UndoEntry{std::string(key), n.index.Upsert(key, entry), nullptr});
+  // Write-allocate: a value just written is likely read soon (Redis users expect GET after
+  // SET from memory). Entries are checked against the index revision, so one of a batch that
+  // is rolled back is never served. Values with metadata are not cached (see cache_).
+  if (metadata.empty()) cache_.Insert(CacheKey(ns, key), record.revision, std::string(value));
   if (collect_changes_) {
     NoteChange(Change{Change::Kind::kSet, ns, std::string(key), std::string(value),
                       std::string(metadata), record.revision, expire_at_ms});
@@ -832,6 +836,7 @@ uint64_t LogEngine::StageTombstone(uint32_t ns, SegmentWriter* writer, std::stri
   record.key = key;
   writer->Stage(record);
   n.undo.push_back(UndoEntry{std::string(key), n.index.Erase(key), nullptr});
+  cache_.Erase(CacheKey(ns, key));  // frees its memory now (a rollback only costs a miss)
   if (collect_changes_) {
     NoteChange(Change{Change::Kind::kDelete, ns, std::string(key), {}, {}, record.revision, 0});
   }
@@ -1177,11 +1182,7 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
     }
     if (file == nullptr || file->fd() < 0) continue;  // the read will say why, blocking
     if (k.value && entry.meta_len == 0) {
-      std::string cache_key;
-      cache_key.reserve(k.key.size() + 1);
-      cache_key.push_back(static_cast<char>(k.ns));
-      cache_key.append(k.key);
-      if (cache_.Contains(cache_key, entry.revision)) continue;
+      if (cache_.Contains(CacheKey(k.ns, k.key), entry.revision)) continue;
     }
     const auto slot = std::make_tuple(k.ns, entry.segment, entry.record_offset);
     auto [it, inserted] = read_ahead_.try_emplace(slot);

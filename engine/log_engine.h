@@ -339,6 +339,15 @@ class LogEngine final : public Engine {
 
   uint64_t NextRevision() { return clock_.Next(NowUs()); }
 
+  // The value cache's key: the namespace byte, then the key.
+  static std::string CacheKey(uint32_t ns, std::string_view key) {
+    std::string k;
+    k.reserve(key.size() + 1);
+    k.push_back(static_cast<char>(ns));
+    k.append(key);
+    return k;
+  }
+
   const Options options_;
   const std::string dir_;
   Env* const env_;
@@ -348,7 +357,8 @@ class LogEngine final : public Engine {
   int64_t last_periodic_sync_us_ = 0;
   uint32_t sweep_ns_ = 0;  // the namespace the sweep resumes in
   uint64_t expired_keys_ = 0;
-  // Values read from the log, under Options::memory_bytes (architecture §5). Keyed by the
+  // Values written (write-allocate) and read from the log, under Options::memory_bytes
+  // (architecture §5). Keyed by the
   // namespace byte + key and checked against the index entry's revision, so a stale value is
   // never served. Values with metadata are not cached (their metadata is read anyway).
   S3FifoCache cache_;
