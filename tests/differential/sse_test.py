@@ -9,8 +9,6 @@ import http.client
 import json
 import os
 import random
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resp  # noqa: E402
 from differential_test import free_port, runfile  # noqa: E402
+import hygiene_test  # noqa: E402
 
 HEARTBEAT_MS = 300
 
@@ -42,8 +41,9 @@ def quote(key):
                    for c in key)
 
 
-class Server:
-    """beyond-kv with both gateways on ephemeral ports, in its own temporary directory."""
+class Server(hygiene_test.Server):
+    """beyond-kv with both gateways on ephemeral ports, in its own temporary directory
+    (stop() as hygiene_test's)."""
 
     def __init__(self, *flags, env=None):
         self.tmp = tempfile.mkdtemp(prefix="bkv-sse-", dir="/tmp")
@@ -124,16 +124,6 @@ class Server:
                     return int(line.split()[1])
         return 0
 
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return code
 
 
 class StreamEnded(Exception):

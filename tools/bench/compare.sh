@@ -26,6 +26,8 @@
 # Uses loopback, free ports and a temporary directory; stops everything it starts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=tools/bench/lib.sh
+source tools/bench/lib.sh
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -71,23 +73,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 600); do
-    [[ $(redis-cli -p "$1" PING 2>/dev/null) == PONG ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 # stop_server: SIGTERM to the server we started, SIGKILL after 30 s.
 stop_server() {
-  [[ -n $server_pid ]] || return 0
-  kill -TERM "$server_pid" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$server_pid" 2>/dev/null || true
-  wait "$server_pid" 2>/dev/null || true
+  stop_pid "$server_pid"
   server_pid=
 }
 

@@ -27,8 +27,8 @@ case $(readlink -f "$bin") in
   *) echo "warning: $bin is not an -c opt build" >&2 ;;
 esac
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 300); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+# shellcheck source=tools/bench/lib.sh
+source tools/bench/lib.sh
 
 work=$(mktemp -d /tmp/bkv-fsync-XXXXXX)
 pids=()

@@ -41,6 +41,8 @@
 # ports and a directory under /tmp; stops everything it starts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=tools/bench/lib.sh
+source tools/bench/lib.sh
 
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
@@ -92,13 +94,6 @@ stop_evictor() {
   evictor_pid=
 }
 # stop_pid PID: SIGTERM to a server we started, SIGKILL after 30 s.
-stop_pid() {
-  [[ -n $1 ]] || return 0
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 # stop_server: stops $server_pid (and forgets it everywhere: a waited-for pid may be reused).
 stop_server() {
   stop_pid "$server_pid"
@@ -118,15 +113,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 1 600); do
-    [[ $(redis-cli -p "$1" PING 2>/dev/null) == PONG ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 # start_beyondkv BUDGET LOGNAME: beyond-kv on $data_dir with --memory-bytes BUDGET; sets $port.
 start_beyondkv() {

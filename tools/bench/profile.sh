@@ -14,6 +14,8 @@
 # (--call-graph dwarf) is what gives whole stacks through libgrpc and libc.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=tools/bench/lib.sh
+source tools/bench/lib.sh
 
 MIX=${MIX:-get:80,set:20}
 KEYS=${KEYS:-20000}
@@ -36,12 +38,7 @@ server_pid=
 bench_pid=
 cleanup() {
   if [[ -n $bench_pid ]]; then kill -TERM "$bench_pid" 2>/dev/null || true; wait "$bench_pid" 2>/dev/null || true; fi
-  if [[ -n $server_pid ]]; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
+  stop_pid "$server_pid"
   if [[ ${KEEP_WORK:-0} == 1 ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT

@@ -16,8 +16,8 @@ tests=${3:-set,get}
 bazel build -c opt //services/beyond-kv >&2
 bin=bazel-bin/services/beyond-kv/beyond-kv
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 300); do redis-cli -p "$1" PING >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
+# shellcheck source=tools/bench/lib.sh
+source tools/bench/lib.sh
 
 work=$(mktemp -d /tmp/bkv-bench-XXXXXX)
 pids=()
