@@ -3,6 +3,8 @@
 // through the ring; and power loss under each fsync policy (FaultInjectionEnv drops every
 // byte not fdatasynced), which a process kill cannot show because the page cache survives it.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <map>
@@ -313,6 +315,38 @@ TEST_F(EngineIoTest, HintFilesAndReclaimRunThroughTheRingUnderLoad) {
   Open(Env::Default(), /*with_ring=*/false);
   EXPECT_GT(engine_->recovery_stats().hint_files, 0u);
   for (const auto& [key, value] : model) ASSERT_EQ(Value(0, key), value) << key;
+}
+
+TEST_F(EngineIoTest, FailedRingWriteRollsTheBatchBackAndTheEngineGoesOn) {
+  // A real write failure through the ring: RLIMIT_FSIZE makes a write past the limit fail
+  // with EFBIG (SIGXFSZ ignored), as a full disk would with ENOSPC.
+  options_.fsync = FsyncPolicy::kAlways;
+  Open(Env::Default());
+  ASSERT_TRUE(engine_->Put(0, "kept", "1", {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  const std::string path = dir_.path() + "/" + NamespaceDirName(0) + "/" + SegmentFileName(1);
+  const uint64_t size = testing::FileSize(path);
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = size + 100;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  ASSERT_TRUE(engine_->Put(0, "lost", std::string(10'000, 'x'), {}).ok());
+  ASSERT_TRUE(engine_->Put(0, "kept", "changed", {}).ok());
+  absl::Status s = CommitAndWait();
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(Value(0, "lost"), "<NotFound>");
+  EXPECT_EQ(Value(0, "kept"), "1");
+  EXPECT_EQ(testing::FileSize(path), size);  // the partial write was cut off
+  // The namespace still takes writes (a failed write is not a failed fdatasync).
+  ASSERT_TRUE(engine_->Put(0, "after", "3", {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  Open(Env::Default(), /*with_ring=*/false);
+  EXPECT_EQ(Value(0, "kept"), "1");
+  EXPECT_EQ(Value(0, "lost"), "<NotFound>");
+  EXPECT_EQ(Value(0, "after"), "3");
 }
 
 // ---- Power loss ----------------------------------------------------------------------------
