@@ -232,6 +232,7 @@ void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::
   auto reply = std::make_shared<PendingReply>();
   reply->start_ns = absl::GetCurrentTimeNanos();
   conn->replies.push_back(reply);
+  CloseFullBatches();
   CommandContext ctx(this, conn, reply);
   DispatchCommand(ctx, argv);
   ctx.Settle();
@@ -367,19 +368,40 @@ int IoLoop::KillClients(const KillFilter& filter) {
 void IoLoop::SendOp(uint32_t shard, v1::Op op, OpDone done) {
   ShardQueue& q = queues_[shard];
   if (q.next == nullptr) q.next = std::make_unique<v1::BatchRequest>();
+  q.next_bytes += op.key().size() + op.value().size() + op.new_key().size();
   *q.next->add_ops() = std::move(op);
   q.next_done.push_back(std::move(done));
+}
+
+void IoLoop::CloseFullBatches() {
+  for (ShardQueue& q : queues_) {
+    if (q.next == nullptr) continue;
+    if (q.next->ops_size() < kMaxBatchOps && q.next_bytes < kMaxBatchBytes) continue;
+    q.full.push_back(Batch{std::move(q.next), std::move(q.next_done)});
+    q.next_done.clear();
+    q.next_bytes = 0;
+  }
 }
 
 void IoLoop::SendBatches() {
   for (uint32_t shard = 0; shard < queues_.size(); ++shard) {
     ShardQueue& q = queues_[shard];
-    if (q.in_flight || q.next == nullptr || q.next->ops_size() == 0) continue;
+    if (q.in_flight) continue;
+    Batch batch;
+    if (!q.full.empty()) {
+      batch = std::move(q.full.front());
+      q.full.pop_front();
+    } else if (q.next != nullptr && q.next->ops_size() > 0) {
+      batch = Batch{std::move(q.next), std::move(q.next_done)};
+      q.next_done.clear();
+      q.next_bytes = 0;
+    } else {
+      continue;
+    }
     q.in_flight = true;
-    auto done = std::make_shared<std::vector<OpDone>>(std::move(q.next_done));
-    q.next_done.clear();
+    auto done = std::make_shared<std::vector<OpDone>>(std::move(batch.done));
     shared_->shards[shard]->Execute(
-        std::move(q.next), [this, shard, done](const grpc::Status& status,
+        std::move(batch.request), [this, shard, done](const grpc::Status& status,
                                                 v1::BatchResponse* response) {
           // On a gRPC thread: hand the results to the loop thread.
           auto results = std::make_shared<v1::BatchResponse>();

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -93,11 +94,27 @@ class IoLoop {
 
  private:
   using OpDone = std::function<void(const v1::OpResult&)>;
+  // A batch for one shard and the callbacks of its ops, in order.
+  struct Batch {
+    std::unique_ptr<v1::BatchRequest> request;
+    std::vector<OpDone> done;
+  };
+  // Ops bound for one shard: `next` fills while a batch is in flight; once it holds
+  // kMaxBatchOps ops or kMaxBatchBytes of keys and values it is closed (at a command
+  // boundary, so a command's ops for one shard stay in one batch and are applied atomically)
+  // and waits in `full`, oldest first. One batch per shard is in flight at a time.
   struct ShardQueue {
     std::unique_ptr<v1::BatchRequest> next;
     std::vector<OpDone> next_done;
+    uint64_t next_bytes = 0;
+    std::deque<Batch> full;
     bool in_flight = false;
   };
+  static constexpr int kMaxBatchOps = 8192;
+  static constexpr uint64_t kMaxBatchBytes = 16ull << 20;
+
+  // Moves every `next` past the limits to its queue's `full` list (before a command).
+  void CloseFullBatches();
 
   void Accept();
   void OnReadable(const std::shared_ptr<Connection>& conn);
