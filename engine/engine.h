@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace beyondkv::engine {
 
@@ -57,6 +58,14 @@ struct Options {
   // How often RunBackgroundWork checks whether to reclaim, in seconds of Options::now_us
   // time. <= 0 = at every call.
   int64_t reclaim_interval_secs = 60;
+};
+
+// Where an incremental replay (Engine::StartReplay) stands. Opaque to callers.
+struct ReplayCursor {
+  uint32_t ns = 0;
+  uint64_t since = 0;
+  uint64_t segment = 0;  // sequence of the segment being read; 0 = not started
+  uint64_t offset = 0;   // of the next record in it
 };
 
 // A key whose record the next ops of a batch will read (Engine::ReadAhead).
@@ -306,6 +315,18 @@ class Engine {
 
   // Every mutation after this call gets a revision greater than the result.
   virtual uint64_t Watermark() = 0;
+
+  // Replay in slices, so a long history does not stall the shard: StartReplay checks `since`
+  // against the replay floor (FailedPrecondition as Replay) and opens a cursor; each
+  // ReplayStep delivers changes in revision order for about `budget` and returns true once
+  // it has delivered every committed change (called between batches, the caller then
+  // switches the watcher to TakeChanges() without gap or overlap); EndReplay closes the
+  // cursor. While a cursor is open, reclaim of its namespace waits, so no segment goes away
+  // under it. Replay() is StartReplay + ReplayStep until done + EndReplay.
+  virtual absl::StatusOr<ReplayCursor> StartReplay(uint32_t ns, uint64_t since) = 0;
+  virtual absl::StatusOr<bool> ReplayStep(ReplayCursor* cursor, absl::Duration budget,
+                                          const std::function<void(const Change&)>& fn) = 0;
+  virtual void EndReplay(const ReplayCursor& cursor) = 0;
 
   // ---- Completion-driven I/O (architecture §2) ----
   //

@@ -349,6 +349,51 @@ TEST_F(EngineIoTest, FailedRingWriteRollsTheBatchBackAndTheEngineGoesOn) {
   EXPECT_EQ(Value(0, "after"), "3");
 }
 
+TEST_F(EngineIoTest, ReplayInSlicesIsGapFreeWhileWritesGoOnAndHoldsReclaimBack) {
+  options_.segment_bytes = 32 << 10;  // the replay crosses many segments, sealed under it
+  options_.reclaim_sealed_threshold = 0;
+  Open(Env::Default());
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(engine_->Put(0, Key(i), ValueOf(i, 500), {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  const uint64_t since = engine_->Watermark();
+  std::vector<uint64_t> expected;
+  auto write = [&](int i) {
+    absl::StatusOr<PutResult> put = engine_->Put(0, Key(i % 50), ValueOf(i, 500), {});
+    ASSERT_TRUE(put.ok());
+    expected.push_back(put->revision);
+    ASSERT_TRUE(CommitAndWait().ok());
+  };
+  for (int i = 0; i < 400; ++i) write(i);
+  absl::StatusOr<ReplayCursor> cursor = engine_->StartReplay(0, since);
+  ASSERT_TRUE(cursor.ok()) << cursor.status();
+  engine_->RequestReclaim();
+  std::vector<uint64_t> seen;
+  int steps = 0;
+  bool done = false;
+  while (!done) {
+    absl::StatusOr<bool> step = engine_->ReplayStep(
+        &*cursor, absl::Microseconds(1), [&](const Change& c) { seen.push_back(c.revision); });
+    ASSERT_TRUE(step.ok()) << step.status();
+    done = *step;
+    ++steps;
+    if (!done && steps % 3 == 0) {
+      write(1000 + steps);  // writes between slices are replayed too
+      ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+      EXPECT_EQ(engine_->Stats().reclaim_runs, 0u);  // held back while the replay is open
+    }
+  }
+  engine_->EndReplay(*cursor);
+  EXPECT_GT(steps, 3);
+  EXPECT_EQ(seen, expected);  // every change after `since`, once, in order
+  // Once the replay is closed, the reclaim goes ahead.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (engine_->Stats().reclaim_runs == 0 && absl::Now() < deadline) {
+    ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+    ring_->Run(absl::Milliseconds(1));
+  }
+  EXPECT_EQ(engine_->Stats().reclaim_runs, 1u);
+}
+
 // ---- Power loss ----------------------------------------------------------------------------
 
 class PowerLossTest : public EngineIoTest {

@@ -465,6 +465,15 @@ absl::Status LogEngine::WriteReplayFloor(uint32_t ns, uint64_t floor) {
 
 absl::Status LogEngine::Replay(uint32_t ns, uint64_t since,
                                const std::function<void(const Change&)>& fn) {
+  absl::StatusOr<ReplayCursor> cursor = StartReplay(ns, since);
+  if (!cursor.ok()) return cursor.status();
+  absl::StatusOr<bool> done = false;
+  while (done.ok() && !*done) done = ReplayStep(&*cursor, absl::InfiniteDuration(), fn);
+  EndReplay(*cursor);
+  return done.status();
+}
+
+absl::StatusOr<ReplayCursor> LogEngine::StartReplay(uint32_t ns, uint64_t since) {
   DCHECK(OnEngineThread());
   if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
   if (since < replay_floor_[ns]) {
@@ -473,77 +482,121 @@ absl::Status LogEngine::Replay(uint32_t ns, uint64_t since,
         ": reclaim has dropped older history; the oldest revision still replayable is ",
         replay_floor_[ns]));
   }
+  ++replays_open_[ns];
+  ReplayCursor cursor;
+  cursor.ns = ns;
+  cursor.since = since;
+  return cursor;
+}
+
+void LogEngine::EndReplay(const ReplayCursor& cursor) {
+  DCHECK(OnEngineThread());
+  if (cursor.ns < kNamespaceCount && replays_open_[cursor.ns] > 0) --replays_open_[cursor.ns];
+}
+
+absl::StatusOr<bool> LogEngine::ReplayStep(ReplayCursor* cursor, absl::Duration budget,
+                                           const std::function<void(const Change&)>& fn) {
+  DCHECK(OnEngineThread());
+  if (absl::Status s = CheckNamespace(cursor->ns); !s.ok()) return s;
+  const uint32_t ns = cursor->ns;
   Namespace& n = namespaces_[ns];
-  // Only the segments the log wrote, in order: reclaim outputs restate records at or below the
-  // floor, which a valid `since` excludes anyway.
-  std::vector<std::pair<File*, uint64_t>> segments;
-  for (auto& [sequence, segment] : n.sealed) {
-    if (IsLogSequence(sequence)) segments.emplace_back(segment.file.get(), segment.size);
-  }
-  std::unique_ptr<File> active;
-  if (n.active != nullptr && n.active->written_size() > kSegmentHeaderSize) {
-    absl::StatusOr<std::unique_ptr<File>> opened =
-        env_->OpenFile(n.active->path(), Env::OpenMode::kExisting);
-    if (!opened.ok()) return opened.status();
-    active = *std::move(opened);
-    segments.emplace_back(active.get(), n.active->written_size());
-  }
-  for (auto& [file, size] : segments) {
-    SegmentReader reader(file, kSegmentHeaderSize, size);
+  const absl::Time deadline =
+      budget == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + budget;
+  size_t records = 0;
+  while (true) {
+    // The segment to read: the cursor's, else the next one the log wrote (reclaim outputs
+    // restate records at or below the floor, which a valid `since` excludes anyway; reclaim
+    // waits while a replay is open, so no log segment goes away under the cursor).
+    File* file = nullptr;
+    uint64_t size = 0;
+    auto locate = [&](uint64_t sequence) {
+      if (auto it = n.sealed.find(sequence); it != n.sealed.end()) {
+        file = it->second.file.get();
+        size = it->second.size;
+      } else if (n.active != nullptr && n.active->sequence() == sequence) {
+        file = n.active->file();
+        size = n.active->written_size();
+      }
+    };
+    if (cursor->segment != 0) locate(cursor->segment);
+    if (file == nullptr || cursor->offset >= size) {
+      // Next log segment after the cursor's.
+      uint64_t next = 0;
+      for (auto it = n.sealed.upper_bound(cursor->segment); it != n.sealed.end(); ++it) {
+        if (IsLogSequence(it->first)) {
+          next = it->first;
+          break;
+        }
+      }
+      if (next == 0 && n.active != nullptr && n.active->sequence() > cursor->segment &&
+          n.active->file() != nullptr) {
+        next = n.active->sequence();
+      }
+      if (next == 0) return true;  // every committed record was delivered
+      cursor->segment = next;
+      cursor->offset = kSegmentHeaderSize;
+      continue;
+    }
+    SegmentReader reader(file, cursor->offset, size);
     ScannedRecord record;
     for (;;) {
       absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
       if (!result.ok()) return result.status();
       if (*result == SegmentReader::Result::kEnd || *result == SegmentReader::Result::kIncomplete) {
+        cursor->offset = size;  // on to the next segment
         break;
       }
       if (*result == SegmentReader::Result::kCorrupt) {
-        if (reader.resync_offset() == 0) break;
-        reader.Seek(reader.resync_offset());
-        continue;
-      }
-      if (record.revision <= since) continue;
-      Change change;
-      change.ns = ns;
-      change.revision = record.revision;
-      switch (record.type) {
-        case RecordType::kPut: {
-          change.kind = Change::Kind::kSet;
-          change.key = record.key;
-          change.expire_at_ms = record.expire_at_ms;
-          std::string bytes(record.meta_len + record.value_len, '\0');
-          absl::StatusOr<size_t> got =
-              file->Read(record.value_offset - record.meta_len, bytes.size(), bytes.data());
-          if (!got.ok()) return got.status();
-          change.metadata = bytes.substr(0, record.meta_len);
-          change.value = bytes.substr(record.meta_len);
+        if (reader.resync_offset() == 0) {
+          cursor->offset = size;
           break;
         }
-        case RecordType::kTombstone:
-          change.kind = Change::Kind::kDelete;
-          change.key = record.key;
-          break;
-        case RecordType::kFlush:
-          change.kind = Change::Kind::kFlush;
-          break;
-        default:
-          continue;  // expire-only records change no value
+        reader.Seek(reader.resync_offset());
+        cursor->offset = reader.offset();
+        continue;
       }
-      fn(change);
+      cursor->offset = reader.offset();
+      if (record.revision > cursor->since) {
+        Change change;
+        change.ns = ns;
+        change.revision = record.revision;
+        bool deliver = true;
+        switch (record.type) {
+          case RecordType::kPut: {
+            change.kind = Change::Kind::kSet;
+            change.key = record.key;
+            change.expire_at_ms = record.expire_at_ms;
+            std::string bytes(record.meta_len + record.value_len, '\0');
+            absl::StatusOr<size_t> got =
+                file->Read(record.value_offset - record.meta_len, bytes.size(), bytes.data());
+            if (!got.ok()) return got.status();
+            change.metadata = bytes.substr(0, record.meta_len);
+            change.value = bytes.substr(record.meta_len);
+            break;
+          }
+          case RecordType::kTombstone:
+            change.kind = Change::Kind::kDelete;
+            change.key = record.key;
+            break;
+          case RecordType::kFlush:
+            change.kind = Change::Kind::kFlush;
+            break;
+          default:
+            deliver = false;  // expire-only records change no value
+        }
+        if (deliver) fn(change);
+      }
+      if (++records % 64 == 0 && absl::Now() >= deadline) return false;
     }
   }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecord(uint32_t ns, std::string_view key,
                                                             const IndexEntry& entry,
                                                             bool with_value) {
   if (!with_value && entry.meta_len == 0) return RecordData{};
-  std::string cache_key;
   if (with_value && entry.meta_len == 0) {
-    cache_key.reserve(key.size() + 1);
-    cache_key.push_back(static_cast<char>(ns));
-    cache_key.append(key);
+    const std::string cache_key = CacheKey(ns, key);
     if (const std::string* cached = cache_.Get(cache_key, entry.revision)) {
       return RecordData{*cached, {}};
     }

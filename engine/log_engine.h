@@ -120,6 +120,10 @@ class LogEngine final : public Engine {
   absl::Status Replay(uint32_t ns, uint64_t since,
                       const std::function<void(const Change&)>& fn) override;
   uint64_t Watermark() override;
+  absl::StatusOr<ReplayCursor> StartReplay(uint32_t ns, uint64_t since) override;
+  absl::StatusOr<bool> ReplayStep(ReplayCursor* cursor, absl::Duration budget,
+                                  const std::function<void(const Change&)>& fn) override;
+  void EndReplay(const ReplayCursor& cursor) override;
   void AttachRing(Uring* ring) override;
   void CommitAsync(std::function<void(absl::Status)> done) override;
   void ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<void()> done) override;
@@ -389,6 +393,8 @@ class LogEngine final : public Engine {
   size_t background_io_pending_ = 0;
   bool hint_write_in_flight_ = false;
   uint64_t reclaim_runs_started_ = 0;
+  // Per namespace, replays open (StartReplay without EndReplay): reclaim waits for them.
+  std::array<uint32_t, kNamespaceCount> replays_open_{};
   // Starts reading `window` from `offset`: at least `n` bytes (SegmentWindow::kMinBytes),
   // at most to `file_size`.
   void StartWindowRead(const std::shared_ptr<SegmentWindow>& window, int fd, uint64_t offset,

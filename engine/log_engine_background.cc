@@ -383,6 +383,11 @@ void LogEngine::StartReclaim(uint32_t ns) {
 }
 
 absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
+  // A namespace with a replay open waits: its log segments must stay as they are.
+  if (reclaim_.has_value() ? replays_open_[reclaim_->ns] > 0
+                           : !reclaim_queue_.empty() && replays_open_[reclaim_queue_.front()] > 0) {
+    return absl::OkStatus();
+  }
   while (!reclaim_.has_value() && !reclaim_queue_.empty()) {
     const uint32_t ns = reclaim_queue_.front();
     reclaim_queue_.erase(reclaim_queue_.begin());

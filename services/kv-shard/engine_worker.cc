@@ -28,6 +28,9 @@ constexpr absl::Duration kWatermarkInterval = absl::Milliseconds(1);
 constexpr unsigned kRingEntries = 256;
 constexpr absl::Duration kIoWait = absl::Milliseconds(50);
 
+// Time the watch replays may take between two batches, shared by the watchers replaying.
+constexpr absl::Duration kReplaySlice = absl::Milliseconds(2);
+
 v1::WatchEvent ToEvent(const engine::Change& change) {
   v1::WatchEvent event;
   switch (change.kind) {
@@ -188,7 +191,7 @@ void EngineWorker::Loop() {
       if (batch_.phase != Batch::Phase::kIdle) continue;
       // Done: the duties between batches below, then the next batch.
     } else {
-      const bool watching = !watchers_.empty();
+      const bool watching = !watchers_.empty() || !replaying_.empty();
       // Reclaim and hint files advance in 2 ms slices between batches: while they have work,
       // take the next slice after 1 ms instead of the idle interval (an idle shard then
       // reclaims at about 2/3 of a core instead of 2%).
@@ -226,6 +229,11 @@ void EngineWorker::Loop() {
           watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
         }
         watchers_.clear();
+        for (Replaying& r : replaying_) {
+          engine_->EndReplay(r.cursor);
+          r.watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
+        }
+        replaying_.clear();
       }
     }
     for (auto& watcher : new_watchers) StartWatcher(watcher);
@@ -238,6 +246,8 @@ void EngineWorker::Loop() {
     // revisions): commit those as a batch of their own before any watermark passes them.
     StartBackgroundCommit();
     if (batch_.phase != Batch::Phase::kIdle) continue;
+    // Replays only here, with nothing in flight: every committed change is in the log.
+    AdvanceReplays();
     SendWatermarks();
     if (stop) break;
   }
@@ -252,6 +262,11 @@ void EngineWorker::Loop() {
     watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
   }
   watchers_.clear();
+  for (Replaying& r : replaying_) {
+    engine_->EndReplay(r.cursor);
+    r.watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
+  }
+  replaying_.clear();
 }
 
 void EngineWorker::StartBatch(std::vector<Call> calls) {
@@ -345,7 +360,8 @@ void EngineWorker::AdvanceBatch() {
 }
 
 // Registers a watcher between batches, so nothing committed can fall between its replay (or
-// initial values) and its live changes.
+// initial values) and its live changes. A replay runs in slices (AdvanceReplays) so that a
+// long history does not stall the shard.
 void EngineWorker::StartWatcher(const std::shared_ptr<WatcherHandle>& watcher) {
   const v1::WatchRequest& request = watcher->request();
   if (request.ns() >= engine::kNamespaceCount) {
@@ -353,33 +369,67 @@ void EngineWorker::StartWatcher(const std::shared_ptr<WatcherHandle>& watcher) {
     return;
   }
   if (request.has_since()) {
-    absl::Status replayed =
-        engine_->Replay(request.ns(), request.since_revision(), [&](const engine::Change& c) {
-          if (c.kind == engine::Change::Kind::kFlush || watcher->Matches(c.key)) {
-            watcher->Push(ToEvent(c));
-          }
-        });
-    if (!replayed.ok()) {
-      watcher->Finish(grpc::Status(replayed.code() == absl::StatusCode::kFailedPrecondition
+    absl::StatusOr<engine::ReplayCursor> cursor =
+        engine_->StartReplay(request.ns(), request.since_revision());
+    if (!cursor.ok()) {
+      watcher->Finish(grpc::Status(cursor.status().code() == absl::StatusCode::kFailedPrecondition
                                        ? grpc::StatusCode::FAILED_PRECONDITION
                                        : grpc::StatusCode::INTERNAL,
-                                   std::string(replayed.message())));
+                                   std::string(cursor.status().message())));
       return;
     }
-  } else {
-    for (const std::string& key : request.keys()) {
-      absl::StatusOr<engine::Entry> entry = engine_->Get(request.ns(), key);
-      if (!entry.ok()) continue;
-      v1::WatchEvent event;
-      event.set_kind(v1::WatchEvent::SET);
-      event.set_key(key);
-      event.set_value(std::move(entry->value));
-      event.set_revision(entry->revision);
-      event.set_expire_at_ms(entry->expire_at_ms);
-      event.set_metadata(std::move(entry->metadata));
-      watcher->Push(std::move(event));
-    }
+    replaying_.push_back(Replaying{watcher, *cursor});
+    return;
   }
+  for (const std::string& key : request.keys()) {
+    absl::StatusOr<engine::Entry> entry = engine_->Get(request.ns(), key);
+    if (!entry.ok()) continue;
+    v1::WatchEvent event;
+    event.set_kind(v1::WatchEvent::SET);
+    event.set_key(key);
+    event.set_value(std::move(entry->value));
+    event.set_revision(entry->revision);
+    event.set_expire_at_ms(entry->expire_at_ms);
+    event.set_metadata(std::move(entry->metadata));
+    watcher->Push(std::move(event));
+  }
+  GoLive(watcher);
+}
+
+void EngineWorker::AdvanceReplays() {
+  if (replaying_.empty()) return;
+  const absl::Duration slice = kReplaySlice / static_cast<int64_t>(replaying_.size());
+  std::vector<Replaying> still;
+  for (Replaying& r : replaying_) {
+    const std::shared_ptr<WatcherHandle>& watcher = r.watcher;
+    bool open = true;
+    absl::StatusOr<bool> done =
+        engine_->ReplayStep(&r.cursor, slice, [&](const engine::Change& c) {
+          if (!open) return;
+          if (c.kind == engine::Change::Kind::kFlush || watcher->Matches(c.key)) {
+            open = watcher->Push(ToEvent(c));  // false: the watcher was cut off or went away
+          }
+        });
+    if (!done.ok()) {
+      engine_->EndReplay(r.cursor);
+      watcher->Finish(grpc::Status(grpc::StatusCode::INTERNAL, std::string(done.status().message())));
+      continue;
+    }
+    if (!open) {
+      engine_->EndReplay(r.cursor);
+      continue;
+    }
+    if (*done) {
+      engine_->EndReplay(r.cursor);
+      GoLive(watcher);
+      continue;
+    }
+    still.push_back(std::move(r));
+  }
+  replaying_.swap(still);
+}
+
+void EngineWorker::GoLive(const std::shared_ptr<WatcherHandle>& watcher) {
   v1::WatchEvent ready;
   ready.set_kind(v1::WatchEvent::READY);
   ready.set_revision(engine_->Watermark());

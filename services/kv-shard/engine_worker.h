@@ -84,6 +84,11 @@ class EngineWorker {
   void Expire(const v1::Op& op, v1::OpResult* result);
   void FillStats(v1::OpResult* result);
   void StartWatcher(const std::shared_ptr<WatcherHandle>& watcher);
+  // Advances the replays of watchers started with SINCE by a bounded slice each; a watcher
+  // whose replay delivered every committed change gets READY and joins watchers_.
+  void AdvanceReplays();
+  // Sends READY and starts live changes for a watcher whose initial events are out.
+  void GoLive(const std::shared_ptr<WatcherHandle>& watcher);
   void PublishChanges();
   void SendWatermarks();
 
@@ -92,7 +97,12 @@ class EngineWorker {
   Batch batch_;                             // engine thread only
   std::thread thread_;
   uint64_t ops_executed_ = 0;  // engine thread only
-  std::vector<std::shared_ptr<WatcherHandle>> watchers_;  // engine thread only
+  std::vector<std::shared_ptr<WatcherHandle>> watchers_;  // engine thread only (live)
+  struct Replaying {
+    std::shared_ptr<WatcherHandle> watcher;
+    engine::ReplayCursor cursor;
+  };
+  std::vector<Replaying> replaying_;  // engine thread only
 
   absl::Mutex mu_;
   std::vector<Call> queue_ ABSL_GUARDED_BY(mu_);
