@@ -66,6 +66,9 @@ struct ReplayCursor {
   uint64_t since = 0;
   uint64_t segment = 0;  // sequence of the segment being read; 0 = not started
   uint64_t offset = 0;   // of the next record in it
+  // Revision of the last record read (delivered or not). A namespace's log is in revision
+  // order, so nothing the replay delivers later is at or below it: a watermark.
+  uint64_t last_revision = 0;
 };
 
 // A key whose record the next ops of a batch will read (Engine::ReadAhead).

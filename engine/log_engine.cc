@@ -556,6 +556,7 @@ absl::StatusOr<bool> LogEngine::ReplayStep(ReplayCursor* cursor, absl::Duration 
         continue;
       }
       cursor->offset = reader.offset();
+      cursor->last_revision = std::max(cursor->last_revision, record.revision);
       if (record.revision > cursor->since) {
         Change change;
         change.ns = ns;

@@ -30,6 +30,9 @@ constexpr absl::Duration kIoWait = absl::Milliseconds(50);
 
 // Time the watch replays may take between two batches, shared by the watchers replaying.
 constexpr absl::Duration kReplaySlice = absl::Milliseconds(2);
+// A replaying watcher with more events than this queued gets no slice until it drains.
+constexpr size_t kReplayQueueHighWater = 20'000;
+constexpr absl::Duration kReplayStallLimit = absl::Seconds(30);
 
 v1::WatchEvent ToEvent(const engine::Change& change) {
   v1::WatchEvent event;
@@ -402,6 +405,23 @@ void EngineWorker::AdvanceReplays() {
   std::vector<Replaying> still;
   for (Replaying& r : replaying_) {
     const std::shared_ptr<WatcherHandle>& watcher = r.watcher;
+    if (watcher->queued() > kReplayQueueHighWater) {
+      // The stream has not written what the replay gave it yet: wait rather than run into
+      // the watcher queue's limit. A reader that stops is cut off after kReplayStallLimit,
+      // so an open replay cannot hold reclaim back for long.
+      const absl::Time now = absl::Now();
+      if (r.stalled_since == absl::InfiniteFuture()) r.stalled_since = now;
+      if (watcher->done() || now - r.stalled_since > kReplayStallLimit) {
+        engine_->EndReplay(r.cursor);
+        watcher->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     "watcher stopped reading its replay and was cut off: "
+                                     "resume with SINCE"));
+        continue;
+      }
+      still.push_back(std::move(r));
+      continue;
+    }
+    r.stalled_since = absl::InfiniteFuture();
     bool open = true;
     absl::StatusOr<bool> done =
         engine_->ReplayStep(&r.cursor, slice, [&](const engine::Change& c) {
@@ -423,6 +443,17 @@ void EngineWorker::AdvanceReplays() {
       engine_->EndReplay(r.cursor);
       GoLive(watcher);
       continue;
+    }
+    // Still replaying: a watermark lets the gateway release what other shards replayed
+    // below it, instead of holding every shard's replay until the slowest is done.
+    if (r.cursor.last_revision > r.cursor.since) {
+      v1::WatchEvent mark;
+      mark.set_kind(v1::WatchEvent::WATERMARK);
+      mark.set_revision(r.cursor.last_revision);
+      if (!watcher->Push(std::move(mark))) {
+        engine_->EndReplay(r.cursor);
+        continue;
+      }
     }
     still.push_back(std::move(r));
   }

@@ -101,6 +101,7 @@ class EngineWorker {
   struct Replaying {
     std::shared_ptr<WatcherHandle> watcher;
     engine::ReplayCursor cursor;
+    absl::Time stalled_since = absl::InfiniteFuture();  // waiting for its stream to drain
   };
   std::vector<Replaying> replaying_;  // engine thread only
 

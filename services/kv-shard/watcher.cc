@@ -46,6 +46,11 @@ void WatcherHandle::Finish(const grpc::Status& status) {
   if (reactor_ != nullptr) FinishLocked(status);
 }
 
+size_t WatcherHandle::queued() {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
 bool WatcherHandle::done() {
   absl::MutexLock lock(&mu_);
   return reactor_ == nullptr || finishing_;

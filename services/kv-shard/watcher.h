@@ -46,6 +46,9 @@ class WatcherHandle {
 
   bool done();
 
+  // Events queued and not yet written to the stream (flow control of replays).
+  size_t queued();
+
  private:
   friend class WatchReactor;
 
