@@ -77,6 +77,16 @@ WatchSession::WatchSession(Post post, std::vector<uint32_t> shards, Sink sink,
           [post = std::move(post)](size_t, std::function<void()> fn) { post(std::move(fn)); },
           std::move(shards), std::move(sink), std::move(failure)) {}
 
+namespace {
+
+// What an event held in a pending list costs, roughly.
+size_t PendingBytes(const v1::WatchEvent& event) {
+  return sizeof(v1::WatchEvent) + event.key().size() + event.value().size() +
+         event.metadata().size();
+}
+
+}  // namespace
+
 WatchSession::WatchSession(WeighedPost post, std::vector<uint32_t> shards, Sink sink,
                            Failure failure)
     : post_(std::move(post)), sink_(std::move(sink)), failure_(std::move(failure)) {
@@ -118,10 +128,16 @@ void WatchSession::OnEvent(size_t index, v1::WatchEvent event) {
       break;
     default:
       state.watermark = std::max(state.watermark, event.revision());
+      pending_bytes_ += PendingBytes(event);
       state.pending.push_back(std::move(event));
       break;
   }
   Release();
+  if (!cancelled_ && pending_bytes_ > kMaxPendingBytes) {
+    OnStreamEnd(index, absl::ResourceExhaustedError(absl::StrCat(
+        "watch fell behind: more than ", kMaxPendingBytes,
+        " bytes of events waited for the other shards; resume with SINCE ", last_revision_)));
+  }
 }
 
 void WatchSession::OnStreamEnd(size_t, const absl::Status& error) {
@@ -149,6 +165,7 @@ void WatchSession::Release() {
     if (next == nullptr) break;
     v1::WatchEvent event = std::move(next->pending.front());
     next->pending.pop_front();
+    pending_bytes_ -= PendingBytes(event);
     last_revision_ = std::max(last_revision_, event.revision());
     sink_(event);
   }

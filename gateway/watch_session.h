@@ -78,6 +78,11 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   bool cancelled_ = false;
   bool ready_sent_ = false;
   uint64_t last_revision_ = 0;
+  // Bytes of events in the shards' `pending` lists. Past kMaxPendingBytes (one shard far
+  // ahead of another's watermark) the subscription fails with ResourceExhausted, naming the
+  // revision to resume from, rather than buffer without bound.
+  size_t pending_bytes_ = 0;
+  static constexpr size_t kMaxPendingBytes = 64 << 20;
 };
 
 }  // namespace beyondkv::gateway
