@@ -186,7 +186,7 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
   File* source = file;
   if (ring_ != nullptr && file->fd() >= 0) {
     // Scan a window read ahead through the ring; a read past it ends this call.
-    if (job.window == nullptr) job.window = std::make_shared<SegmentWindow>(*file);
+    if (job.window == nullptr) job.window = std::make_shared<SegmentWindow>(*file, segment->second.size);
     if (job.window->in_flight()) return absl::OkStatus();
     source = job.window.get();
   }
@@ -459,7 +459,7 @@ absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
     File* source = file;
     if (ring_ != nullptr && file->fd() >= 0) {
       if (job.window == nullptr || job.window_sequence != sequence) {
-        job.window = std::make_shared<SegmentWindow>(*file);
+        job.window = std::make_shared<SegmentWindow>(*file, segment.size);
         job.window_sequence = sequence;
       }
       source = job.window.get();

@@ -27,7 +27,8 @@ class SegmentWindow final : public File {
   // Bytes a window read covers at least (more if one read needs more).
   static constexpr size_t kMinBytes = 8 << 20;
 
-  explicit SegmentWindow(const File& base) : path_(base.path()) {}
+  // `base` is the segment (for its path in messages), `size` its size in bytes.
+  SegmentWindow(const File& base, uint64_t size) : path_(base.path()), size_(size) {}
 
   bool Covers(uint64_t offset, size_t n) const {
     return offset >= start_ && offset + n <= start_ + data_.size();
@@ -76,13 +77,14 @@ class SegmentWindow final : public File {
   absl::Status Write(uint64_t, std::string_view) override { return ReadOnly(); }
   absl::Status Truncate(uint64_t) override { return ReadOnly(); }
   absl::Status DataSync() override { return ReadOnly(); }
-  absl::StatusOr<uint64_t> Size() override { return absl::UnimplementedError("window size"); }
+  absl::StatusOr<uint64_t> Size() override { return size_; }
   const std::string& path() const override { return path_; }
 
  private:
   static absl::Status ReadOnly() { return absl::InternalError("segment window is read-only"); }
 
   const std::string path_;
+  const uint64_t size_;
   uint64_t start_ = 0;
   std::string data_;
   bool in_flight_ = false;

@@ -109,7 +109,7 @@ void Uring::WriteAndSync(int fd, uint64_t offset, std::string_view data, bool sy
   ++pending_;
   if (data.empty()) {
     if (sync) {
-      QueueSync(request, /*linked=*/false);
+      QueueSync(request);
     } else {
       Finish(request, 0);
     }
@@ -125,7 +125,7 @@ void Uring::DataSync(int fd, Callback done) {
   request->sync = true;
   request->callback = std::move(done);
   ++pending_;
-  QueueSync(request, /*linked=*/false);
+  QueueSync(request);
 }
 
 void Uring::QueueRead(Request* request) {
@@ -149,12 +149,12 @@ void Uring::QueueWrite(Request* request) {
   ++request->inflight;
   if (request->sync) {
     sqe->flags |= IOSQE_IO_LINK;
-    QueueSync(request, /*linked=*/true);
+    QueueSync(request);
   }
 }
 
-void Uring::QueueSync(Request* request, bool linked) {
-  (void)linked;  // the link flag sits on the write before it
+// A linked fdatasync carries no flag itself: IOSQE_IO_LINK sits on the write before it.
+void Uring::QueueSync(Request* request) {
   io_uring_sqe* sqe = GetSqe();
   io_uring_prep_fsync(sqe, request->fd, IORING_FSYNC_DATASYNC);
   io_uring_sqe_set_data64(sqe, reinterpret_cast<uintptr_t>(request) | kSyncTag);
@@ -205,10 +205,10 @@ void Uring::OnCompletion(Request* request, bool sync_part, int res) {
         return QueueWrite(request);  // short or interrupted: the rest, re-linked
       }
       if (request->sync_error != 0) return Finish(request, 0);
-      if (request->sync && !request->synced) return QueueSync(request, /*linked=*/false);
+      if (request->sync && !request->synced) return QueueSync(request);
       return Finish(request, 0);
     case Request::Kind::kSync:
-      if (retry || !request->synced) return QueueSync(request, /*linked=*/false);
+      if (retry || !request->synced) return QueueSync(request);
       return Finish(request, 0);
   }
 }

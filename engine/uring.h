@@ -88,7 +88,7 @@ class Uring {
   io_uring_sqe* GetSqe();
   void QueueRead(Request* request);
   void QueueWrite(Request* request);
-  void QueueSync(Request* request, bool linked);
+  void QueueSync(Request* request);
   void OnCompletion(Request* request, bool sync_part, int res);
   void Finish(Request* request, int result);
 

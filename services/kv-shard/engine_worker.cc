@@ -228,15 +228,7 @@ void EngineWorker::Loop() {
         close_watchers_ = false;
         for (auto& watcher : new_watchers) watchers_.push_back(watcher);
         new_watchers.clear();
-        for (auto& watcher : watchers_) {
-          watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
-        }
-        watchers_.clear();
-        for (Replaying& r : replaying_) {
-          engine_->EndReplay(r.cursor);
-          r.watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
-        }
-        replaying_.clear();
+        FinishAllWatchers();
       }
     }
     for (auto& watcher : new_watchers) StartWatcher(watcher);
@@ -261,13 +253,16 @@ void EngineWorker::Loop() {
   }
   engine_->AttachRing(nullptr);
   ring_.reset();
-  for (auto& watcher : watchers_) {
-    watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
-  }
+  FinishAllWatchers();
+}
+
+void EngineWorker::FinishAllWatchers() {
+  const grpc::Status status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down");
+  for (auto& watcher : watchers_) watcher->Finish(status);
   watchers_.clear();
   for (Replaying& r : replaying_) {
     engine_->EndReplay(r.cursor);
-    r.watcher->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shard is shutting down"));
+    r.watcher->Finish(status);
   }
   replaying_.clear();
 }

@@ -89,6 +89,8 @@ class EngineWorker {
   void AdvanceReplays();
   // Sends READY and starts live changes for a watcher whose initial events are out.
   void GoLive(const std::shared_ptr<WatcherHandle>& watcher);
+  // Ends every live and replaying watcher's stream (UNAVAILABLE: shutting down).
+  void FinishAllWatchers();
   void PublishChanges();
   void SendWatermarks();
 

@@ -43,7 +43,7 @@ KERNEL_RULES = [
 ]
 
 
-KERNEL_GENERIC = "kernel: generic"  # placeholder: takes the subsystem of its nearest caller
+KERNEL_GENERIC = "kernel: generic"  # a kernel frame no rule names; counted under its nearest caller's subsystem
 
 # Frames every thread has (thread start, main): left out of the children sums.
 THREAD_START = re.compile(r"^(_start|__libc_start_main|__libc_start_call_main|main|start_thread|"
