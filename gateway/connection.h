@@ -64,6 +64,7 @@ struct Connection {
   bool closed = false;      // fd closed; late shard answers are dropped
   bool read_paused = false; // too many replies pending: back-pressure
   bool want_write = false;  // EPOLLOUT armed
+  bool flush_queued = false;  // in its loop's list of connections to write this iteration
   // WATCH / PWATCH subscriptions (RESP3 only); UNWATCH and closing cancel them.
   std::vector<std::shared_ptr<WatchSession>> watches;
 };

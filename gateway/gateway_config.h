@@ -18,6 +18,9 @@ struct GatewayConfig {
   uint64_t idle_timeout_secs = 0;  // 0 = never close idle clients
   std::string requirepass;       // empty = no AUTH required
   std::string fsync = "everysec";  // reported by CONFIG GET appendfsync
+  // How batches reach the shards: "link" (framed batches on shard-<i>.link, read and written
+  // by each I/O thread itself; the default) or "grpc" (Execute calls on shard-<i>.sock).
+  std::string shard_transport = "link";
 };
 
 }  // namespace beyondkv::gateway

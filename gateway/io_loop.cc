@@ -9,11 +9,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/socket_paths.h"
 #include "absl/time/clock.h"
 #include "gateway/command_context.h"
 #include "gateway/command_table.h"
@@ -24,6 +26,8 @@ namespace {
 
 constexpr uint64_t kListenTag = ~0ull;
 constexpr uint64_t kWakeTag = ~0ull - 1;
+// Link lanes: kLaneTag + shard (client connections are tagged with their fd).
+constexpr uint64_t kLaneTag = 1ull << 40;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxReadsPerEvent = 16;
 // Back-pressure: a client with this many unanswered commands is not read until it drains.
@@ -50,7 +54,10 @@ int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 }  // namespace
 
 IoLoop::IoLoop(GatewayShared* shared, int listen_fd)
-    : shared_(shared), listen_fd_(listen_fd), queues_(shared->shards.size()) {
+    : shared_(shared),
+      listen_fd_(listen_fd),
+      batcher_(static_cast<uint32_t>(shared->shards.size())),
+      grpc_in_flight_(shared->shards.size(), false) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   PCHECK(epoll_fd_ >= 0) << "epoll_create1";
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -63,9 +70,19 @@ IoLoop::IoLoop(GatewayShared* shared, int listen_fd)
   ev.data.u64 = kListenTag;
   PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
   read_buffer_.resize(kReadChunk);
+  if (shared_->config.shard_transport == "link") {
+    for (uint32_t i = 0; i < shared_->shards.size(); ++i) {
+      shardlink::LinkLane::Options options;
+      options.shard = i;
+      options.shard_count = static_cast<uint32_t>(shared_->shards.size());
+      options.socket_path = ShardLinkPath(shared_->config.socket_dir, i);
+      lanes_.push_back(std::make_unique<shardlink::LinkLane>(options, epoll_fd_, kLaneTag + i));
+    }
+  }
 }
 
 IoLoop::~IoLoop() {
+  lanes_.clear();  // before the epoll descriptor closes
   if (epoll_fd_ >= 0) close(epoll_fd_);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
@@ -102,7 +119,7 @@ void IoLoop::Run() {
   epoll_event events[256];
   int64_t last_idle_check = NowMs();
   while (!stop_.load()) {
-    int n = epoll_wait(epoll_fd_, events, 256, 1000);
+    int n = epoll_wait(epoll_fd_, events, 256, MaintainLanes());
     if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;
@@ -111,6 +128,8 @@ void IoLoop::Run() {
       } else if (tag == kWakeTag) {
         uint64_t count;
         (void)!read(wake_fd_, &count, sizeof(count));
+      } else if (tag >= kLaneTag) {
+        lanes_[tag - kLaneTag]->OnEvent(events[i].events);
       } else {
         auto it = conns_.find(static_cast<int>(tag));
         if (it == conns_.end()) continue;
@@ -123,6 +142,7 @@ void IoLoop::Run() {
     }
     RunPosted();
     SendBatches();
+    FlushReady();
     if (shared_->config.idle_timeout_secs > 0) {
       int64_t now = NowMs();
       if (now - last_idle_check >= 1000) {
@@ -135,6 +155,20 @@ void IoLoop::Run() {
   std::vector<std::shared_ptr<Connection>> all;
   for (auto& [fd, conn] : conns_) all.push_back(conn);
   for (auto& conn : all) Close(conn);
+  ready_.clear();
+}
+
+int IoLoop::MaintainLanes() {
+  absl::Time next = absl::Now() + absl::Seconds(1);
+  bool down = false;
+  for (auto& lane : lanes_) down |= !lane->connected();
+  if (!down) return 1000;
+  const absl::Time now = absl::Now();
+  for (auto& lane : lanes_) {
+    if (!lane->connected()) next = std::min(next, lane->Maintain(now));
+  }
+  return static_cast<int>(std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(absl::Ceil(next - now, absl::Milliseconds(1))), 0, 1000));
 }
 
 void IoLoop::Accept() {
@@ -224,7 +258,7 @@ void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
     }
     if (static_cast<size_t>(n) < read_buffer_.size()) break;  // socket drained
   }
-  Flush(conn);
+  OnReplyReady(conn);
 }
 
 void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::string>& argv) {
@@ -239,7 +273,20 @@ void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::
   if (reply->close_after) conn->closing = true;
 }
 
-void IoLoop::OnReplyReady(const std::shared_ptr<Connection>& conn) { Flush(conn); }
+void IoLoop::OnReplyReady(const std::shared_ptr<Connection>& conn) {
+  if (conn->flush_queued || conn->closed) return;
+  conn->flush_queued = true;
+  ready_.push_back(conn);
+}
+
+void IoLoop::FlushReady() {
+  // Flush may close a connection, which never adds to ready_: iterate by index anyway.
+  for (size_t i = 0; i < ready_.size(); ++i) {
+    ready_[i]->flush_queued = false;
+    Flush(ready_[i]);
+  }
+  ready_.clear();
+}
 
 void IoLoop::WritePush(const std::shared_ptr<Connection>& conn, const std::string& frame,
                        const std::string& error_if_full) {
@@ -259,7 +306,7 @@ void IoLoop::WritePush(const std::shared_ptr<Connection>& conn, const std::strin
     return;
   }
   conn->outbuf.append(frame);
-  Flush(conn);
+  OnReplyReady(conn);
 }
 
 void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
@@ -366,39 +413,23 @@ int IoLoop::KillClients(const KillFilter& filter) {
 }
 
 void IoLoop::SendOp(uint32_t shard, v1::Op op, OpDone done) {
-  ShardQueue& q = queues_[shard];
-  if (q.next == nullptr) q.next = std::make_unique<v1::BatchRequest>();
-  q.next_bytes += op.key().size() + op.value().size() + op.new_key().size();
-  *q.next->add_ops() = std::move(op);
-  q.next_done.push_back(std::move(done));
-}
-
-void IoLoop::CloseFullBatches() {
-  for (ShardQueue& q : queues_) {
-    if (q.next == nullptr) continue;
-    if (q.next->ops_size() < kMaxBatchOps && q.next_bytes < kMaxBatchBytes) continue;
-    q.full.push_back(Batch{std::move(q.next), std::move(q.next_done)});
-    q.next_done.clear();
-    q.next_bytes = 0;
-  }
+  batcher_.Add(shard, std::move(op), std::move(done));
 }
 
 void IoLoop::SendBatches() {
-  for (uint32_t shard = 0; shard < queues_.size(); ++shard) {
-    ShardQueue& q = queues_[shard];
-    if (q.in_flight) continue;
-    Batch batch;
-    if (!q.full.empty()) {
-      batch = std::move(q.full.front());
-      q.full.pop_front();
-    } else if (q.next != nullptr && q.next->ops_size() > 0) {
-      batch = Batch{std::move(q.next), std::move(q.next_done)};
-      q.next_done.clear();
-      q.next_bytes = 0;
-    } else {
+  for (uint32_t shard = 0; shard < batcher_.shard_count(); ++shard) {
+    if (!lanes_.empty()) {
+      // The link: as many batches in flight as the lane's bounds allow, then one write.
+      shardlink::LinkLane& lane = *lanes_[shard];
+      while (batcher_.HasBatch(shard) && lane.CanSend()) {
+        batcher_.GiveRequest(shard, lane.Send(batcher_.Take(shard)));
+      }
+      lane.Flush();
       continue;
     }
-    q.in_flight = true;
+    if (grpc_in_flight_[shard] || !batcher_.HasBatch(shard)) continue;
+    shardlink::Batch batch = batcher_.Take(shard);
+    grpc_in_flight_[shard] = true;
     auto done = std::make_shared<std::vector<OpDone>>(std::move(batch.done));
     shared_->shards[shard]->Execute(
         std::move(batch.request), [this, shard, done](const grpc::Status& status,
@@ -412,25 +443,14 @@ void IoLoop::SendBatches() {
             error = absl::StrCat("shard ", shard, " unavailable: ", status.error_message());
           }
           Post([this, shard, error, results, done] {
-            OnBatchDone(shard, error, results.get(), done.get());
+            grpc_in_flight_[shard] = false;
+            if (error.empty()) {
+              shardlink::DeliverResults(shard, *results, done.get());
+            } else {
+              shardlink::FailOps(done.get(), error);
+            }
           });
         });
-  }
-}
-
-void IoLoop::OnBatchDone(uint32_t shard, const std::string& error, v1::BatchResponse* response,
-                         std::vector<OpDone>* done) {
-  queues_[shard].in_flight = false;
-  v1::OpResult failed;
-  failed.set_code(v1::OpResult::INTERNAL);
-  failed.set_message(error.empty() ? absl::StrCat("shard ", shard, " answered a short batch")
-                                   : error);
-  for (size_t i = 0; i < done->size(); ++i) {
-    if (error.empty() && static_cast<int>(i) < response->results_size()) {
-      (*done)[i](response->results(static_cast<int>(i)));
-    } else {
-      (*done)[i](failed);
-    }
   }
 }
 

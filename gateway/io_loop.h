@@ -3,10 +3,13 @@
 // request order.
 //
 // Batching (architecture §3): ops produced during one loop iteration, from any connection of
-// this loop, are grouped per shard and sent as one Execute call. At most one call per shard is
-// in flight per loop, so a connection's commands reach each shard in the order it sent them;
-// ops that arrive while a call is in flight form the next batch (which makes batches grow
-// with load, as group commit does).
+// this loop, are grouped per shard (shardlink::Batcher) and sent at the end of the iteration.
+// With the shard link (the default transport), each loop has its own lane per shard in this
+// epoll loop: several batches may be in flight per lane, FIFO, and results come back to this
+// thread directly. With gRPC (--shard-transport grpc), one Execute call per shard is in
+// flight per loop and results are posted back from gRPC's threads. Either way a connection's
+// commands reach each shard in the order it sent them, and batches grow with load.
+// Replies completed during an iteration are written at its end, one write per connection.
 //
 // Thread contract: everything runs on the loop's thread except Stop() and Post(), which any
 // thread may call (gRPC completion threads post results back this way).
@@ -30,6 +33,8 @@
 #include "gateway/gateway_config.h"
 #include "gateway/scan_cursors.h"
 #include "gateway/shard_client.h"
+#include "gateway/shardlink/batch.h"
+#include "gateway/shardlink/link_lane.h"
 #include "proto/shard.pb.h"
 
 namespace beyondkv::gateway {
@@ -73,7 +78,8 @@ class IoLoop {
                  const std::string& error_if_full);
   static constexpr size_t kMaxWatchOutputBytes = 16u << 20;
 
-  // A reply of `conn` became complete: write what can be written. Loop thread only.
+  // A reply of `conn` became complete: it is written at the end of this loop iteration.
+  // Loop thread only.
   void OnReplyReady(const std::shared_ptr<Connection>& conn);
 
   GatewayShared& shared() { return *shared_; }
@@ -93,28 +99,10 @@ class IoLoop {
   int KillClients(const KillFilter& filter);
 
  private:
-  using OpDone = std::function<void(const v1::OpResult&)>;
-  // A batch for one shard and the callbacks of its ops, in order.
-  struct Batch {
-    std::unique_ptr<v1::BatchRequest> request;
-    std::vector<OpDone> done;
-  };
-  // Ops bound for one shard: `next` fills while a batch is in flight; once it holds
-  // kMaxBatchOps ops or kMaxBatchBytes of keys and values it is closed (at a command
-  // boundary, so a command's ops for one shard stay in one batch and are applied atomically)
-  // and waits in `full`, oldest first. One batch per shard is in flight at a time.
-  struct ShardQueue {
-    std::unique_ptr<v1::BatchRequest> next;
-    std::vector<OpDone> next_done;
-    uint64_t next_bytes = 0;
-    std::deque<Batch> full;
-    bool in_flight = false;
-  };
-  static constexpr int kMaxBatchOps = 8192;
-  static constexpr uint64_t kMaxBatchBytes = 16ull << 20;
+  using OpDone = shardlink::OpDone;
 
-  // Moves every `next` past the limits to its queue's `full` list (before a command).
-  void CloseFullBatches();
+  // Closes every batch past the batcher's limits (before a command).
+  void CloseFullBatches() { batcher_.CloseFull(); }
 
   void Accept();
   void OnReadable(const std::shared_ptr<Connection>& conn);
@@ -123,8 +111,10 @@ class IoLoop {
   void Close(const std::shared_ptr<Connection>& conn);
   void UpdateInterest(const std::shared_ptr<Connection>& conn);
   void SendBatches();
-  void OnBatchDone(uint32_t shard, const std::string& error, v1::BatchResponse* response,
-                   std::vector<OpDone>* done);
+  // Writes the replies completed during this iteration (one write per connection).
+  void FlushReady();
+  // Reconnects lanes that are down once their backoff passed; returns the epoll timeout.
+  int MaintainLanes();
   void RunPosted();
   void CloseIdle(int64_t now_ms);
 
@@ -134,7 +124,10 @@ class IoLoop {
   int wake_fd_ = -1;
   std::atomic<bool> stop_{false};
   std::unordered_map<int, std::shared_ptr<Connection>> conns_;
-  std::vector<ShardQueue> queues_;
+  shardlink::Batcher batcher_;
+  std::vector<std::unique_ptr<shardlink::LinkLane>> lanes_;  // link transport: one per shard
+  std::vector<bool> grpc_in_flight_;                         // gRPC transport: per shard
+  std::vector<std::shared_ptr<Connection>> ready_;  // connections with replies to write
   std::string read_buffer_;
 
   absl::Mutex posted_mu_;

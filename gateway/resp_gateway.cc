@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/socket_paths.h"
 #include "gateway/io_loop.h"
 
 namespace beyondkv::gateway {
@@ -65,7 +66,7 @@ absl::Status RunRespGateway(const GatewayConfig& config) {
   shared.started_ms = absl::ToUnixMillis(absl::Now());
   for (uint32_t i = 0; i < config.shard_count; ++i) {
     shared.shards.push_back(std::make_unique<ShardClient>(
-        i, absl::StrCat(config.socket_dir, "/shard-", i, ".sock")));
+        i, ShardSocketPath(config.socket_dir, i)));
   }
   std::vector<std::unique_ptr<IoLoop>> loops;
   std::vector<std::thread> threads;
@@ -76,7 +77,7 @@ absl::Status RunRespGateway(const GatewayConfig& config) {
   for (auto& loop : loops) threads.emplace_back([&loop] { loop->Run(); });
   LOG(INFO) << "RESP listening on " << config.bind << ":" << config.port << " with "
             << loops.size() << " I/O threads, routing to " << config.shard_count << " shards in "
-            << config.socket_dir;
+            << config.socket_dir << " over the " << config.shard_transport << " transport";
   {
     absl::MutexLock lock(&g_mu);
     g_mu.Await(absl::Condition(&g_shutdown));

@@ -15,7 +15,7 @@
 #include "gateway/io_loop.h"
 #include "absl/time/clock.h"
 #include "gateway/command_table.h"
-#include "gateway/glob.h"
+#include "common/glob.h"
 #include "gateway/replies.h"
 
 namespace beyondkv::gateway {

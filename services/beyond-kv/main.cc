@@ -127,6 +127,11 @@ int main(int argc, char** argv) {
                  "when the shards sync their logs: always (before replying), everysec, never")
       ->envname("KV_FSYNC")->capture_default_str()
       ->check(CLI::IsMember({"always", "everysec", "never"}));
+  app.add_option("--shard-transport", options.shard_transport,
+                 "how the gateways reach the shards: link (framed batches on a unix socket, "
+                 "served by each shard's engine thread) or grpc (the shards' gRPC service)")
+      ->envname("KV_SHARD_TRANSPORT")->capture_default_str()
+      ->check(CLI::IsMember({"link", "grpc"}));
   app.add_option("--requirepass", options.requirepass,
                  "password clients must give with AUTH; empty = none")
       ->envname("KV_REQUIREPASS")->capture_default_str();

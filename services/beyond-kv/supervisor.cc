@@ -208,6 +208,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
       absl::StrCat("--idle-timeout-secs=", options.idle_timeout_secs),
       // Only reported by CONFIG GET; the shards apply it.
       absl::StrCat("--fsync=", options.fsync),
+      absl::StrCat("--shard-transport=", options.shard_transport),
   };
   resp.command.env = gateway_env;
   resp.serves_on = gateway_endpoint.ToString();

@@ -30,6 +30,7 @@ struct SupervisorOptions {
   int64_t reclaim_sealed_threshold = 4;
   int64_t reclaim_interval_secs = 60;
   std::string fsync = "everysec";  // always | everysec | never, passed to the shards
+  std::string shard_transport = "link";  // link | grpc, passed to the gateways
   // Password for AUTH; "" = none. Handed to the RESP gateway as KV_REQUIREPASS in its
   // environment, never on a command line; no other child sees it.
   std::string requirepass;

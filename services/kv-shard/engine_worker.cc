@@ -1,13 +1,16 @@
 #include "services/kv-shard/engine_worker.h"
 
 #include <glog/logging.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <utility>
 
 #include "absl/time/time.h"
 #include "common/numbers.h"
-#include "gateway/glob.h"
+#include "common/glob.h"
 
 namespace beyondkv::shard {
 namespace {
@@ -128,18 +131,63 @@ void Invalid(std::string message, OpResult* result) {
 
 }  // namespace
 
-EngineWorker::EngineWorker(std::unique_ptr<engine::Engine> engine) : engine_(std::move(engine)) {}
+constexpr uint64_t kWakeTag = 1;
 
-EngineWorker::~EngineWorker() { Stop(); }
+EngineWorker::EngineWorker(std::unique_ptr<engine::Engine> engine) : engine_(std::move(engine)) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  PCHECK(epoll_fd_ >= 0) << "epoll_create1";
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  PCHECK(wake_fd_ >= 0) << "eventfd";
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
+}
+
+EngineWorker::~EngineWorker() {
+  Stop();
+  if (link_listen_fd_ >= 0) close(link_listen_fd_);
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+void EngineWorker::ServeLink(const LinkServerOptions& options, int listen_fd) {
+  link_options_ = options;
+  link_listen_fd_ = listen_fd;
+}
 
 void EngineWorker::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void EngineWorker::Wake() {
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+void EngineWorker::WaitForRequests(absl::Duration wait) {
+  epoll_event events[64];
+  const int timeout_ms =
+      static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+  const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+  if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
+  for (int i = 0; i < n; ++i) {
+    const uint64_t tag = events[i].data.u64;
+    if (tag == kWakeTag) {
+      uint64_t count;
+      (void)!read(wake_fd_, &count, sizeof(count));
+    } else if (link_ != nullptr && link_->OwnsTag(tag)) {
+      link_->OnEvent(tag, events[i].events);
+    }
+  }
+}
 
 void EngineWorker::Submit(const v1::BatchRequest* request, v1::BatchResponse* response,
                           Done done) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopped_) {
+      const bool was_empty = queue_.empty();
       queue_.push_back(Call{request, response, std::move(done)});
+      if (was_empty) Wake();
       return;
     }
   }
@@ -158,11 +206,15 @@ void EngineWorker::AddWatcher(std::shared_ptr<WatcherHandle> watcher) {
     return;
   }
   new_watchers_.push_back(std::move(watcher));
+  Wake();
 }
 
 void EngineWorker::CloseWatchers() {
-  absl::MutexLock lock(&mu_);
-  close_watchers_ = true;
+  {
+    absl::MutexLock lock(&mu_);
+    close_watchers_ = true;
+  }
+  Wake();
 }
 
 void EngineWorker::Stop() {
@@ -170,6 +222,7 @@ void EngineWorker::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  Wake();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -181,6 +234,10 @@ void EngineWorker::Loop() {
   } else {
     LOG(WARNING) << "io_uring unavailable (" << ring.status()
                  << "); the engine thread uses blocking file I/O";
+  }
+  if (link_listen_fd_ >= 0) {
+    link_ = std::make_unique<LinkServer>(link_options_, link_listen_fd_, epoll_fd_);
+    link_listen_fd_ = -1;
   }
   std::vector<Call> calls;
   std::vector<std::shared_ptr<WatcherHandle>> new_watchers;
@@ -200,18 +257,29 @@ void EngineWorker::Loop() {
       // reclaims at about 2/3 of a core instead of 2%).
       const absl::Duration wait =
           watching || engine_->background_pending() ? kWatermarkInterval : kIdleWakeup;
+      bool has_work;
       {
         absl::MutexLock lock(&mu_);
-        auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-          return !queue_.empty() || !new_watchers_.empty() || stopping_ || close_watchers_;
-        };
-        mu_.AwaitWithTimeout(absl::Condition(&has_work), wait);
+        has_work = !queue_.empty() || !new_watchers_.empty() || stopping_ || close_watchers_;
+      }
+      // Link lanes are read here; gRPC calls and other requests wake the thread through
+      // the eventfd (pushed after the check above: the wake-up is not lost).
+      const bool buffered = link_ != nullptr && link_->HasBufferedBatches();
+      WaitForRequests(has_work || buffered ? absl::ZeroDuration() : wait);
+      bool stopping;
+      {
+        absl::MutexLock lock(&mu_);
         calls.swap(queue_);
+        stopping = stopping_;
         if (stopping_ && calls.empty()) {
           stopped_ = true;
           stop = true;
         }
       }
+      // Batches from the link join gRPC's in one engine batch (group commit); while
+      // stopping, none is taken: the gateways see the link close and fail them.
+      if (link_ != nullptr && !stopping) link_->TakeCalls(&calls);
+      if (link_ != nullptr) link_->Flush();  // WELCOMEs of new lanes
       if (!calls.empty()) {
         StartBatch(std::move(calls));
         calls.clear();
@@ -254,6 +322,7 @@ void EngineWorker::Loop() {
   engine_->AttachRing(nullptr);
   ring_.reset();
   FinishAllWatchers();
+  link_.reset();  // closes every lane: gateways fail what they have in flight
 }
 
 void EngineWorker::FinishAllWatchers() {
@@ -354,6 +423,7 @@ void EngineWorker::AdvanceBatch() {
   PublishChanges();
   for (Call& call : batch_.calls) call.done();
   batch_.calls.clear();
+  if (link_ != nullptr) link_->Flush();  // one write per lane for the whole batch
   batch_.phase = Batch::Phase::kIdle;
 }
 
@@ -576,7 +646,7 @@ void EngineWorker::ApplyOp(const Op& op, OpResult* result) {
       if (!op.pattern().empty()) {
         std::string pattern = op.pattern();
         options.filter = [pattern](std::string_view key) {
-          return gateway::GlobMatch(pattern, key);
+          return GlobMatch(pattern, key);
         };
       }
       absl::StatusOr<engine::ScanResult> scan = engine_->Scan(op.ns(), options);

@@ -9,9 +9,14 @@
 // Where io_uring is unavailable (old kernel, a seccomp profile forbidding it) the same steps
 // run with blocking I/O, which the log at startup says.
 //
-// Thread contract: Submit() may be called from any thread (gRPC callback threads); it only
-// appends to a mutex-guarded queue. Everything else runs on the engine thread, which is the
-// only thread that touches the Engine.
+// Requests reach the thread two ways: the shard link (link_server.h), whose sockets the
+// engine thread reads and writes itself in its own epoll loop, and Submit() from gRPC
+// threads, which appends to a mutex-guarded queue and wakes the thread through an eventfd.
+// An idle thread sleeps in epoll_wait on both.
+//
+// Thread contract: Submit(), AddWatcher(), CloseWatchers() and Stop() may be called from any
+// thread. Everything else runs on the engine thread, which is the only thread that touches
+// the Engine.
 #ifndef BEYONDKV_SERVICES_KV_SHARD_ENGINE_WORKER_H_
 #define BEYONDKV_SERVICES_KV_SHARD_ENGINE_WORKER_H_
 
@@ -25,6 +30,8 @@
 #include "engine/engine.h"
 #include "engine/uring.h"
 #include "proto/shard.pb.h"
+#include "services/kv-shard/link_server.h"
+#include "services/kv-shard/shard_call.h"
 #include "services/kv-shard/watcher.h"
 
 namespace beyondkv::shard {
@@ -36,6 +43,10 @@ class EngineWorker {
 
   explicit EngineWorker(std::unique_ptr<engine::Engine> engine);
   ~EngineWorker();  // Stop()s if still running
+
+  // Serves the shard link on `listen_fd` (from LinkServer::Listen; taken over) from the
+  // engine thread. Call before Start().
+  void ServeLink(const LinkServerOptions& options, int listen_fd);
 
   // Starts the engine thread.
   void Start();
@@ -55,11 +66,7 @@ class EngineWorker {
   void Stop();
 
  private:
-  struct Call {
-    const v1::BatchRequest* request;
-    v1::BatchResponse* response;
-    Done done;
-  };
+  using Call = ShardCall;
 
   // A batch in flight: its calls and how far it got.
   struct Batch {
@@ -72,6 +79,10 @@ class EngineWorker {
   };
 
   void Loop();
+  // Sleeps up to `wait` in epoll_wait for link traffic or a wake-up, and handles the events.
+  void WaitForRequests(absl::Duration wait);
+  // Wakes the engine thread from WaitForRequests (any thread).
+  void Wake();
   // Starts `calls` as the batch (phase kReading) and advances it as far as completions allow.
   void StartBatch(std::vector<Call> calls);
   // Starts a batch without calls that commits what background work staged.
@@ -96,6 +107,11 @@ class EngineWorker {
 
   std::unique_ptr<engine::Engine> engine_;  // engine thread only
   std::unique_ptr<engine::Uring> ring_;     // engine thread only; null: blocking I/O
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: Submit, AddWatcher, CloseWatchers, Stop
+  LinkServerOptions link_options_;
+  int link_listen_fd_ = -1;             // until the engine thread takes it over
+  std::unique_ptr<LinkServer> link_;    // engine thread only
   Batch batch_;                             // engine thread only
   std::thread thread_;
   uint64_t ops_executed_ = 0;  // engine thread only

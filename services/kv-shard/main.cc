@@ -8,6 +8,7 @@
 
 #include "common/logging.h"
 #include "common/process.h"
+#include "common/socket_paths.h"
 #include "services/kv-shard/shard_server.h"
 
 int main(int argc, char** argv) {
@@ -29,7 +30,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256));
   app.add_option("--data-dir", data_dir, "data directory; the shard uses <data-dir>/shard-<id>")
       ->capture_default_str();
+  std::string link_socket_path;
   app.add_option("--socket", socket_path, "unix socket path to serve gRPC on")->required();
+  app.add_option("--link-socket", link_socket_path,
+                 "unix socket path of the shard link (the gateways' framed hot path); "
+                 "default: the --socket path with .link instead of .sock; 'none' disables it");
   app.add_option("--fsync", fsync, "log sync policy")->capture_default_str()
       ->check(CLI::IsMember({"always", "everysec", "never"}));
   app.add_option("--max-value-bytes", max_value_bytes, "largest value accepted, in bytes")
@@ -69,6 +74,12 @@ int main(int argc, char** argv) {
   options.engine.reclaim_interval_secs = reclaim_interval_secs;
   options.shard_dir = data_dir + "/shard-" + std::to_string(shard_id);
   options.socket_path = socket_path;
+  if (link_socket_path.empty()) {
+    link_socket_path = beyondkv::LinkSocketPath(socket_path);
+  } else if (link_socket_path == "none") {
+    link_socket_path.clear();
+  }
+  options.link_socket_path = link_socket_path;
   LOG(INFO) << "starting shard " << shard_id << "/" << shard_count << " in " << options.shard_dir
             << " (fsync " << fsync << ")";
   absl::Status status = beyondkv::shard::RunShardServer(options);

@@ -8,6 +8,7 @@
 #include <climits>
 #include <cstring>
 #include <memory>
+#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -67,6 +68,19 @@ absl::Status RunShardServer(const ShardServerOptions& options) {
             << " bytes; corrupt records: " << stats.corrupt_records;
 
   EngineWorker worker(std::move(*opened));
+  if (!options.link_socket_path.empty()) {
+    absl::StatusOr<int> link_fd = LinkServer::Listen(options.link_socket_path);
+    if (!link_fd.ok()) return link_fd.status();
+    LinkServerOptions link;
+    link.shard_id = options.engine.shard_id;
+    link.shard_count = options.engine.shard_count;
+    // A fresh random id per process start: a gateway that sees it change knows the shard
+    // restarted (and that nothing it had in flight survived).
+    std::random_device random;
+    link.boot_id = (static_cast<uint64_t>(random()) << 32) | random();
+    worker.ServeLink(link, *link_fd);
+    LOG(INFO) << "serving the shard link on " << options.link_socket_path;
+  }
   worker.Start();
 
   // A socket left by a killed predecessor would make bind() fail.
@@ -98,8 +112,9 @@ absl::Status RunShardServer(const ShardServerOptions& options) {
   worker.CloseWatchers();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
-  worker.Stop();  // applies what is queued and syncs every log
+  worker.Stop();  // applies what is queued, syncs every log and closes the link's lanes
   unlink(options.socket_path.c_str());
+  if (!options.link_socket_path.empty()) unlink(options.link_socket_path.c_str());
   LOG(INFO) << "shutdown complete";
   return absl::OkStatus();
 }

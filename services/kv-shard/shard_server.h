@@ -22,13 +22,18 @@ struct ShardServerOptions {
   engine::Options engine;     // shard id/count, fsync policy, sizes, cache budget, reclaim
   std::string shard_dir;      // <data-dir>/shard-<i>
   std::string socket_path;    // unix socket the gRPC server listens on; replaced if stale
+  // Unix socket of the shard link (the gateways' hot path, link_server.h); replaced if
+  // stale. Empty: no link, gRPC only.
+  std::string link_socket_path;
 };
 
-// Opens the engine (recovery), serves gRPC on the unix socket until `*stop` becomes true (the
+// Opens the engine (recovery), serves the shard link (when a path is set) and gRPC on their
+// unix sockets until `*stop` becomes true (the
 // caller sets it from a signal-handling thread and then calls NotifyStop()), then stops
 // accepting, completes in-flight calls, syncs every log and returns.
 // Errors: the engine's Open() status (e.g. FailedPrecondition on a manifest mismatch), or
-// Unavailable when the socket cannot be bound.
+// Unavailable when a socket cannot be bound. The link is bound before gRPC, so a shard whose
+// gRPC socket accepts also accepts links.
 absl::Status RunShardServer(const ShardServerOptions& options);
 
 // Asks a running RunShardServer() to shut down. Async-signal-unsafe: call from a normal

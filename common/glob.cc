@@ -1,9 +1,9 @@
-#include "gateway/glob.h"
+#include "common/glob.h"
 
 #include <cctype>
 #include <cstddef>
 
-namespace beyondkv::gateway {
+namespace beyondkv {
 namespace {
 
 char Fold(char c, bool nocase) {
@@ -85,4 +85,4 @@ bool GlobMatch(std::string_view pattern, std::string_view subject, bool nocase) 
   return p == pattern.size();
 }
 
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv

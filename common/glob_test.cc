@@ -1,10 +1,10 @@
-#include "gateway/glob.h"
+#include "common/glob.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace beyondkv::gateway {
+namespace beyondkv {
 namespace {
 
 TEST(GlobTest, StarAndQuestionMark) {
@@ -50,4 +50,4 @@ TEST(GlobTest, PathologicalPatternIsFast) {
 }
 
 }  // namespace
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv

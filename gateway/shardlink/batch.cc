@@ -1,0 +1,71 @@
+#include "gateway/shardlink/batch.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace beyondkv::shardlink {
+
+void FailOps(std::vector<OpDone>* done, const std::string& message) {
+  v1::OpResult failed;
+  failed.set_code(v1::OpResult::INTERNAL);
+  failed.set_message(message);
+  for (OpDone& d : *done) d(failed);
+}
+
+void DeliverResults(uint32_t shard, const v1::BatchResponse& response,
+                    std::vector<OpDone>* done) {
+  const size_t answered = static_cast<size_t>(response.results_size());
+  for (size_t i = 0; i < done->size() && i < answered; ++i) {
+    (*done)[i](response.results(static_cast<int>(i)));
+  }
+  if (answered < done->size()) {
+    std::vector<OpDone> rest(std::make_move_iterator(done->begin() + answered),
+                             std::make_move_iterator(done->end()));
+    FailOps(&rest, absl::StrCat("shard ", shard, " answered a short batch"));
+  }
+}
+
+void Batcher::Add(uint32_t shard, v1::Op op, OpDone done) {
+  Queue& q = queues_[shard];
+  if (q.next.request == nullptr) {
+    q.next.request = q.spare != nullptr ? std::move(q.spare) : std::make_unique<v1::BatchRequest>();
+  }
+  q.next.bytes += op.key().size() + op.value().size() + op.new_key().size();
+  *q.next.request->add_ops() = std::move(op);
+  q.next.done.push_back(std::move(done));
+}
+
+void Batcher::CloseFull() {
+  for (Queue& q : queues_) {
+    if (q.next.request == nullptr) continue;
+    if (q.next.request->ops_size() < kMaxBatchOps && q.next.bytes < kMaxBatchBytes) continue;
+    q.full.push_back(std::move(q.next));
+    q.next = Batch();
+  }
+}
+
+bool Batcher::HasBatch(uint32_t shard) const {
+  const Queue& q = queues_[shard];
+  return !q.full.empty() || (q.next.request != nullptr && q.next.request->ops_size() > 0);
+}
+
+Batch Batcher::Take(uint32_t shard) {
+  Queue& q = queues_[shard];
+  Batch batch;
+  if (!q.full.empty()) {
+    batch = std::move(q.full.front());
+    q.full.pop_front();
+  } else {
+    batch = std::move(q.next);
+    q.next = Batch();
+  }
+  return batch;
+}
+
+void Batcher::GiveRequest(uint32_t shard, std::unique_ptr<v1::BatchRequest> request) {
+  Queue& q = queues_[shard];
+  if (q.spare == nullptr) q.spare = std::move(request);
+}
+
+}  // namespace beyondkv::shardlink

@@ -1,0 +1,81 @@
+// Batches of shard ops and the one batcher both gateways use (architecture §3).
+//
+// A Batch is the ops bound for one shard and, in the same order, the callbacks that receive
+// their results. The Batcher keeps, per shard, the batch being filled and the closed batches
+// waiting to be sent: a batch closes once it holds kMaxBatchOps ops or kMaxBatchBytes of
+// keys and values, at a command boundary (CloseFull() is called before each command), so a
+// command's ops for one shard always travel in one batch and the shard applies them
+// atomically. Batches leave in the order they were filled, so each client's commands reach
+// each shard in the order it sent them.
+//
+// Thread contract: not thread-safe; one thread (a RESP I/O loop, the HTTP gateway's link
+// thread) owns a Batcher and runs every callback.
+#ifndef BEYONDKV_GATEWAY_SHARDLINK_BATCH_H_
+#define BEYONDKV_GATEWAY_SHARDLINK_BATCH_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/shard.pb.h"
+
+namespace beyondkv::shardlink {
+
+// Receives one op's result. A shard that cannot be reached yields code INTERNAL with a
+// message "shard <i> unavailable: ...".
+using OpDone = std::function<void(const v1::OpResult&)>;
+
+struct Batch {
+  std::unique_ptr<v1::BatchRequest> request;
+  std::vector<OpDone> done;  // done[i] receives the result of request->ops(i)
+  uint64_t bytes = 0;        // keys and values, for the limits
+};
+
+// Fails every callback of `done` with an INTERNAL result carrying `message`.
+void FailOps(std::vector<OpDone>* done, const std::string& message);
+
+// Hands each callback of `done` its result from `response`, in order; callbacks beyond the
+// response's results (a short answer) fail with "shard <i> answered a short batch".
+void DeliverResults(uint32_t shard, const v1::BatchResponse& response,
+                    std::vector<OpDone>* done);
+
+class Batcher {
+ public:
+  static constexpr int kMaxBatchOps = 8192;
+  static constexpr uint64_t kMaxBatchBytes = 16ull << 20;
+
+  explicit Batcher(uint32_t shard_count) : queues_(shard_count) {}
+
+  uint32_t shard_count() const { return static_cast<uint32_t>(queues_.size()); }
+
+  // Appends `op` to the batch being filled for `shard`.
+  void Add(uint32_t shard, v1::Op op, OpDone done);
+
+  // Closes every batch past a limit (call at a command boundary, before a command's ops).
+  void CloseFull();
+
+  // Whether `shard` has a batch to send (closed, or being filled with at least one op).
+  bool HasBatch(uint32_t shard) const;
+
+  // Takes the oldest batch of `shard` (closed first, then the one being filled). Requires
+  // HasBatch(shard).
+  Batch Take(uint32_t shard);
+
+  // Storage for the next batch of `shard`: a cleared request to reuse (optional).
+  void GiveRequest(uint32_t shard, std::unique_ptr<v1::BatchRequest> request);
+
+ private:
+  struct Queue {
+    Batch next;
+    std::deque<Batch> full;
+    std::unique_ptr<v1::BatchRequest> spare;
+  };
+  std::vector<Queue> queues_;
+};
+
+}  // namespace beyondkv::shardlink
+
+#endif  // BEYONDKV_GATEWAY_SHARDLINK_BATCH_H_

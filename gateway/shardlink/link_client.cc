@@ -1,0 +1,137 @@
+#include "gateway/shardlink/link_client.h"
+
+#include <glog/logging.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "common/socket_paths.h"
+
+namespace beyondkv::shardlink {
+namespace {
+
+constexpr uint64_t kWakeTag = ~0ull;
+
+// What one submission waits for: its results, filled as the ops answer.
+struct Gather {
+  std::vector<v1::OpResult> results;
+  size_t remaining = 0;
+  LinkClient::Done done;
+};
+
+}  // namespace
+
+LinkClient::LinkClient(const std::string& socket_dir, uint32_t shard_count)
+    : batcher_(shard_count) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  PCHECK(epoll_fd_ >= 0) << "epoll_create1";
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  PCHECK(wake_fd_ >= 0) << "eventfd";
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeTag;
+  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
+  for (uint32_t i = 0; i < shard_count; ++i) {
+    LinkLane::Options options;
+    options.shard = i;
+    options.shard_count = shard_count;
+    options.socket_path = ShardLinkPath(socket_dir, i);
+    lanes_.push_back(std::make_unique<LinkLane>(options, epoll_fd_, i));
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+LinkClient::~LinkClient() {
+  stop_.store(true);
+  Wake();
+  thread_.join();
+  lanes_.clear();  // fails what is in flight
+  std::vector<Submission> left;
+  {
+    absl::MutexLock lock(&mu_);
+    left.swap(inbox_);
+  }
+  for (Submission& s : left) {
+    v1::OpResult failed;
+    failed.set_code(v1::OpResult::INTERNAL);
+    failed.set_message("shard " + std::to_string(s.shard) + " unavailable: gateway shutting down");
+    s.done(std::vector<v1::OpResult>(s.ops.size(), failed));
+  }
+  close(wake_fd_);
+  close(epoll_fd_);
+}
+
+void LinkClient::Wake() {
+  const uint64_t one = 1;
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+void LinkClient::Submit(uint32_t shard, std::vector<v1::Op> ops, Done done) {
+  bool was_empty;
+  {
+    absl::MutexLock lock(&mu_);
+    was_empty = inbox_.empty();
+    inbox_.push_back(Submission{shard, std::move(ops), std::move(done)});
+  }
+  if (was_empty) Wake();
+}
+
+void LinkClient::Run() {
+  epoll_event events[64];
+  std::vector<Submission> inbox;
+  int timeout_ms = 0;
+  while (!stop_.load()) {
+    const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+    if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kWakeTag) {
+        uint64_t count;
+        (void)!read(wake_fd_, &count, sizeof(count));
+      } else {
+        lanes_[tag]->OnEvent(events[i].events);
+      }
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      inbox.swap(inbox_);
+    }
+    for (Submission& s : inbox) {
+      batcher_.CloseFull();  // a submission's ops never straddle two batches
+      if (s.ops.empty()) {
+        s.done({});
+        continue;
+      }
+      auto gather = std::make_shared<Gather>();
+      gather->results.resize(s.ops.size());
+      gather->remaining = s.ops.size();
+      gather->done = std::move(s.done);
+      for (size_t i = 0; i < s.ops.size(); ++i) {
+        batcher_.Add(s.shard, std::move(s.ops[i]), [gather, i](const v1::OpResult& result) {
+          gather->results[i] = result;
+          if (--gather->remaining == 0) gather->done(std::move(gather->results));
+        });
+      }
+    }
+    inbox.clear();
+    const absl::Time now = absl::Now();
+    absl::Time next = now + absl::Seconds(1);
+    for (uint32_t shard = 0; shard < lanes_.size(); ++shard) {
+      LinkLane& lane = *lanes_[shard];
+      if (!lane.connected()) next = std::min(next, lane.Maintain(now));
+      while (batcher_.HasBatch(shard) && lane.CanSend()) {
+        batcher_.GiveRequest(shard, lane.Send(batcher_.Take(shard)));
+      }
+      lane.Flush();
+    }
+    timeout_ms = static_cast<int>(std::clamp<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(next - now, absl::Milliseconds(1))), 0, 1000));
+  }
+}
+
+}  // namespace beyondkv::shardlink

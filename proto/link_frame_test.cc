@@ -1,0 +1,99 @@
+#include "proto/link_frame.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "proto/shard.pb.h"
+
+namespace beyondkv::link {
+namespace {
+
+v1::BatchRequest Batch(int ops) {
+  v1::BatchRequest batch;
+  for (int i = 0; i < ops; ++i) {
+    v1::Op* op = batch.add_ops();
+    op->set_type(v1::Op::PUT);
+    op->set_key("key:" + std::to_string(i));
+    op->set_value(std::string(100, 'v'));
+  }
+  return batch;
+}
+
+TEST(LinkFrameTest, HeaderBytesArePinned) {
+  v1::LinkHello hello;
+  hello.set_version(1);
+  std::string out;
+  ASSERT_TRUE(AppendFrame(FrameType::kHello, 0x0102030405060708ull, hello, &out).ok());
+  ASSERT_EQ(out.size(), kHeaderBytes + 2);  // field 1 varint: 08 01
+  EXPECT_EQ(out.substr(0, kHeaderBytes),
+            std::string("\x02\x00\x00\x00\x01\x00\x00\x00\x08\x07\x06\x05\x04\x03\x02\x01", 16));
+  EXPECT_EQ(out.substr(kHeaderBytes), std::string("\x08\x01", 2));
+}
+
+TEST(LinkFrameTest, ReaderReassemblesFramesSplitAnywhere) {
+  std::string stream;
+  for (uint64_t seq = 1; seq <= 5; ++seq) {
+    ASSERT_TRUE(AppendFrame(FrameType::kBatch, seq, Batch(static_cast<int>(seq)), &stream).ok());
+  }
+  for (size_t step : {1u, 7u, 16u, 100u, 4096u}) {
+    FrameReader reader;
+    uint64_t expected_seq = 1;
+    for (size_t pos = 0; pos < stream.size(); pos += step) {
+      const size_t n = std::min(step, stream.size() - pos);
+      std::memcpy(reader.PrepareWrite(n), stream.data() + pos, n);
+      reader.Commit(n);
+      while (true) {
+        bool complete = false;
+        FrameHeader header;
+        std::string_view payload;
+        ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok());
+        if (!complete) break;
+        EXPECT_EQ(header.type, FrameType::kBatch);
+        EXPECT_EQ(header.seq, expected_seq);
+        v1::BatchRequest batch;
+        ASSERT_TRUE(batch.ParseFromArray(payload.data(), static_cast<int>(payload.size())));
+        EXPECT_EQ(batch.ops_size(), static_cast<int>(expected_seq));
+        ++expected_seq;
+        reader.Consume();
+      }
+    }
+    EXPECT_EQ(expected_seq, 6u) << "step " << step;
+    EXPECT_EQ(reader.buffered(), 0u);
+  }
+}
+
+TEST(LinkFrameTest, MalformedHeadersAreDataLoss) {
+  FrameReader reader;
+  std::string bad(kHeaderBytes, '\0');
+  bad[4] = 9;  // unknown type
+  reader.Append(bad.data(), bad.size());
+  bool complete = false;
+  FrameHeader header;
+  std::string_view payload;
+  EXPECT_EQ(reader.Next(&complete, &header, &payload).code(), absl::StatusCode::kDataLoss);
+
+  FrameReader huge;
+  std::string big(kHeaderBytes, '\0');
+  big[3] = static_cast<char>(0x7f);  // payload of ~2 GiB
+  big[4] = static_cast<char>(FrameType::kBatch);
+  huge.Append(big.data(), big.size());
+  EXPECT_EQ(huge.Next(&complete, &header, &payload).code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(LinkFrameTest, IncompleteFrameSaysHowMuchIsMissing) {
+  std::string frame;
+  ASSERT_TRUE(AppendFrame(FrameType::kResult, 3, Batch(10), &frame).ok());
+  FrameReader reader;
+  reader.Append(frame.data(), 20);
+  bool complete = true;
+  FrameHeader header;
+  std::string_view payload;
+  ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok());
+  EXPECT_FALSE(complete);
+  EXPECT_EQ(reader.want(), frame.size() - 20);
+}
+
+}  // namespace
+}  // namespace beyondkv::link
