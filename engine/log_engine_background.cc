@@ -645,8 +645,21 @@ void LogEngine::ApplySwitches(std::vector<Switch>& switches) {
   KeyIndex& index = namespaces_[job.ns].index;
   for (const Switch& sw : switches) {
     const IndexEntry* current = index.Find(sw.key);
-    if (current == nullptr || !(*current == sw.from)) continue;  // changed meanwhile
-    index.Upsert(sw.key, sw.to);
+    // Rewritten or deleted meanwhile: the copy is garbage, the key lives elsewhere.
+    if (current == nullptr || current->segment != sw.from.segment ||
+        current->record_offset != sw.from.record_offset ||
+        current->record_size != sw.from.record_size) {
+      continue;
+    }
+    // Still the copied record, but an expire-only record (EXPIRE, PERSIST, GETEX) may have
+    // changed the key's revision and expiry while the copy was written: they stay, only the
+    // value's place changes. (The copy states the older revision and expiry; the expire-only
+    // record sits in a later segment, so recovery applies it after the copy.) Skipping such
+    // a switch would leave the entry pointing into an input that is about to be unlinked.
+    IndexEntry to = sw.to;
+    to.revision = current->revision;
+    to.expire_at_ms = current->expire_at_ms;
+    index.Upsert(sw.key, to);
     job.moved.push_back(Moved{sw.to.record_offset, sw.from.segment, sw.from.record_offset});
   }
   switches.clear();

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--shard-transport", config.shard_transport,
                  "how batches reach the shards: link (framed, on shard-<i>.link) or grpc")
-      ->capture_default_str()->check(CLI::IsMember({"link", "grpc"}));
+      ->envname("KV_SHARD_TRANSPORT")->capture_default_str()->check(CLI::IsMember({"link", "grpc"}));
   app.add_option("--requirepass", config.requirepass, "password clients must AUTH with")
       ->envname("KV_REQUIREPASS");
   CLI11_PARSE(app, argc, argv);

@@ -117,6 +117,9 @@ class LinkFailoverTest(unittest.TestCase):
                 self.assertIsNone(c.failure, "client %d: %r" % (c.number, c.failure))
                 self.assertEqual(c.unexpected[:5], [], "unexpected replies")
             self.assertGreater(sum(c.replies for c in clients), before)
+            print("replies %d (%d before the kill), 'shard 0 unavailable' %d" % (
+                sum(c.replies for c in clients), before, sum(c.unavailable for c in clients)),
+                file=sys.stderr)
             self.assertEqual(gateway_pid(server.proc.pid), gateway, "the gateway restarted")
 
             # The same connections work again, over keys of both shards.
@@ -130,6 +133,7 @@ class LinkFailoverTest(unittest.TestCase):
             self.assertIn("shard 0", server.log_text())
         finally:
             self.assertEqual(server.terminate(), 0)
+            server.log.close()
 
 
 if __name__ == "__main__":

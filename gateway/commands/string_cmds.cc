@@ -300,9 +300,9 @@ void IncrBy(CommandContext& ctx, std::string key, int64_t delta) {
   Op op = KeyOp(ctx, Op::INCR, std::move(key));
   op.set_delta(delta);
   SendAndReply(ctx, std::move(op), [](const OpResult& r, RespWriter& out) {
-    if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "not_integer") {
+    if (r.code() == OpResult::INVALID_ARGUMENT && r.reason() == OpResult::NOT_INTEGER) {
       out.Error(kErrNotInteger);
-    } else if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "overflow") {
+    } else if (r.code() == OpResult::INVALID_ARGUMENT && r.reason() == OpResult::INT_OVERFLOW) {
       out.Error("ERR increment or decrement would overflow");
     } else if (!ReplyIfFailed(r, out)) {
       out.Integer(r.int_value());
@@ -344,9 +344,9 @@ void IncrByFloatCommand(CommandContext& ctx, Argv& argv) {
   Op op = KeyOp(ctx, Op::INCR_FLOAT, std::move(argv[1]));
   op.set_value(std::move(argv[2]));
   SendAndReply(ctx, std::move(op), [](const OpResult& r, RespWriter& out) {
-    if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "not_float") {
+    if (r.code() == OpResult::INVALID_ARGUMENT && r.reason() == OpResult::NOT_FLOAT) {
       out.Error("ERR value is not a valid float");
-    } else if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "nan_or_inf") {
+    } else if (r.code() == OpResult::INVALID_ARGUMENT && r.reason() == OpResult::NAN_OR_INF) {
       out.Error("ERR increment would produce NaN or Infinity");
     } else if (!ReplyIfFailed(r, out)) {
       out.Bulk(r.value());
@@ -355,9 +355,9 @@ void IncrByFloatCommand(CommandContext& ctx, Argv& argv) {
 }
 
 void ReplyLength(const OpResult& r, RespWriter& out) {
-  if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "string_too_long") {
+  if (r.code() == OpResult::INVALID_ARGUMENT && r.reason() == OpResult::STRING_TOO_LONG) {
     out.Error(kErrStringTooLong);
-  } else if (r.code() == OpResult::INVALID_ARGUMENT && r.message() == "offset_out_of_range") {
+  } else if (r.code() == OpResult::INVALID_ARGUMENT && r.reason() == OpResult::OFFSET_OUT_OF_RANGE) {
     out.Error("ERR offset is out of range");
   } else if (!ReplyIfFailed(r, out)) {
     out.Integer(r.count());

@@ -37,6 +37,9 @@ ApiError FromOpResult(const v1::OpResult& result, std::string_view conflict_mess
     case v1::OpResult::NOT_FOUND:
       return NotFound("key not found");
     default:
+      if (result.reason() == v1::OpResult::SHARD_UNAVAILABLE) {
+        return ApiError{503, "unavailable", result.message()};
+      }
       return ApiError{500, "internal", absl::StrCat("storage error: ", result.message())};
   }
 }

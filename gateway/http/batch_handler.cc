@@ -314,7 +314,7 @@ void HandleBatch(const HandlerEnv& env, const ApiCall& call, httplib::Response& 
     if (r.code() != OpResult::OK && !(r.code() == OpResult::NOT_FOUND && not_found_ok)) {
       ApiError e = FromOpResult(r, op.conflict);
       if (op.kind == BatchOp::Kind::kIncr && r.code() == OpResult::INVALID_ARGUMENT) {
-        e.message = r.message() == "overflow" ? "increment would overflow a 64-bit integer"
+        e.message = r.reason() == v1::OpResult::INT_OVERFLOW ? "increment would overflow a 64-bit integer"
                                               : "the value is not a decimal integer";
       }
       e.message = absl::StrCat("op ", i, " (", AV(KindName(op.kind)), " ", QuoteKey(op.key),

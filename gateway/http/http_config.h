@@ -22,10 +22,12 @@ struct HttpConfig {
   uint64_t idle_timeout_secs = 0;
   // When non-empty, every route but /livez and /readyz needs `Authorization: Bearer <token>`.
   std::string token;
-  // Execute calls in flight per shard before further ops wait and are coalesced into the
-  // next call (see ShardHop). 1, as the RESP gateway does per I/O thread, gave the most
+  // With --shard-transport grpc: Execute calls in flight per shard before further ops wait
+  // and are coalesced into the next call (see ShardHop). 1, as the RESP gateway does per I/O thread, gave the most
   // throughput on 2 cores (docs/http.md); more lets a small request overtake a large value.
   uint32_t max_inflight_per_shard = 1;
+  // How ops reach the shards: "link" (the default) or "grpc" (ShardHop).
+  std::string shard_transport = "link";
   // SSE watch (GET /v1/watch...): a `: heartbeat` comment is sent after this many ms without
   // any other write, so proxies and clients see the stream alive.
   uint64_t sse_heartbeat_ms = 15000;

@@ -126,7 +126,8 @@ void PayloadTooLarge(httplib::Response& res, uint64_t limit) {
 HttpGateway::HttpGateway(HttpConfig config)
     : config_(std::move(config)),
       shards_(std::make_unique<ShardHop>(config_.socket_dir, config_.shard_count,
-                                         config_.max_inflight_per_shard)) {
+                                         config_.max_inflight_per_shard,
+                                         config_.shard_transport)) {
   Install();
 }
 
@@ -353,7 +354,8 @@ absl::Status HttpGateway::Run(const absl::Notification& stop) {
                      " (address in use, or not an address of this host)"));
   }
   LOG(INFO) << "HTTP listening on " << config_.bind << ":" << config_.port << " with "
-            << config_.threads << " worker threads, routing to " << config_.shard_count
+            << config_.threads << " worker threads, routing over the " << config_.shard_transport
+            << " transport to " << config_.shard_count
             << " shards in " << config_.socket_dir
             << (config_.token.empty() ? "" : "; bearer token required");
   std::thread listener([this] {

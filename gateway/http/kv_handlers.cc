@@ -275,7 +275,7 @@ void HandleIncrementValue(const HandlerEnv& env, const ApiCall& call, httplib::R
   if (!r) return;
   if (r->code() == OpResult::INVALID_ARGUMENT) {
     return WriteError(res,
-                      InvalidRequest(r->message() == "overflow"
+                      InvalidRequest(r->reason() == v1::OpResult::INT_OVERFLOW
                                          ? "increment would overflow a 64-bit integer"
                                          : absl::StrCat("the value of ", QuoteKey(call.match.key),
                                                         " is not a decimal integer")));

@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
                  "Execute calls in flight per shard; further ops are batched into the next")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  app.add_option("--shard-transport", config.shard_transport,
+                 "how ops reach the shards: link (framed, on shard-<i>.link) or grpc")
+      ->envname("KV_SHARD_TRANSPORT")->capture_default_str()
+      ->check(CLI::IsMember({"link", "grpc"}));
   app.add_option("--sse-heartbeat-ms", config.sse_heartbeat_ms,
                  "SSE watch streams get a `: heartbeat` comment after this many ms idle")
       ->capture_default_str()

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
+#include "common/socket_paths.h"
 #include "gateway/router.h"
 
 namespace beyondkv::gateway::http {
@@ -29,21 +30,49 @@ absl::Status FromGrpc(uint32_t shard, const grpc::Status& status) {
 
 }  // namespace
 
-ShardHop::ShardHop(const std::string& socket_dir, uint32_t shard_count, uint32_t max_inflight)
+ShardHop::ShardHop(const std::string& socket_dir, uint32_t shard_count, uint32_t max_inflight,
+                   const std::string& transport)
     : max_inflight_(std::max<uint32_t>(1, max_inflight)) {
   for (uint32_t i = 0; i < shard_count; ++i) {
     auto lane = std::make_unique<Lane>();
-    lane->client =
-        std::make_unique<ShardClient>(i, absl::StrCat(socket_dir, "/shard-", i, ".sock"));
+    lane->client = std::make_unique<ShardClient>(i, ShardSocketPath(socket_dir, i));
     lanes_.push_back(std::move(lane));
   }
+  if (transport == "link") link_ = std::make_unique<shardlink::LinkClient>(socket_dir, shard_count);
 }
 
 ShardHop::~ShardHop() = default;
 
+namespace {
+
+// A submission's results from the link: the unavailability of the shard (every op failed
+// with SHARD_UNAVAILABLE) becomes the UNAVAILABLE status the gRPC transport gives.
+ShardResults FromLink(std::vector<v1::OpResult> results) {
+  for (const v1::OpResult& r : results) {
+    if (r.reason() == v1::OpResult::SHARD_UNAVAILABLE) return absl::UnavailableError(r.message());
+  }
+  return results;
+}
+
+// One blocking wait for several submissions, bounded by a deadline: callbacks that arrive
+// after it (the waiter is gone) write into this shared state and nothing else.
+struct Waiter {
+  absl::Mutex mu;
+  std::vector<ShardResults> results;
+  size_t remaining = 0;
+};
+
+}  // namespace
+
 uint32_t ShardHop::ShardOf(std::string_view key) const { return ShardForKey(key, shard_count()); }
 
 void ShardHop::Submit(uint32_t shard, std::vector<v1::Op> ops, Done done) {
+  if (link_ != nullptr) {
+    link_->Submit(shard, std::move(ops), [done = std::move(done)](std::vector<v1::OpResult> r) {
+      done(FromLink(std::move(r)));
+    });
+    return;
+  }
   Lane& lane = *lanes_[shard];
   {
     absl::MutexLock lock(&lane.mu);
@@ -112,21 +141,39 @@ ShardResults ShardHop::Execute(uint32_t shard, std::vector<v1::Op> ops) {
 
 std::vector<ShardResults> ShardHop::ExecuteAll(
     std::vector<std::pair<uint32_t, std::vector<v1::Op>>> calls) {
-  std::vector<ShardResults> results(calls.size(), absl::UnknownError("not answered"));
-  absl::BlockingCounter pending(static_cast<int>(calls.size()));
+  auto waiter = std::make_shared<Waiter>();
+  waiter->results.assign(calls.size(), absl::UnknownError("not answered"));
+  waiter->remaining = calls.size();
+  std::vector<uint32_t> shards;
   for (size_t i = 0; i < calls.size(); ++i) {
-    Submit(calls[i].first, std::move(calls[i].second), [&results, &pending, i](ShardResults r) {
-      results[i] = std::move(r);
-      pending.DecrementCount();
+    shards.push_back(calls[i].first);
+    Submit(calls[i].first, std::move(calls[i].second), [waiter, i](ShardResults r) {
+      absl::MutexLock lock(&waiter->mu);
+      waiter->results[i] = std::move(r);
+      --waiter->remaining;
     });
   }
-  pending.Wait();
-  return results;
+  // The gRPC transport has its own deadline; the link fails fast when a shard goes away but
+  // a shard that hangs (stopped, deadlocked) must not hold an HTTP worker forever.
+  absl::MutexLock lock(&waiter->mu);
+  auto answered = [&waiter]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(waiter->mu) {
+    return waiter->remaining == 0;
+  };
+  if (!waiter->mu.AwaitWithTimeout(absl::Condition(&answered), absl::Seconds(35))) {
+    for (size_t i = 0; i < waiter->results.size(); ++i) {
+      if (waiter->results[i].status().code() == absl::StatusCode::kUnknown) {
+        waiter->results[i] = absl::DeadlineExceededError(
+            absl::StrCat("shard ", shards[i], " did not answer in time"));
+      }
+    }
+  }
+  return waiter->results;
 }
 
 std::vector<absl::StatusOr<v1::OpResult>> ShardHop::Broadcast(v1::Op::Type type, uint32_t ns,
                                                               int64_t deadline_ms) {
   const uint32_t n = shard_count();
+  if (link_ != nullptr) return BroadcastOverLink(type, ns, deadline_ms);
   std::vector<absl::StatusOr<v1::OpResult>> results(n, absl::UnknownError("not answered"));
   absl::BlockingCounter pending(static_cast<int>(n));
   for (uint32_t i = 0; i < n; ++i) {
@@ -150,6 +197,48 @@ std::vector<absl::StatusOr<v1::OpResult>> ShardHop::Broadcast(v1::Op::Type type,
   }
   pending.Wait();
   return results;
+}
+
+std::vector<absl::StatusOr<v1::OpResult>> ShardHop::BroadcastOverLink(v1::Op::Type type,
+                                                                      uint32_t ns,
+                                                                      int64_t deadline_ms) {
+  const uint32_t n = shard_count();
+  struct State {
+    absl::Mutex mu;
+    std::vector<absl::StatusOr<v1::OpResult>> results;
+    uint32_t remaining = 0;
+  };
+  auto state = std::make_shared<State>();
+  state->results.assign(n, absl::DeadlineExceededError("not answered in time"));
+  state->remaining = n;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::vector<v1::Op> ops(1);
+    ops[0].set_type(type);
+    ops[0].set_ns(ns);
+    link_->Submit(i, std::move(ops), [state, i](std::vector<v1::OpResult> r) {
+      ShardResults results = FromLink(std::move(r));
+      absl::MutexLock lock(&state->mu);
+      if (!results.ok()) {
+        state->results[i] = results.status();
+      } else if (results->size() != 1) {
+        state->results[i] = absl::InternalError(absl::StrCat("shard ", i, " answered a short batch"));
+      } else {
+        state->results[i] = std::move((*results)[0]);
+      }
+      --state->remaining;
+    });
+  }
+  absl::MutexLock lock(&state->mu);
+  auto answered = [&state]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu) {
+    return state->remaining == 0;
+  };
+  state->mu.AwaitWithTimeout(absl::Condition(&answered), absl::Milliseconds(deadline_ms));
+  for (uint32_t i = 0; i < n; ++i) {
+    if (state->results[i].status().code() == absl::StatusCode::kDeadlineExceeded) {
+      state->results[i] = absl::DeadlineExceededError(absl::StrCat("shard ", i, " did not answer in time"));
+    }
+  }
+  return state->results;
 }
 
 }  // namespace beyondkv::gateway::http

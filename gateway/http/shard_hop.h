@@ -1,11 +1,15 @@
-// The HTTP gateway's side of the shard hop (architecture §3): one ShardClient per shard, and a
-// blocking call for the worker threads of cpp-httplib, which serve one request at a time.
+// The HTTP gateway's side of the shard hop (architecture §3): blocking calls for the worker
+// threads of cpp-httplib, which serve one request at a time, over either transport:
 //
-// Ops of concurrent requests bound for the same shard share an Execute call: each shard has at
-// most `max_inflight` calls outstanding, and ops submitted meanwhile wait and leave together
-// in the next call when one completes. An idle gateway therefore adds no delay, and a busy
-// one sends fewer, larger batches. The ops of one submission stay contiguous and in order in
-// one Execute call, so the shard applies them together (proto/shard.proto).
+//   - link (the default): a shardlink::LinkClient, one thread with a lane per shard and the
+//     batcher the RESP gateway uses; ops of concurrent requests for a shard share batches.
+//   - grpc: one ShardClient per shard; ops of concurrent requests bound for the same shard
+//     share an Execute call: each shard has at most `max_inflight` calls outstanding, and ops
+//     submitted meanwhile leave together in the next call when one completes.
+//
+// Either way an idle gateway adds no delay, a busy one sends fewer, larger batches, and the
+// ops of one submission stay contiguous and in order in one batch, so the shard applies them
+// together (proto/shard.proto). Watch streams always use gRPC (client()).
 //
 // Thread-safety: every method may be called from any thread.
 #ifndef BEYONDKV_GATEWAY_HTTP_SHARD_HOP_H_
@@ -23,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/shard_client.h"
+#include "gateway/shardlink/link_client.h"
 #include "proto/shard.pb.h"
 
 namespace beyondkv::gateway::http {
@@ -34,8 +39,10 @@ using ShardResults = absl::StatusOr<std::vector<v1::OpResult>>;
 
 class ShardHop {
  public:
-  // Shard i is reached at <socket_dir>/shard-<i>.sock.
-  ShardHop(const std::string& socket_dir, uint32_t shard_count, uint32_t max_inflight);
+  // Shard i is reached at <socket_dir>/shard-<i>.sock (gRPC) and shard-<i>.link (the link).
+  // `transport`: "link" or "grpc".
+  ShardHop(const std::string& socket_dir, uint32_t shard_count, uint32_t max_inflight,
+           const std::string& transport = "link");
   ~ShardHop();
 
   uint32_t shard_count() const { return static_cast<uint32_t>(lanes_.size()); }
@@ -74,11 +81,14 @@ class ShardHop {
   };
 
   void Submit(uint32_t shard, std::vector<v1::Op> ops, Done done);
+  std::vector<absl::StatusOr<v1::OpResult>> BroadcastOverLink(v1::Op::Type type, uint32_t ns,
+                                                              int64_t deadline_ms);
   // Sends queued ops of `lane` while it has fewer than max_inflight_ calls outstanding.
   void Pump(uint32_t shard);
 
   const uint32_t max_inflight_;
   std::vector<std::unique_ptr<Lane>> lanes_;
+  std::unique_ptr<shardlink::LinkClient> link_;  // null: the gRPC transport
 };
 
 }  // namespace beyondkv::gateway::http

@@ -9,6 +9,7 @@ namespace beyondkv::shardlink {
 void FailOps(std::vector<OpDone>* done, const std::string& message) {
   v1::OpResult failed;
   failed.set_code(v1::OpResult::INTERNAL);
+  failed.set_reason(v1::OpResult::SHARD_UNAVAILABLE);
   failed.set_message(message);
   for (OpDone& d : *done) d(failed);
 }

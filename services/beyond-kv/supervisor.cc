@@ -227,6 +227,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
         absl::StrCat("--max-value-bytes=", options.max_value_bytes),
         absl::StrCat("--idle-timeout-secs=", options.idle_timeout_secs),
         absl::StrCat("--sse-heartbeat-ms=", options.sse_heartbeat_ms),
+        absl::StrCat("--shard-transport=", options.shard_transport),
     };
     http.command.env = http_env;
     http.serves_on = http_endpoint.ToString();

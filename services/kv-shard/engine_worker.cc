@@ -128,6 +128,12 @@ void Invalid(std::string message, OpResult* result) {
   result->set_message(std::move(message));
 }
 
+void Invalid(OpResult::Reason reason, OpResult* result) {
+  result->set_code(OpResult::INVALID_ARGUMENT);
+  result->set_reason(reason);
+  result->set_message(OpResult::Reason_Name(reason));
+}
+
 
 }  // namespace
 
@@ -693,10 +699,10 @@ void EngineWorker::ReadModifyWrite(const Op& op, OpResult* result) {
   switch (op.type()) {
     case Op::INCR: {
       int64_t n = 0;
-      if (exists && !ParseInt64(value, &n)) return Invalid("not_integer", result);
+      if (exists && !ParseInt64(value, &n)) return Invalid(OpResult::NOT_INTEGER, result);
       int64_t delta = op.delta();
       if ((delta > 0 && n > INT64_MAX - delta) || (delta < 0 && n < INT64_MIN - delta)) {
-        return Invalid("overflow", result);
+        return Invalid(OpResult::INT_OVERFLOW, result);
       }
       n += delta;
       result->set_int_value(n);
@@ -706,30 +712,30 @@ void EngineWorker::ReadModifyWrite(const Op& op, OpResult* result) {
     case Op::INCR_FLOAT: {
       long double n = 0;
       long double delta = 0;
-      if (exists && !ParseLongDouble(value, &n)) return Invalid("not_float", result);
-      if (!ParseLongDouble(op.value(), &delta)) return Invalid("not_float", result);
+      if (exists && !ParseLongDouble(value, &n)) return Invalid(OpResult::NOT_FLOAT, result);
+      if (!ParseLongDouble(op.value(), &delta)) return Invalid(OpResult::NOT_FLOAT, result);
       n += delta;
-      if (std::isnan(n) || std::isinf(n)) return Invalid("nan_or_inf", result);
+      if (std::isnan(n) || std::isinf(n)) return Invalid(OpResult::NAN_OR_INF, result);
       value = FormatLongDouble(n);
       result->set_value(value);
       break;
     }
     case Op::APPEND:
       if (static_cast<int64_t>(value.size() + op.value().size()) > kMaxStringBytes) {
-        return Invalid("string_too_long", result);
+        return Invalid(OpResult::STRING_TOO_LONG, result);
       }
       value += op.value();
       result->set_count(static_cast<int64_t>(value.size()));
       break;
     case Op::SETRANGE: {
       const int64_t offset = op.offset();
-      if (offset < 0) return Invalid("offset_out_of_range", result);
+      if (offset < 0) return Invalid(OpResult::OFFSET_OUT_OF_RANGE, result);
       if (op.value().empty()) {  // Redis: nothing is written, the current length is reported
         result->set_count(static_cast<int64_t>(value.size()));
         return;
       }
       if (offset + static_cast<int64_t>(op.value().size()) > kMaxStringBytes) {
-        return Invalid("string_too_long", result);
+        return Invalid(OpResult::STRING_TOO_LONG, result);
       }
       const size_t end = static_cast<size_t>(offset) + op.value().size();
       if (value.size() < end) value.resize(end, '\0');

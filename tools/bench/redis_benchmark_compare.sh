@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Runs redis-benchmark against redis-server (AOF, appendfsync everysec) and beyond-kv
-# (--fsync everysec), one after the other on this machine, and prints a Markdown table with
-# the ratio beyond-kv / Redis for each test.
+# redis-benchmark against redis-server (AOF, appendfsync everysec) and beyond-kv
+# (--fsync everysec) in one run on this machine, and a Markdown table of the ratio
+# beyond-kv / Redis per row (the floors of issue 12 beside each).
 #
-# Usage: tools/bench/redis_benchmark_compare.sh [requests] [clients] [tests]
-#   defaults: 200000 requests, 50 clients, tests "set,get"; each run with -P 1 and -P 16.
+# Rows: one client, one request at a time (-c 1: p50 latency), 64 connections without
+# pipelining and with pipeline 16 (SET, GET: requests/s), and MGET / MSET of 100 keys at 64
+# connections (keys/s). Both servers run for the whole script; each row runs Redis then
+# beyond-kv back to back, RUNS times over (interleaved, so the machine's drift weighs on both
+# alike), and the table shows the median of the runs. The load average is printed before and
+# after: figures taken while something else kept the 2 cores busy are not results.
+#
+# Usage: tools/bench/redis_benchmark_compare.sh [RUNS]        (default 3; QUICK=1: smaller)
+# Environment: TRANSPORT (link) is beyond-kv's --shard-transport.
 # Builds beyond-kv with -c opt first. Needs redis-server and redis-benchmark (scripts/setup.sh).
 # Uses loopback, free ports and temporary directories; stops what it starts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-requests=${1:-200000}
-clients=${2:-50}
-tests=${3:-set,get}
+runs=${1:-3}
+transport=${TRANSPORT:-link}
+scale=1
+if [[ ${QUICK:-0} == 1 ]]; then scale=5; fi
 bazel build -c opt //services/beyond-kv >&2
 bin=bazel-bin/services/beyond-kv/beyond-kv
 
@@ -20,45 +28,94 @@ bin=bazel-bin/services/beyond-kv/beyond-kv
 source tools/bench/lib.sh
 
 work=$(mktemp -d /tmp/bkv-bench-XXXXXX)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+redis_pid=
+bkv_pid=
+cleanup() { stop_pid "$redis_pid"; stop_pid "$bkv_pid"; rm -rf "$work"; }
 trap cleanup EXIT
-
-# run_suite NAME PORT: prints "name,pipeline,test,rps,p50,p99" lines
-run_suite() {
-  local name=$1 port=$2
-  for pipeline in 1 16; do
-    redis-benchmark -p "$port" -t "$tests" -n "$requests" -c "$clients" -P "$pipeline" --csv 2>/dev/null |
-      tail -n +2 | tr -d '"' |
-      awk -F, -v n="$name" -v p="$pipeline" '{print n "," p "," $1 "," $2 "," $5 "," $7}'
-  done
-}
 
 rport=$(free_port)
 mkdir -p "$work/redis"
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --save '' \
   --appendonly yes --appendfsync everysec --daemonize no >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_port "$rport"
-run_suite redis "$rport" >"$work/results.csv"
-kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
-
+redis_pid=$!
+wait_port "$rport" "$redis_pid"
 bport=$(free_port)
-"$bin" --data-dir "$work/bkv" --resp-port "$bport" --http-port "$(free_port)" --fsync everysec 2>"$work/bkv.log" &
-pids+=($!)
-wait_port "$bport"
-run_suite beyond-kv "$bport" >>"$work/results.csv"
+"$bin" --data-dir "$work/bkv" --resp-port "$bport" --http-port 0 --fsync everysec \
+  --shard-transport "$transport" 2>"$work/bkv.log" &
+bkv_pid=$!
+wait_port "$bport" "$bkv_pid"
 
-echo "redis-benchmark -n $requests -c $clients -t $tests; $(nproc) cores, $(uname -r)"
+keyspace=100000
+mget=(MGET) mset=(MSET)
+for i in $(seq 1 100); do mget+=("key:__rand_int__"); mset+=("key:__rand_int__" "v$i"); done
+
+# bench PORT ARGS...: "rps p50" of one redis-benchmark run (CSV output, first test only).
+bench() {
+  local port=$1
+  shift
+  redis-benchmark -p "$port" -r "$keyspace" --csv "$@" 2>/dev/null | sed -n 2p | tr -d '"' |
+    awk -F, '{ print $2, $5 }'
+}
+
+# Rows: name | redis-benchmark arguments | what is compared (rps, p50, keys)
+rows=(
+  "SET, 1 client|-c 1 -n $((20000 / scale)) -t set|p50"
+  "GET, 1 client|-c 1 -n $((20000 / scale)) -t get|p50"
+  "SET, 64 connections|-c 64 -n $((200000 / scale)) -t set|rps"
+  "GET, 64 connections|-c 64 -n $((200000 / scale)) -t get|rps"
+  "SET, 64 connections, pipeline 16|-c 64 -P 16 -n $((1000000 / scale)) -t set|rps"
+  "GET, 64 connections, pipeline 16|-c 64 -P 16 -n $((1000000 / scale)) -t get|rps"
+  "MGET 100 keys, 64 connections|-c 64 -n $((20000 / scale)) ${mget[*]}|keys"
+  "MSET 100 keys, 64 connections|-c 64 -n $((10000 / scale)) ${mset[*]}|keys"
+)
+
+# Fill both keyspaces first, so GET and MGET find values.
+for port in "$rport" "$bport"; do
+  redis-benchmark -p "$port" -r "$keyspace" -n 200000 -c 64 -P 16 -t set -q >/dev/null 2>&1
+done
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+: >"$work/results"
+for run in $(seq 1 "$runs"); do
+  for row in "${rows[@]}"; do
+    IFS='|' read -r name args _ <<<"$row"
+    # shellcheck disable=SC2086
+    r=$(bench "$rport" $args)
+    # shellcheck disable=SC2086
+    b=$(bench "$bport" $args)
+    echo "$run|$name|$r|$b" >>"$work/results"
+    echo "[run $run] $name: redis $r, beyond-kv $b" >&2
+  done
+done
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "redis-benchmark, median of $runs interleaved runs; $(nproc) cores, $(uname -r);" \
+  "beyond-kv --shard-transport $transport; load average before: $load_before, after: $load_after"
 echo
-echo "| test | pipeline | Redis rps | beyond-kv rps | ratio | Redis p50 / p99 ms | beyond-kv p50 / p99 ms |"
-echo "|---|---|---|---|---|---|---|"
-awk -F, '
-  $1 == "redis" { r[$2 "," $3] = $4; rl[$2 "," $3] = $5 " / " $6; order[++n] = $2 "," $3 }
-  $1 == "beyond-kv" { b[$2 "," $3] = $4; bl[$2 "," $3] = $5 " / " $6 }
-  END {
-    for (i = 1; i <= n; i++) {
-      k = order[i]; split(k, kp, ",")
-      printf "| %s | %s | %.0f | %.0f | %.2f | %s | %s |\n", kp[2], kp[1], r[k], b[k], b[k] / r[k], rl[k], bl[k]
-    }
-  }' "$work/results.csv"
+echo "| row | Redis | beyond-kv | beyond-kv / Redis | floor (issue 12) |"
+echo "|---|---|---|---|---|"
+for row in "${rows[@]}"; do
+  IFS='|' read -r name _ what <<<"$row"
+  python3 - "$work/results" "$name" "$what" <<'EOF'
+import statistics, sys
+path, name, what = sys.argv[1:]
+rr, rp, br, bp = [], [], [], []
+for line in open(path):
+    run, n, r, b = line.rstrip("\n").split("|")
+    if n != name or not r or not b:
+        continue
+    r_rps, r_p50 = map(float, r.split()); b_rps, b_p50 = map(float, b.split())
+    rr.append(r_rps); rp.append(r_p50); br.append(b_rps); bp.append(b_p50)
+if not rr:
+    print(f"| {name} | n/a | n/a | n/a | |"); sys.exit()
+m = statistics.median
+if what == "p50":
+    print(f"| {name}: p50 ms (req/s) | {m(rp):.3f} ({m(rr):.0f}) | {m(bp):.3f} ({m(br):.0f}) | "
+          f"latency {m(bp) / m(rp):.2f}x | latency <= 2x |")
+elif what == "keys":
+    print(f"| {name}: keys/s | {m(rr) * 100:.0f} | {m(br) * 100:.0f} | {m(br) / m(rr):.2f} | >= 1.0 |")
+else:
+    floor = ">= 0.6" if "pipeline" in name else ">= 0.9"
+    print(f"| {name}: req/s | {m(rr):.0f} | {m(br):.0f} | {m(br) / m(rr):.2f} | {floor} |")
+EOF
+done
