@@ -32,7 +32,7 @@ void CommandContext::SendToShard(uint32_t shard, v1::Op op, OpCallback cb) {
   ++reply_->outstanding;
   loop_->SendOp(shard, std::move(op),
                 [loop = loop_, conn = conn_, reply = reply_,
-                 cb = std::move(cb)](const v1::OpResult& result) {
+                 cb = std::move(cb)](v1::OpResult& result) {
                   CommandContext ctx(loop, conn, reply);
                   if (cb) cb(result, ctx);
                   --reply->outstanding;

@@ -27,7 +27,8 @@ struct GatewayShared;
 class CommandContext;
 
 // Receives an op's result and the command's context (ctx.out() writes its reply).
-using OpCallback = std::function<void(const v1::OpResult& result, CommandContext& ctx)>;
+// The result is the callback's to take from (e.g. move values out of it).
+using OpCallback = std::function<void(v1::OpResult& result, CommandContext& ctx)>;
 
 class CommandContext {
  public:

@@ -69,7 +69,7 @@ class IoLoop {
   void Post(std::function<void()> fn);
 
   // Queues `op` for `shard`; `done` runs on this thread with its result. Loop thread only.
-  void SendOp(uint32_t shard, v1::Op op, std::function<void(const v1::OpResult&)> done);
+  void SendOp(uint32_t shard, v1::Op op, shardlink::OpDone done);
 
   // Appends a push frame to `conn`'s output and writes it; past kMaxWatchOutputBytes of
   // unwritten output, writes `error_if_full` (a RESP error text) and closes the connection.

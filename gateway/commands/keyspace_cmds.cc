@@ -16,29 +16,27 @@ namespace {
 using v1::Op;
 using v1::OpResult;
 
-// Sends one `type` op per key and answers the number that returned OK.
+// Sends one `type` op (MDELETE, MEXISTS) per shard with its keys and answers the sum of
+// their counts.
 void CountKeys(CommandContext& ctx, Argv& argv, Op::Type type) {
   struct State {
     int64_t count = 0;
     FirstError error;
   };
   auto state = std::make_shared<State>();
-  for (size_t i = 1; i < argv.size(); ++i) {
-    std::string key = argv[i];
-    ctx.Send(key, KeyOp(ctx, type, std::move(argv[i])),
-             [state](const OpResult& r, CommandContext&) {
-               if (r.code() == OpResult::OK) ++state->count;
-               state->error.Note(r);
-             });
-  }
+  KeySplit split = SplitKeysByShard(ctx, argv, type);
+  SendSplit(ctx, split, [state](uint32_t, OpResult& r, CommandContext&) {
+    if (r.code() == OpResult::OK) state->count += r.count();
+    state->error.Note(r);
+  });
   ctx.Finish([state](CommandContext& c) {
     RespWriter out = c.out();
     if (!state->error.Reply(out)) out.Integer(state->count);
   });
 }
 
-void DelCommand(CommandContext& ctx, Argv& argv) { CountKeys(ctx, argv, Op::DELETE); }
-void ExistsCommand(CommandContext& ctx, Argv& argv) { CountKeys(ctx, argv, Op::EXISTS); }
+void DelCommand(CommandContext& ctx, Argv& argv) { CountKeys(ctx, argv, Op::MDELETE); }
+void ExistsCommand(CommandContext& ctx, Argv& argv) { CountKeys(ctx, argv, Op::MEXISTS); }
 
 void TypeCommand(CommandContext& ctx, Argv& argv) {
   Op op = KeyOp(ctx, Op::GET, std::move(argv[1]));

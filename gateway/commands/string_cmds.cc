@@ -202,22 +202,39 @@ void GetExCommand(CommandContext& ctx, Argv& argv) {
   SendAndReply(ctx, std::move(op), ReplyValueOrNull);
 }
 
+// MGET: one MGET op per shard with its keys; the replies merge in the client's order.
 void MGetCommand(CommandContext& ctx, Argv& argv) {
-  auto results = std::make_shared<std::vector<OpResult>>(argv.size() - 1);
-  for (size_t i = 1; i < argv.size(); ++i) {
-    std::string key = argv[i];
-    ctx.Send(key, KeyOp(ctx, Op::GET, std::move(argv[i])),
-             [results, i](const OpResult& r, CommandContext&) { (*results)[i - 1] = r; });
-  }
-  ctx.Finish([results](CommandContext& c) {
+  struct State {
+    std::vector<uint32_t> shard_of;
+    std::vector<OpResult> results;  // per shard
+  };
+  auto state = std::make_shared<State>();
+  KeySplit split = SplitKeysByShard(ctx, argv, Op::MGET);
+  state->results.resize(split.ops.size());
+  SendSplit(ctx, split, [state](uint32_t shard, OpResult& r, CommandContext&) {
+    state->results[shard].Swap(&r);
+  });
+  state->shard_of = std::move(split.shard_of);
+  ctx.Finish([state](CommandContext& c) {
     RespWriter out = c.out();
-    for (const OpResult& r : *results) {
+    std::vector<int> next(state->results.size(), 0);
+    for (uint32_t shard : state->shard_of) ++next[shard];
+    for (uint32_t shard = 0; shard < state->results.size(); ++shard) {
+      const OpResult& r = state->results[shard];
+      if (next[shard] == 0) continue;
       if (ReplyIfFailed(r, out)) return;
+      if (r.values_size() != next[shard] || r.found_size() != next[shard]) {
+        out.Error("ERR shard " + std::to_string(shard) + " answered a short MGET");
+        return;
+      }
+      next[shard] = 0;
     }
-    out.ArrayHeader(results->size());
-    for (const OpResult& r : *results) {
-      if (r.code() == OpResult::OK) {
-        out.Bulk(r.value());
+    out.ArrayHeader(state->shard_of.size());
+    for (uint32_t shard : state->shard_of) {
+      const OpResult& r = state->results[shard];
+      const int i = next[shard]++;
+      if (r.found(i)) {
+        out.Bulk(r.values(i));
       } else {
         out.Null();
       }
@@ -225,8 +242,9 @@ void MGetCommand(CommandContext& ctx, Argv& argv) {
   });
 }
 
-// MSET is atomic within each shard (a shard applies a whole batch before any other); across
-// shards a reader may see some keys written before others (ARCHITECTURE.md §3).
+// MSET: one MPUT op per shard. Atomic within each shard (a shard applies a whole op before
+// any other); across shards a reader may see some keys written before others
+// (ARCHITECTURE.md §3).
 void MSetCommand(CommandContext& ctx, Argv& argv) {
   if (argv.size() % 2 != 1) {
     ctx.out().Error(WrongArity("mset"));
@@ -236,12 +254,8 @@ void MSetCommand(CommandContext& ctx, Argv& argv) {
     if (ValueTooLarge(ctx, argv[i])) return;
   }
   auto error = std::make_shared<FirstError>();
-  for (size_t i = 1; i < argv.size(); i += 2) {
-    Op op = KeyOp(ctx, Op::PUT, std::move(argv[i]));
-    op.set_value(std::move(argv[i + 1]));
-    std::string key = op.key();
-    ctx.Send(key, std::move(op), NoteError(error));
-  }
+  KeySplit split = SplitKeysByShard(ctx, argv, Op::MPUT, /*step=*/2);
+  SendSplit(ctx, split, [error](uint32_t, OpResult& r, CommandContext&) { error->Note(r); });
   FinishOk(ctx, error);
 }
 

@@ -11,14 +11,17 @@ void FailOps(std::vector<OpDone>* done, const std::string& message) {
   failed.set_code(v1::OpResult::INTERNAL);
   failed.set_reason(v1::OpResult::SHARD_UNAVAILABLE);
   failed.set_message(message);
-  for (OpDone& d : *done) d(failed);
+  for (OpDone& d : *done) {
+    v1::OpResult result = failed;  // each callback may take from its own
+    d(result);
+  }
 }
 
-void DeliverResults(uint32_t shard, const v1::BatchResponse& response,
+void DeliverResults(uint32_t shard, v1::BatchResponse& response,
                     std::vector<OpDone>* done) {
   const size_t answered = static_cast<size_t>(response.results_size());
   for (size_t i = 0; i < done->size() && i < answered; ++i) {
-    (*done)[i](response.results(static_cast<int>(i)));
+    (*done)[i](*response.mutable_results(static_cast<int>(i)));
   }
   if (answered < done->size()) {
     std::vector<OpDone> rest(std::make_move_iterator(done->begin() + answered),

@@ -26,7 +26,8 @@ namespace beyondkv::shardlink {
 
 // Receives one op's result. A shard that cannot be reached yields code INTERNAL with a
 // message "shard <i> unavailable: ...".
-using OpDone = std::function<void(const v1::OpResult&)>;
+// The result is the callback's to take from (it may move values out).
+using OpDone = std::function<void(v1::OpResult&)>;
 
 struct Batch {
   std::unique_ptr<v1::BatchRequest> request;
@@ -39,7 +40,7 @@ void FailOps(std::vector<OpDone>* done, const std::string& message);
 
 // Hands each callback of `done` its result from `response`, in order; callbacks beyond the
 // response's results (a short answer) fail with "shard <i> answered a short batch".
-void DeliverResults(uint32_t shard, const v1::BatchResponse& response,
+void DeliverResults(uint32_t shard, v1::BatchResponse& response,
                     std::vector<OpDone>* done);
 
 class Batcher {

@@ -112,8 +112,8 @@ void LinkClient::Run() {
       gather->remaining = s.ops.size();
       gather->done = std::move(s.done);
       for (size_t i = 0; i < s.ops.size(); ++i) {
-        batcher_.Add(s.shard, std::move(s.ops[i]), [gather, i](const v1::OpResult& result) {
-          gather->results[i] = result;
+        batcher_.Add(s.shard, std::move(s.ops[i]), [gather, i](v1::OpResult& result) {
+          gather->results[i] = std::move(result);
           if (--gather->remaining == 0) gather->done(std::move(gather->results));
         });
       }

@@ -69,6 +69,8 @@ bool IsMutation(Op::Type type) {
     case Op::EXPIRE:
     case Op::FLUSH:
     case Op::RENAME:
+    case Op::MPUT:
+    case Op::MDELETE:
       return true;
     default:
       return false;
@@ -376,6 +378,9 @@ void EngineWorker::StartBatch(std::vector<Call> calls) {
         case Op::EXPIRE:
           keys.push_back({op.ns(), op.key(), op.return_value()});
           break;
+        case Op::MGET:
+          for (const std::string& key : op.keys()) keys.push_back({op.ns(), key, true});
+          break;
         default:
           break;
       }
@@ -674,6 +679,56 @@ void EngineWorker::ApplyOp(const Op& op, OpResult* result) {
       if (!renamed.ok()) return SetError(renamed.status(), result);
       if (renamed->condition_failed) result->set_code(OpResult::CONDITION_FAILED);
       result->set_revision(renamed->revision);
+      return;
+    }
+    case Op::MGET: {
+      for (const std::string& key : op.keys()) {
+        absl::StatusOr<engine::Entry> entry = engine_->Get(op.ns(), key);
+        if (!entry.ok() && entry.status().code() != absl::StatusCode::kNotFound) {
+          result->clear_values();
+          result->clear_found();
+          return SetError(entry.status(), result);
+        }
+        result->add_found(entry.ok());
+        if (entry.ok()) {
+          result->add_values(std::move(entry->value));
+        } else {
+          result->add_values();
+        }
+      }
+      return;
+    }
+    case Op::MPUT: {
+      if (op.keys_size() != op.values_size()) {
+        return Invalid("MPUT needs one value per key", result);
+      }
+      for (int i = 0; i < op.keys_size(); ++i) {
+        absl::StatusOr<engine::PutResult> put =
+            engine_->Put(op.ns(), op.keys(i), op.values(i), engine::PutOptions{});
+        if (!put.ok()) return SetError(put.status(), result);
+        result->set_revision(put->revision);
+      }
+      return;
+    }
+    case Op::MDELETE: {
+      int64_t deleted = 0;
+      for (const std::string& key : op.keys()) {
+        absl::StatusOr<engine::DeleteResult> d =
+            engine_->Delete(op.ns(), key, engine::DeleteOptions{}, nullptr);
+        if (!d.ok()) return SetError(d.status(), result);
+        if (d->deleted) ++deleted;
+      }
+      result->set_count(deleted);
+      return;
+    }
+    case Op::MEXISTS: {
+      int64_t present = 0;
+      for (const std::string& key : op.keys()) {
+        absl::StatusOr<bool> exists = engine_->Exists(op.ns(), key);
+        if (!exists.ok()) return SetError(exists.status(), result);
+        if (*exists) ++present;
+      }
+      result->set_count(present);
       return;
     }
     case Op::RECLAIM:

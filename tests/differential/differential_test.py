@@ -166,6 +166,7 @@ CASES = {
         ("GETEX", "g", "PXAT", "1"), ("GET", "g"),
         ("MSET", "m1", "a", "m2", "b", "m3", "c"), ("MGET", "m1", "m2", "nokey", "m3"),
         ("MSET", "m1"), ("MSET", "m1", "a", "m2"), ("MGET",),
+        ("MSET", "d1", "a", "d1", "b", "m9", "z"), ("MGET", "d1", "m9", "d1", "m1", "nokey"),
         ("MSETNX", "n1", "a", "n2", "b"), ("MSETNX", "n2", "x", "n3", "y"), ("MGET", "n1", "n2", "n3"),
         ("MSETNX", "n4", "x", "n4", "y"), ("GET", "n4"), ("MSETNX", "n5"),
         ("INCR", "c"), ("INCR", "c"), ("INCRBY", "c", "10"), ("DECR", "c"), ("DECRBY", "c", "5"),
