@@ -9,8 +9,14 @@ constexpr size_t kInlineKeyBytes = 15;
 }  // namespace
 
 const IndexEntry* KeyIndex::Find(std::string_view key) const {
+  if (memo_on_) {
+    if (auto m = memo_.find(key); m != memo_.end()) return m->second;
+  }
   auto it = map_.find(key);
-  return it == map_.end() ? nullptr : &it->second;
+  if (it == map_.end()) return nullptr;
+  constexpr size_t kMaxMemo = 1 << 16;
+  if (memo_on_ && memo_.size() < kMaxMemo) memo_.emplace(std::string_view(it->first), &it->second);
+  return &it->second;
 }
 
 void KeyIndex::Account(std::string_view key, const IndexEntry& entry, int sign) {
@@ -24,6 +30,7 @@ void KeyIndex::Account(std::string_view key, const IndexEntry& entry, int sign) 
 }
 
 std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntry& entry) {
+  Forget();
   Account(key, entry, +1);
   auto it = map_.lower_bound(key);
   if (it != map_.end() && it->first == key) {
@@ -45,11 +52,13 @@ std::optional<IndexEntry> KeyIndex::Erase(std::string_view key) {
 }
 
 KeyIndex::const_iterator KeyIndex::Erase(const_iterator it) {
+  Forget();
   Account(it->first, it->second, -1);
   return map_.erase(it);
 }
 
 void KeyIndex::Clear() {
+  Forget();
   map_.clear();
   expires_ = 0;
   live_bytes_ = 0;

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "absl/container/btree_map.h"
+#include "absl/types/compare.h"
 #include "absl/container/flat_hash_map.h"
 
 namespace beyondkv::engine {
@@ -45,11 +46,38 @@ struct IndexEntry {
 
 class KeyIndex {
  public:
-  using Map = absl::btree_map<std::string, IndexEntry, std::less<>>;
+  // Byte-wise order of keys as a three-way comparison: absl's btree then searches each node
+  // with one compare per step instead of two (MGET of 100 keys spent 67% of a shard's CPU
+  // in index lookups with std::less<>). Transparent: lookups by string_view allocate nothing.
+  struct KeyOrder {
+    using is_transparent = void;
+    absl::weak_ordering operator()(std::string_view a, std::string_view b) const {
+      const int c = a.compare(b);
+      return c < 0 ? absl::weak_ordering::less
+                   : c == 0 ? absl::weak_ordering::equivalent : absl::weak_ordering::greater;
+    }
+  };
+  // absl::btree_map's nodes are 256 bytes: with 80-byte slots (a std::string and an entry)
+  // that is 3 keys per node, a tree ~10 levels deep for 50k keys and a cache miss per level.
+  // 4 KiB nodes hold ~50 keys: 3 levels, a third of the misses per lookup.
+  static constexpr int kTargetNodeBytes = 4096;
+  using Map = absl::container_internal::btree_map_container<
+      absl::container_internal::btree<absl::container_internal::map_params<
+          std::string, IndexEntry, KeyOrder, std::allocator<std::pair<const std::string, IndexEntry>>,
+          kTargetNodeBytes, /*IsMulti=*/false>>>;
   using const_iterator = Map::const_iterator;
 
   // The entry for `key`, or nullptr. The pointer is valid until the next mutation.
   const IndexEntry* Find(std::string_view key) const;
+
+  // Between BeginMemo() and EndMemo(), Find() remembers the keys it found (by the index's own
+  // copy of the key, valid until the next mutation, which forgets them all), so a batch that
+  // reads ahead and then applies walks the B-tree once per key, not twice.
+  void BeginMemo() const { memo_on_ = true; }
+  void EndMemo() const {
+    memo_on_ = false;
+    Forget();
+  }
 
   // Inserts or replaces `key`'s entry; returns the entry it replaced, if any.
   std::optional<IndexEntry> Upsert(std::string_view key, const IndexEntry& entry);
@@ -84,12 +112,17 @@ class KeyIndex {
 
  private:
   void Account(std::string_view key, const IndexEntry& entry, int sign);
+  void Forget() const {
+    if (!memo_.empty()) memo_.clear();
+  }
 
   Map map_;
   uint64_t expires_ = 0;
   uint64_t live_bytes_ = 0;
   uint64_t key_heap_bytes_ = 0;  // bytes of keys too long for std::string's inline buffer
   absl::flat_hash_map<uint64_t, uint64_t> segment_live_bytes_;
+  mutable bool memo_on_ = false;
+  mutable absl::flat_hash_map<std::string_view, const IndexEntry*> memo_;
 };
 
 }  // namespace beyondkv::engine

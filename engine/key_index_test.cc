@@ -103,5 +103,45 @@ TEST(KeyIndexTest, OrderedWalkAndEraseByIterator) {
   EXPECT_EQ(index.live_bytes(), 150u);
 }
 
+// The lookup memo (a batch's read-ahead, then its apply) never outlives a mutation: inserts
+// that split B-tree nodes and erases that merge them move entries, and a remembered pointer
+// would then be stale.
+TEST(KeyIndexTest, MemoizedLookupsFollowEveryMutation) {
+  KeyIndex index;
+  for (int i = 0; i < 2000; i += 2) index.Upsert("key:" + std::to_string(100000 + i), EntryAt(10, i + 1));
+  index.BeginMemo();
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 2000; ++i) {
+      const std::string key = "key:" + std::to_string(100000 + i);
+      const IndexEntry* found = index.Find(key);
+      if (i % 2 == 0) {
+        ASSERT_NE(found, nullptr) << key;
+        EXPECT_EQ(found->revision, static_cast<uint64_t>(i + 1)) << key;
+      } else {
+        EXPECT_EQ(found, nullptr) << key;
+      }
+    }
+  }
+  // Inserting every odd key moves entries between nodes; lookups must see where they went.
+  for (int i = 1; i < 2000; i += 2) {
+    index.Upsert("key:" + std::to_string(100000 + i), EntryAt(10, i + 1));
+    const IndexEntry* neighbour = index.Find("key:" + std::to_string(100000 + i - 1));
+    ASSERT_NE(neighbour, nullptr);
+    EXPECT_EQ(neighbour->revision, static_cast<uint64_t>(i));
+  }
+  for (int i = 0; i < 2000; i += 3) index.Erase("key:" + std::to_string(100000 + i));
+  for (int i = 0; i < 2000; ++i) {
+    const IndexEntry* found = index.Find("key:" + std::to_string(100000 + i));
+    if (i % 3 == 0) {
+      EXPECT_EQ(found, nullptr);
+    } else {
+      ASSERT_NE(found, nullptr);
+      EXPECT_EQ(found->revision, static_cast<uint64_t>(i + 1));
+    }
+  }
+  index.EndMemo();
+  EXPECT_NE(index.Find("key:100001"), nullptr);
+}
+
 }  // namespace
 }  // namespace beyondkv::engine

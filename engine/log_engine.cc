@@ -597,12 +597,11 @@ absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecord(uint32_t ns, std::st
                                                             bool with_value) {
   if (!with_value && entry.meta_len == 0) return RecordData{};
   if (with_value && entry.meta_len == 0) {
-    const std::string cache_key = CacheKey(ns, key);
-    if (const std::string* cached = cache_.Get(cache_key, entry.revision)) {
+    if (const std::string* cached = cache_.Get(CacheKeyView(ns, key), entry.revision)) {
       return RecordData{*cached, {}};
     }
     absl::StatusOr<RecordData> data = ReadRecordUncached(ns, key, entry, with_value);
-    if (data.ok()) cache_.Insert(cache_key, entry.revision, data->value);
+    if (data.ok()) cache_.Insert(CacheKey(ns, key), entry.revision, data->value);
     return data;
   }
   return ReadRecordUncached(ns, key, entry, with_value);
@@ -874,7 +873,7 @@ uint64_t LogEngine::StagePut(uint32_t ns, SegmentWriter* writer, std::string_vie
   // Write-allocate: a value just written is likely read soon (Redis users expect GET after
   // SET from memory). Entries are checked against the index revision, so one of a batch that
   // is rolled back is never served. Values with metadata are not cached (see cache_).
-  if (metadata.empty()) cache_.Insert(CacheKey(ns, key), record.revision, std::string(value));
+  if (metadata.empty()) cache_.Insert(CacheKeyView(ns, key), record.revision, std::string(value));
   if (collect_changes_) {
     NoteChange(Change{Change::Kind::kSet, ns, std::string(key), std::string(value),
                       std::string(metadata), record.revision, expire_at_ms});
@@ -890,7 +889,7 @@ uint64_t LogEngine::StageTombstone(uint32_t ns, SegmentWriter* writer, std::stri
   record.key = key;
   writer->Stage(record);
   n.undo.push_back(UndoEntry{std::string(key), n.index.Erase(key), nullptr});
-  cache_.Erase(CacheKey(ns, key));  // frees its memory now (a rollback only costs a miss)
+  cache_.Erase(CacheKeyView(ns, key));  // frees its memory now (a rollback only costs a miss)
   if (collect_changes_) {
     NoteChange(Change{Change::Kind::kDelete, ns, std::string(key), {}, {}, record.revision, 0});
   }
@@ -1220,6 +1219,7 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
   };
   ++read_ahead_pending_;
   const int64_t now_ms = NowMs();
+  for (Namespace& n : namespaces_) n.index.BeginMemo();  // until DropReadAhead()
   for (const ReadAheadKey& k : keys) {
     if (k.ns >= kNamespaceCount) continue;
     Namespace& n = namespaces_[k.ns];
@@ -1236,7 +1236,7 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
     }
     if (file == nullptr || file->fd() < 0) continue;  // the read will say why, blocking
     if (k.value && entry.meta_len == 0) {
-      if (cache_.Contains(CacheKey(k.ns, k.key), entry.revision)) continue;
+      if (cache_.Contains(CacheKeyView(k.ns, k.key), entry.revision)) continue;
     }
     const auto slot = std::make_tuple(k.ns, entry.segment, entry.record_offset);
     auto [it, inserted] = read_ahead_.try_emplace(slot);
@@ -1258,6 +1258,7 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
 void LogEngine::DropReadAhead() {
   CHECK_EQ(read_ahead_pending_, 0u) << "DropReadAhead() with reads in flight";
   read_ahead_.clear();
+  for (Namespace& n : namespaces_) n.index.EndMemo();
 }
 
 void LogEngine::RollbackBatch(const std::vector<uint32_t>& batch,

@@ -351,6 +351,14 @@ class LogEngine final : public Engine {
     k.append(key);
     return k;
   }
+  // The same, built in a reused buffer (no allocation per lookup): valid until the next call.
+  std::string_view CacheKeyView(uint32_t ns, std::string_view key) {
+    cache_key_scratch_.clear();
+    cache_key_scratch_.push_back(static_cast<char>(ns));
+    cache_key_scratch_.append(key);
+    return cache_key_scratch_;
+  }
+  std::string cache_key_scratch_;
 
   const Options options_;
   const std::string dir_;

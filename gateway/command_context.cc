@@ -29,15 +29,27 @@ void CommandContext::Send(std::string_view key, v1::Op op, OpCallback cb) {
 }
 
 void CommandContext::SendToShard(uint32_t shard, v1::Op op, OpCallback cb) {
+  *NewOpForShard(shard, std::move(cb)) = std::move(op);
+}
+
+v1::Op* CommandContext::NewOpForShard(uint32_t shard, OpCallback cb) {
   ++reply_->outstanding;
-  loop_->SendOp(shard, std::move(op),
-                [loop = loop_, conn = conn_, reply = reply_,
-                 cb = std::move(cb)](v1::OpResult& result) {
-                  CommandContext ctx(loop, conn, reply);
-                  if (cb) cb(result, ctx);
-                  --reply->outstanding;
-                  if (ctx.Settle()) loop->OnReplyReady(conn);
-                });
+  IoLoop::OpSlot* slot = loop_->AcquireSlot();
+  slot->conn = conn_;
+  slot->reply = reply_;
+  slot->cb = std::move(cb);
+  // Two pointers: fits std::function's inline storage.
+  return loop_->AddOp(shard, [loop = loop_, slot](v1::OpResult& result) {
+    loop->CompleteSlot(slot, result);
+  });
+}
+
+v1::Op* CommandContext::NewOp(v1::Op::Type type, std::string_view key, OpCallback cb) {
+  v1::Op* op = NewOpForShard(ShardForKey(key, shard_count()), std::move(cb));
+  op->set_type(type);
+  op->set_ns(conn_->client.db);
+  op->mutable_key()->assign(key.data(), key.size());  // reuses the string's storage
+  return op;
 }
 
 void CommandContext::ForEachLoop(

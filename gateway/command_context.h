@@ -51,6 +51,12 @@ class CommandContext {
   void Send(std::string_view key, v1::Op op, OpCallback cb);
   void SendToShard(uint32_t shard, v1::Op op, OpCallback cb);
 
+  // The allocation-free form of Send: appends an op of `type` on `key` (routed by it, in the
+  // client's namespace) to the next batch and returns it for the rest to be filled now.
+  v1::Op* NewOp(v1::Op::Type type, std::string_view key, OpCallback cb);
+  // An empty op for shard `shard` (fill every field).
+  v1::Op* NewOpForShard(uint32_t shard, OpCallback cb);
+
   // Runs `fn` on every I/O loop of this gateway (this one included) and passes each result to
   // `done` on this command's loop; the reply waits for all of them (CLIENT LIST, CLIENT KILL).
   void ForEachLoop(std::function<std::string(IoLoop&)> fn,
@@ -72,7 +78,7 @@ class CommandContext {
   // whose unread output passes the watch buffer limit is sent `error_if_full` and closed.
   void Push(const std::string& frame, const std::string& error_if_full);
 
-  std::shared_ptr<Connection> connection() { return conn_; }
+  const std::shared_ptr<Connection>& connection() { return conn_; }
 
   // The command this reply answers (its index in AllCommands()): its latency and outcome are
   // counted in INFO commandstats once the reply is complete.

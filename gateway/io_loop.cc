@@ -314,7 +314,11 @@ void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
   bool close_now = false;
   while (!conn->replies.empty() && conn->replies.front()->outstanding == 0) {
     PendingReply& front = *conn->replies.front();
-    conn->outbuf.append(front.out);
+    if (conn->outbuf.empty()) {
+      conn->outbuf.swap(front.out);  // the common case: no copy
+    } else {
+      conn->outbuf.append(front.out);
+    }
     bool last = front.close_after;
     conn->replies.pop_front();
     if (last) {
@@ -412,8 +416,29 @@ int IoLoop::KillClients(const KillFilter& filter) {
   return killed;
 }
 
-void IoLoop::SendOp(uint32_t shard, v1::Op op, OpDone done) {
-  batcher_.Add(shard, std::move(op), std::move(done));
+v1::Op* IoLoop::AddOp(uint32_t shard, OpDone done) { return batcher_.Add(shard, std::move(done)); }
+
+IoLoop::OpSlot* IoLoop::AcquireSlot() {
+  if (free_slots_.empty()) return new OpSlot();
+  OpSlot* slot = free_slots_.back().release();
+  free_slots_.pop_back();
+  return slot;
+}
+
+void IoLoop::CompleteSlot(OpSlot* slot, v1::OpResult& result) {
+  std::shared_ptr<PendingReply> reply = std::move(slot->reply);
+  CommandContext ctx(this, std::move(slot->conn), reply);
+  std::function<void(v1::OpResult&, CommandContext&)> cb = std::move(slot->cb);
+  slot->cb = nullptr;
+  constexpr size_t kMaxFreeSlots = 1 << 16;
+  if (free_slots_.size() < kMaxFreeSlots) {
+    free_slots_.emplace_back(slot);
+  } else {
+    delete slot;
+  }
+  if (cb) cb(result, ctx);
+  --reply->outstanding;
+  if (ctx.Settle()) OnReplyReady(ctx.connection());
 }
 
 void IoLoop::SendBatches() {

@@ -68,8 +68,20 @@ class IoLoop {
   // Runs `fn` on the loop's thread soon.
   void Post(std::function<void()> fn);
 
-  // Queues `op` for `shard`; `done` runs on this thread with its result. Loop thread only.
-  void SendOp(uint32_t shard, v1::Op op, shardlink::OpDone done);
+  // Appends an op for `shard` to this loop's next batch and returns it to be filled (see
+  // shardlink::Batcher::Add); `done` runs on this thread with its result. Loop thread only.
+  v1::Op* AddOp(uint32_t shard, shardlink::OpDone done);
+
+  // A command's pending op: what its result needs (the reply slot, the connection, the
+  // command's callback). Pooled per loop, so an op costs no allocation. Loop thread only.
+  struct OpSlot {
+    std::shared_ptr<Connection> conn;
+    std::shared_ptr<PendingReply> reply;
+    std::function<void(v1::OpResult&, CommandContext&)> cb;
+  };
+  OpSlot* AcquireSlot();
+  // Runs the slot's callback with `result`, settles the command and frees the slot.
+  void CompleteSlot(OpSlot* slot, v1::OpResult& result);
 
   // Appends a push frame to `conn`'s output and writes it; past kMaxWatchOutputBytes of
   // unwritten output, writes `error_if_full` (a RESP error text) and closes the connection.
@@ -128,6 +140,7 @@ class IoLoop {
   std::vector<std::unique_ptr<shardlink::LinkLane>> lanes_;  // link transport: one per shard
   std::vector<bool> grpc_in_flight_;                         // gRPC transport: per shard
   std::vector<std::shared_ptr<Connection>> ready_;  // connections with replies to write
+  std::vector<std::unique_ptr<OpSlot>> free_slots_;
   std::string read_buffer_;
 
   absl::Mutex posted_mu_;

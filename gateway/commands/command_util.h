@@ -70,43 +70,33 @@ inline OpCallback NoteError(const std::shared_ptr<FirstError>& error) {
   return [error](const v1::OpResult& r, CommandContext&) { error->Note(r); };
 }
 
-// The keys of a multi-key command grouped by shard (architecture §3): one op of `type` per
-// shard holding that shard's keys in the client's order, so a command of N keys costs at most
-// S ops, S callbacks and one merge, not N. Keys are argv[1], argv[1 + step], ...; with
-// step 2, argv[i + 1] is key argv[i]'s value (MSET). argv is moved from.
-struct KeySplit {
-  std::vector<uint32_t> shard_of;  // per key, in the client's order
-  std::vector<v1::Op> ops;         // per shard; an op without keys is not sent
-};
-
-inline KeySplit SplitKeysByShard(CommandContext& ctx, Argv& argv, v1::Op::Type type,
-                                 size_t step = 1) {
+// Sends the keys of a multi-key command grouped by shard (architecture §3): one op of `type`
+// per shard holding that shard's keys in the client's order, so a command of N keys costs at
+// most S ops, S callbacks and one merge, not N. Keys are argv[1], argv[1 + step], ...; with
+// step 2, argv[i + 1] is key argv[i]'s value (MSET). `cb(shard, result, ctx)` receives each
+// shard's answer. Returns the shard of each key, in the client's order. argv is moved from.
+template <typename F>
+std::vector<uint32_t> SendKeysByShard(CommandContext& ctx, Argv& argv, v1::Op::Type type,
+                                      size_t step, F cb) {
   const uint32_t shards = ctx.shard_count();
-  KeySplit split;
-  split.ops.resize(shards);
-  split.shard_of.reserve((argv.size() - 1) / step);
+  std::vector<v1::Op*> ops(shards, nullptr);
+  std::vector<uint32_t> shard_of;
+  shard_of.reserve((argv.size() - 1) / step);
   for (size_t i = 1; i + step - 1 < argv.size(); i += step) {
     const uint32_t shard = ShardForKey(argv[i], shards);
-    split.shard_of.push_back(shard);
-    v1::Op& op = split.ops[shard];
-    if (op.keys_size() == 0) {
-      op.set_type(type);
-      op.set_ns(ctx.client().db);
+    shard_of.push_back(shard);
+    v1::Op*& op = ops[shard];
+    if (op == nullptr) {
+      op = ctx.NewOpForShard(shard, [cb, shard](v1::OpResult& r, CommandContext& c) {
+        cb(shard, r, c);
+      });
+      op->set_type(type);
+      op->set_ns(ctx.client().db);
     }
-    op.add_keys(std::move(argv[i]));
-    if (step == 2) op.add_values(std::move(argv[i + 1]));
+    op->add_keys(std::move(argv[i]));
+    if (step == 2) op->add_values(std::move(argv[i + 1]));
   }
-  return split;
-}
-
-// Sends every op of `split` that has keys; `cb(shard, result, ctx)` receives each answer.
-template <typename F>
-void SendSplit(CommandContext& ctx, KeySplit& split, F cb) {
-  for (uint32_t shard = 0; shard < split.ops.size(); ++shard) {
-    if (split.ops[shard].keys_size() == 0) continue;
-    ctx.SendToShard(shard, std::move(split.ops[shard]),
-                    [cb, shard](v1::OpResult& r, CommandContext& c) { cb(shard, r, c); });
-  }
+  return shard_of;
 }
 
 inline void FinishOk(CommandContext& ctx, std::shared_ptr<FirstError> error,

@@ -24,8 +24,7 @@ void CountKeys(CommandContext& ctx, Argv& argv, Op::Type type) {
     FirstError error;
   };
   auto state = std::make_shared<State>();
-  KeySplit split = SplitKeysByShard(ctx, argv, type);
-  SendSplit(ctx, split, [state](uint32_t, OpResult& r, CommandContext&) {
+  SendKeysByShard(ctx, argv, type, 1, [state](uint32_t, OpResult& r, CommandContext&) {
     if (r.code() == OpResult::OK) state->count += r.count();
     state->error.Note(r);
   });

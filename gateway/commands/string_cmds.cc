@@ -36,7 +36,10 @@ void ReplyValueOrNull(const OpResult& r, RespWriter& out) {
 }
 
 void GetCommand(CommandContext& ctx, Argv& argv) {
-  SendAndReply(ctx, KeyOp(ctx, Op::GET, std::move(argv[1])), ReplyValueOrNull);
+  ctx.NewOp(Op::GET, argv[1], [](OpResult& r, CommandContext& c) {
+    RespWriter out = c.out();
+    ReplyValueOrNull(r, out);
+  });
 }
 
 // The expiry options shared by SET and GETEX (Redis's parseExtendedStringArgumentsOrReply).
@@ -102,13 +105,8 @@ void SetCommand(CommandContext& ctx, Argv& argv) {
   int64_t expire_at_ms;
   if (!expiry.Resolve(ctx, "set", &expire_at_ms)) return;
   if (ValueTooLarge(ctx, argv[2])) return;
-  Op op = KeyOp(ctx, Op::PUT, std::move(argv[1]));
-  op.set_value(std::move(argv[2]));
-  op.set_condition(nx ? Op::IF_ABSENT : xx ? Op::IF_PRESENT : Op::ALWAYS);
-  op.set_expire_at_ms(expire_at_ms);
-  op.set_keep_ttl(keep_ttl);
-  op.set_return_old(get);
-  SendAndReply(ctx, std::move(op), [get](const OpResult& r, RespWriter& out) {
+  Op* op = ctx.NewOp(Op::PUT, argv[1], [get](OpResult& r, CommandContext& c) {
+    RespWriter out = c.out();
     if (ReplyIfFailed(r, out)) return;
     if (get) {  // SET ... GET answers the old value whether or not the condition held
       if (r.has_old()) {
@@ -122,6 +120,11 @@ void SetCommand(CommandContext& ctx, Argv& argv) {
       out.Simple("OK");
     }
   });
+  op->set_value(std::move(argv[2]));  // swaps buffers with the reused op: no copy, no allocation
+  op->set_condition(nx ? Op::IF_ABSENT : xx ? Op::IF_PRESENT : Op::ALWAYS);
+  op->set_expire_at_ms(expire_at_ms);
+  op->set_keep_ttl(keep_ttl);
+  op->set_return_old(get);
 }
 
 void SetNxCommand(CommandContext& ctx, Argv& argv) {
@@ -209,12 +212,11 @@ void MGetCommand(CommandContext& ctx, Argv& argv) {
     std::vector<OpResult> results;  // per shard
   };
   auto state = std::make_shared<State>();
-  KeySplit split = SplitKeysByShard(ctx, argv, Op::MGET);
-  state->results.resize(split.ops.size());
-  SendSplit(ctx, split, [state](uint32_t shard, OpResult& r, CommandContext&) {
-    state->results[shard].Swap(&r);
-  });
-  state->shard_of = std::move(split.shard_of);
+  state->results.resize(ctx.shard_count());
+  state->shard_of = SendKeysByShard(ctx, argv, Op::MGET, 1,
+                                    [state](uint32_t shard, OpResult& r, CommandContext&) {
+                                      state->results[shard].Swap(&r);
+                                    });
   ctx.Finish([state](CommandContext& c) {
     RespWriter out = c.out();
     std::vector<int> next(state->results.size(), 0);
@@ -254,8 +256,8 @@ void MSetCommand(CommandContext& ctx, Argv& argv) {
     if (ValueTooLarge(ctx, argv[i])) return;
   }
   auto error = std::make_shared<FirstError>();
-  KeySplit split = SplitKeysByShard(ctx, argv, Op::MPUT, /*step=*/2);
-  SendSplit(ctx, split, [error](uint32_t, OpResult& r, CommandContext&) { error->Note(r); });
+  SendKeysByShard(ctx, argv, Op::MPUT, 2,
+                  [error](uint32_t, OpResult& r, CommandContext&) { error->Note(r); });
   FinishOk(ctx, error);
 }
 

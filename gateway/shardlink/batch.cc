@@ -30,19 +30,26 @@ void DeliverResults(uint32_t shard, v1::BatchResponse& response,
   }
 }
 
-void Batcher::Add(uint32_t shard, v1::Op op, OpDone done) {
+v1::Op* Batcher::Add(uint32_t shard, OpDone done) {
   Queue& q = queues_[shard];
   if (q.next.request == nullptr) {
     q.next.request = q.spare != nullptr ? std::move(q.spare) : std::make_unique<v1::BatchRequest>();
   }
-  q.next.bytes += op.key().size() + op.value().size() + op.new_key().size();
-  *q.next.request->add_ops() = std::move(op);
   q.next.done.push_back(std::move(done));
+  return q.next.request->add_ops();
 }
 
 void Batcher::CloseFull() {
   for (Queue& q : queues_) {
     if (q.next.request == nullptr) continue;
+    // Ops are filled after Add() returns them: count their bytes here, once each.
+    for (int i = q.next.counted; i < q.next.request->ops_size(); ++i) {
+      const v1::Op& op = q.next.request->ops(i);
+      q.next.bytes += op.key().size() + op.value().size() + op.new_key().size();
+      for (const std::string& k : op.keys()) q.next.bytes += k.size();
+      for (const std::string& v : op.values()) q.next.bytes += v.size();
+    }
+    q.next.counted = q.next.request->ops_size();
     if (q.next.request->ops_size() < kMaxBatchOps && q.next.bytes < kMaxBatchBytes) continue;
     q.full.push_back(std::move(q.next));
     q.next = Batch();
