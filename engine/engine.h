@@ -58,6 +58,16 @@ struct Options {
   // How often RunBackgroundWork checks whether to reclaim, in seconds of Options::now_us
   // time. <= 0 = at every call.
   int64_t reclaim_interval_secs = 60;
+  // How a batch's appends reach the log once a ring is attached. kAuto: through the ring
+  // (IORING_OP_WRITE) where the data directory's filesystem takes buffered writes without
+  // blocking (RWF_NOWAIT), and otherwise with a pwrite on the engine thread, because there
+  // io_uring hands every buffered write to a kernel worker thread (io-wq) and the engine
+  // thread then sleeps until that worker is done: two context switches per batch for a
+  // page-cache copy of a few KiB (ext4 on Linux 6.18 is such a filesystem: measured in
+  // docs/benchmarks.md). fdatasyncs (--fsync always) always go through the ring. kRing and
+  // kInline force one way (tests).
+  enum class AppendPath { kAuto, kRing, kInline };
+  AppendPath append_path = AppendPath::kAuto;
 };
 
 // Where an incremental replay (Engine::StartReplay) stands. Opaque to callers.

@@ -359,6 +359,7 @@ class LogEngine final : public Engine {
     return cache_key_scratch_;
   }
   std::string cache_key_scratch_;
+  bool inline_appends_ = false;  // AttachRing: appends with pwrite (Options::AppendPath)
 
   const Options options_;
   const std::string dir_;
