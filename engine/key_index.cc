@@ -9,14 +9,8 @@ constexpr size_t kInlineKeyBytes = 15;
 }  // namespace
 
 const IndexEntry* KeyIndex::Find(std::string_view key) const {
-  if (memo_on_) {
-    if (auto m = memo_.find(key); m != memo_.end()) return m->second;
-  }
-  auto it = map_.find(key);
-  if (it == map_.end()) return nullptr;
-  constexpr size_t kMaxMemo = 1 << 16;
-  if (memo_on_ && memo_.size() < kMaxMemo) memo_.emplace(std::string_view(it->first), &it->second);
-  return &it->second;
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 void KeyIndex::Account(std::string_view key, const IndexEntry& entry, int sign) {
@@ -30,36 +24,39 @@ void KeyIndex::Account(std::string_view key, const IndexEntry& entry, int sign) 
 }
 
 std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntry& entry) {
-  Forget();
   Account(key, entry, +1);
-  auto it = map_.lower_bound(key);
-  if (it != map_.end() && it->first == key) {
+  if (auto it = entries_.find(key); it != entries_.end()) {
     std::optional<IndexEntry> old = it->second;
     Account(key, *old, -1);
     it->second = entry;
     return old;
   }
-  map_.emplace_hint(it, std::string(key), entry);
+  auto [it, inserted] = entries_.emplace(std::string(key), entry);
+  order_.insert(&*it);
   return std::nullopt;
 }
 
 std::optional<IndexEntry> KeyIndex::Erase(std::string_view key) {
-  auto it = map_.find(key);
-  if (it == map_.end()) return std::nullopt;
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return std::nullopt;
   std::optional<IndexEntry> old = it->second;
-  Erase(it);
+  Account(key, it->second, -1);
+  order_.erase(&*it);
+  entries_.erase(it);
   return old;
 }
 
 KeyIndex::const_iterator KeyIndex::Erase(const_iterator it) {
-  Forget();
-  Account(it->first, it->second, -1);
-  return map_.erase(it);
+  const value_type* node = *it.it_;
+  Account(node->first, node->second, -1);
+  const Order::const_iterator next = order_.erase(it.it_);
+  entries_.erase(entries_.find(node->first));
+  return const_iterator(next);
 }
 
 void KeyIndex::Clear() {
-  Forget();
-  map_.clear();
+  order_.clear();
+  entries_.clear();
   expires_ = 0;
   live_bytes_ = 0;
   key_heap_bytes_ = 0;
@@ -72,10 +69,14 @@ uint64_t KeyIndex::SegmentLiveBytes(uint64_t sequence) const {
 }
 
 uint64_t KeyIndex::EstimatedMemoryBytes() const {
-  // B-tree leaves hold the (key, entry) pairs and are about 3/4 full after random inserts
-  // (Knuth, TAOCP vol. 3, 6.2.4); inner nodes add a few percent.
-  const uint64_t slots = sizeof(Map::value_type) * map_.size();
-  return slots + slots / 3 + key_heap_bytes_;
+  // Hash map: a heap node per key (the pair and malloc's 16-byte header) and a slot pointer
+  // plus a control byte per bucket at a load of about 7/8. Ordered set: a pointer per key in
+  // B-tree nodes about 3/4 full (Knuth, TAOCP vol. 3, 6.2.4), inner nodes a few percent more.
+  const uint64_t n = entries_.size();
+  const uint64_t nodes = (sizeof(value_type) + 16) * n;
+  const uint64_t buckets = entries_.bucket_count() * (sizeof(void*) + 1);
+  const uint64_t order = sizeof(const value_type*) * n * 4 / 3;
+  return nodes + buckets + order + key_heap_bytes_;
 }
 
 }  // namespace beyondkv::engine

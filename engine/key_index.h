@@ -1,7 +1,13 @@
 // The keydir of one namespace: every key's newest record, in key order (architecture §4, §7).
-// An absl::btree_map keeps keys sorted so prefix queries (KEYS p*, SCAN MATCH, HTTP ?prefix=)
-// can cost O(log n + k), and packs many entries per node, which keeps the per-key overhead
-// lower than a node-based map. Lookups take a string_view without allocating.
+// Two structures over the same entries:
+//   - an absl::node_hash_map from key to entry, for point lookups: a hash, a probe and one
+//     key comparison (GET, SET, MGET: the hot path);
+//   - an absl::btree_set of pointers to those nodes ordered by key, for prefix queries
+//     (KEYS p*, SCAN MATCH, HTTP ?prefix=) in O(log n + k) and ordered walks.
+// Nodes of a node_hash_map never move, so the ordered set's pointers stay valid until their
+// key is erased. (A B-tree alone made each lookup ~16 key comparisons, each a cache miss on
+// a key stored out of line: two thirds of a shard's CPU under MGET; docs/benchmarks.md.)
+// Lookups take a string_view without allocating.
 //
 // It also keeps running totals (keys with an expiry, live record bytes overall and per
 // segment, key bytes) so statistics and the reclaim policy never walk the map.
@@ -16,9 +22,13 @@
 #include <string>
 #include <string_view>
 
-#include "absl/container/btree_map.h"
-#include "absl/types/compare.h"
+#include <cstddef>
+#include <iterator>
+#include <utility>
+
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 
 namespace beyondkv::engine {
 
@@ -46,38 +56,75 @@ struct IndexEntry {
 
 class KeyIndex {
  public:
-  // Byte-wise order of keys as a three-way comparison: absl's btree then searches each node
-  // with one compare per step instead of two (MGET of 100 keys spent 67% of a shard's CPU
-  // in index lookups with std::less<>). Transparent: lookups by string_view allocate nothing.
-  struct KeyOrder {
+  using value_type = std::pair<const std::string, IndexEntry>;
+
+ private:
+  struct KeyHash {
     using is_transparent = void;
-    absl::weak_ordering operator()(std::string_view a, std::string_view b) const {
-      const int c = a.compare(b);
-      return c < 0 ? absl::weak_ordering::less
-                   : c == 0 ? absl::weak_ordering::equivalent : absl::weak_ordering::greater;
-    }
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
   };
-  // absl::btree_map's nodes are 256 bytes: with 80-byte slots (a std::string and an entry)
-  // that is 3 keys per node, a tree ~10 levels deep for 50k keys and a cache miss per level.
-  // 4 KiB nodes hold ~50 keys: 3 levels, a third of the misses per lookup.
-  static constexpr int kTargetNodeBytes = 4096;
-  using Map = absl::container_internal::btree_map_container<
-      absl::container_internal::btree<absl::container_internal::map_params<
-          std::string, IndexEntry, KeyOrder, std::allocator<std::pair<const std::string, IndexEntry>>,
-          kTargetNodeBytes, /*IsMulti=*/false>>>;
-  using const_iterator = Map::const_iterator;
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+  };
+  // Orders node pointers by their key; transparent, so bounds are found by string_view.
+  struct ByKey {
+    using is_transparent = void;
+    static std::string_view Key(const value_type* v) { return v->first; }
+    static std::string_view Key(std::string_view k) { return k; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return Key(a) < Key(b); }
+  };
+  using Entries = absl::node_hash_map<std::string, IndexEntry, KeyHash, KeyEq>;
+  using Order = absl::btree_set<const value_type*, ByKey>;
+
+ public:
+  // An ordered position: dereferences to the (key, entry) pair. Bidirectional.
+  class const_iterator {
+   public:
+    using iterator_category = std::bidirectional_iterator_tag;
+    using value_type = KeyIndex::value_type;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const value_type*;
+    using reference = const value_type&;
+
+    const_iterator() = default;
+    reference operator*() const { return **it_; }
+    pointer operator->() const { return *it_; }
+    const_iterator& operator++() {
+      ++it_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++it_;
+      return old;
+    }
+    const_iterator& operator--() {
+      --it_;
+      return *this;
+    }
+    const_iterator operator--(int) {
+      const_iterator old = *this;
+      --it_;
+      return old;
+    }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) {
+      return a.it_ == b.it_;
+    }
+    friend bool operator!=(const const_iterator& a, const const_iterator& b) {
+      return a.it_ != b.it_;
+    }
+
+   private:
+    friend class KeyIndex;
+    explicit const_iterator(Order::const_iterator it) : it_(it) {}
+    Order::const_iterator it_;
+  };
 
   // The entry for `key`, or nullptr. The pointer is valid until the next mutation.
   const IndexEntry* Find(std::string_view key) const;
 
-  // Between BeginMemo() and EndMemo(), Find() remembers the keys it found (by the index's own
-  // copy of the key, valid until the next mutation, which forgets them all), so a batch that
-  // reads ahead and then applies walks the B-tree once per key, not twice.
-  void BeginMemo() const { memo_on_ = true; }
-  void EndMemo() const {
-    memo_on_ = false;
-    Forget();
-  }
 
   // Inserts or replaces `key`'s entry; returns the entry it replaced, if any.
   std::optional<IndexEntry> Upsert(std::string_view key, const IndexEntry& entry);
@@ -93,36 +140,37 @@ class KeyIndex {
   void Clear();
 
   // Ordered walks. Iterators are invalidated by any mutation.
-  const_iterator begin() const { return map_.begin(); }
-  const_iterator end() const { return map_.end(); }
-  const_iterator LowerBound(std::string_view key) const { return map_.lower_bound(key); }
-  const_iterator UpperBound(std::string_view key) const { return map_.upper_bound(key); }
+  const_iterator begin() const { return const_iterator(order_.begin()); }
+  const_iterator end() const { return const_iterator(order_.end()); }
+  const_iterator LowerBound(std::string_view key) const {
+    return const_iterator(order_.lower_bound(key));
+  }
+  const_iterator UpperBound(std::string_view key) const {
+    return const_iterator(order_.upper_bound(key));
+  }
 
   // Number of keys, expired ones included until they are erased.
-  size_t size() const { return map_.size(); }
-  bool empty() const { return map_.empty(); }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
   // Keys whose entry has an expiry.
   uint64_t expires() const { return expires_; }
   // Sum of record_size over all entries.
   uint64_t live_bytes() const { return live_bytes_; }
   // Sum of record_size over the entries whose record is in segment `sequence`.
   uint64_t SegmentLiveBytes(uint64_t sequence) const;
-  // An estimate of the memory the map uses: entries, B-tree nodes and key bytes on the heap.
+  // An estimate of the memory the index uses: hash nodes and buckets, ordered-set nodes and
+  // key bytes on the heap.
   uint64_t EstimatedMemoryBytes() const;
 
  private:
   void Account(std::string_view key, const IndexEntry& entry, int sign);
-  void Forget() const {
-    if (!memo_.empty()) memo_.clear();
-  }
 
-  Map map_;
+  Entries entries_;
+  Order order_;
   uint64_t expires_ = 0;
   uint64_t live_bytes_ = 0;
   uint64_t key_heap_bytes_ = 0;  // bytes of keys too long for std::string's inline buffer
   absl::flat_hash_map<uint64_t, uint64_t> segment_live_bytes_;
-  mutable bool memo_on_ = false;
-  mutable absl::flat_hash_map<std::string_view, const IndexEntry*> memo_;
 };
 
 }  // namespace beyondkv::engine

@@ -72,7 +72,7 @@ TEST(KeyIndexTest, TotalsFollowEveryMutation) {
   EXPECT_EQ(index.SegmentLiveBytes(1), 50u);
   EXPECT_EQ(index.SegmentLiveBytes(2), 70u);
   const uint64_t memory = index.EstimatedMemoryBytes();
-  EXPECT_GE(memory, 2 * sizeof(KeyIndex::Map::value_type) + 32);
+  EXPECT_GE(memory, 2 * sizeof(KeyIndex::value_type) + 32);
 
   index.Upsert("a", EntryAt(140, 3));  // moves to segment 1's other record, no expiry
   EXPECT_EQ(index.expires(), 0u);
@@ -103,13 +103,11 @@ TEST(KeyIndexTest, OrderedWalkAndEraseByIterator) {
   EXPECT_EQ(index.live_bytes(), 150u);
 }
 
-// The lookup memo (a batch's read-ahead, then its apply) never outlives a mutation: inserts
-// that split B-tree nodes and erases that merge them move entries, and a remembered pointer
-// would then be stale.
-TEST(KeyIndexTest, MemoizedLookupsFollowEveryMutation) {
+// Point lookups (the hash map) and the ordered set agree through inserts, replacements and
+// erases, interleaved with lookups.
+TEST(KeyIndexTest, LookupsAndOrderFollowEveryMutation) {
   KeyIndex index;
   for (int i = 0; i < 2000; i += 2) index.Upsert("key:" + std::to_string(100000 + i), EntryAt(10, i + 1));
-  index.BeginMemo();
   for (int round = 0; round < 3; ++round) {
     for (int i = 0; i < 2000; ++i) {
       const std::string key = "key:" + std::to_string(100000 + i);
@@ -139,8 +137,17 @@ TEST(KeyIndexTest, MemoizedLookupsFollowEveryMutation) {
       EXPECT_EQ(found->revision, static_cast<uint64_t>(i + 1));
     }
   }
-  index.EndMemo();
   EXPECT_NE(index.Find("key:100001"), nullptr);
+  // The ordered walk holds exactly the keys left, sorted.
+  std::string previous;
+  size_t walked = 0;
+  for (auto it = index.begin(); it != index.end(); ++it, ++walked) {
+    EXPECT_LT(previous, it->first);
+    EXPECT_EQ(index.Find(it->first), &it->second);
+    previous = it->first;
+  }
+  EXPECT_EQ(walked, index.size());
+  EXPECT_EQ(index.size(), 2000u - 667u);
 }
 
 }  // namespace

@@ -1260,7 +1260,6 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
   };
   ++read_ahead_pending_;
   const int64_t now_ms = NowMs();
-  for (Namespace& n : namespaces_) n.index.BeginMemo();  // until DropReadAhead()
   for (const ReadAheadKey& k : keys) {
     if (k.ns >= kNamespaceCount) continue;
     Namespace& n = namespaces_[k.ns];
@@ -1299,7 +1298,6 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
 void LogEngine::DropReadAhead() {
   CHECK_EQ(read_ahead_pending_, 0u) << "DropReadAhead() with reads in flight";
   read_ahead_.clear();
-  for (Namespace& n : namespaces_) n.index.EndMemo();
 }
 
 void LogEngine::RollbackBatch(const std::vector<uint32_t>& batch,
