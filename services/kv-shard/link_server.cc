@@ -139,6 +139,14 @@ void LinkServer::Read(Lane* lane) {
   }
 }
 
+bool LinkServer::HasBufferedBatches() const {
+  if (buffered_lanes_ == 0) return false;
+  for (const auto& [tag, lane] : lanes_) {
+    if (lane->buffered && !lane->paused) return true;
+  }
+  return false;
+}
+
 void LinkServer::TakeCalls(std::vector<ShardCall>* calls) {
   if (buffered_lanes_ == 0) return;
   std::vector<std::shared_ptr<Lane>> ready;

@@ -64,8 +64,9 @@ class LinkServer {
   // Appends, as calls for the engine, up to kMaxFramesPerRound received batches per lane.
   // Their `done` encodes the RESULT frame into the lane's output (written by Flush()).
   void TakeCalls(std::vector<ShardCall>* calls);
-  // Whether complete batches wait in some lane's input (the loop must not sleep then).
-  bool HasBufferedBatches() const { return buffered_lanes_ > 0; }
+  // Whether complete batches wait in the input of a lane that is not paused (the loop must
+  // not sleep then; a paused lane wakes it with EPOLLOUT once its output drains).
+  bool HasBufferedBatches() const;
 
   // Writes the results queued by completed calls, once per lane with output.
   void Flush();
