@@ -789,7 +789,9 @@ void EngineWorker::ReadModifyWrite(const Op& op, OpResult* result) {
         result->set_count(static_cast<int64_t>(value.size()));
         return;
       }
-      if (offset + static_cast<int64_t>(op.value().size()) > kMaxStringBytes) {
+      // Compared without adding: offset + size overflows int64 for offsets near 2^63
+      // (SETRANGE k 9223372036854775807 xx aborted the shard with std::length_error).
+      if (offset > kMaxStringBytes - static_cast<int64_t>(op.value().size())) {
         return Invalid(OpResult::STRING_TOO_LONG, result);
       }
       const size_t end = static_cast<size_t>(offset) + op.value().size();

@@ -185,7 +185,8 @@ CASES = {
         ("GETRANGE", "ap", "-1", "-5"), ("GETRANGE", "nokey", "0", "-1"), ("GETRANGE", "ap", "x", "1"),
         ("SETRANGE", "sr", "5", "abc"), ("GET", "sr"), ("SETRANGE", "sr", "0", "XY"), ("GET", "sr"),
         ("SETRANGE", "sr", "-1", "a"), ("SETRANGE", "sr", "536870912", "a"), ("SETRANGE", "nokey2", "10", ""),
-        ("EXISTS", "nokey2"), ("SETRANGE", "sr", "100", ""), ("STRLEN", "sr"), ("SETRANGE", "sr", "x", "a"),
+        ("EXISTS", "nokey2"), ("SETRANGE", "sr", "100", ""), ("STRLEN", "sr"), ("SETRANGE", "sr", "x", "a"), ("SETRANGE", "sr", "9223372036854775807", "xx"),
+        ("SETRANGE", "sr", "536870911", "xx"), ("STRLEN", "sr"),
     ],
     "keyspace": [
         ("MSET", "k1", "a", "k2", "b", "k3", "c", "{t}1", "x", "{t}2", "y"),
