@@ -6,7 +6,7 @@
 #include "absl/time/clock.h"
 
 #include "gateway/io_loop.h"
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 
 namespace beyondkv::gateway {
 
@@ -25,7 +25,7 @@ uint32_t CommandContext::shard_count() const {
 RespWriter CommandContext::out() { return RespWriter(&reply_->out, conn_->client.protocol); }
 
 void CommandContext::Send(std::string_view key, v1::Op op, OpCallback cb) {
-  SendToShard(ShardForKey(key, shard_count()), std::move(op), std::move(cb));
+  SendToShard(shardlink::ShardForKey(key, shard_count()), std::move(op), std::move(cb));
 }
 
 void CommandContext::SendToShard(uint32_t shard, v1::Op op, OpCallback cb) {
@@ -45,7 +45,7 @@ v1::Op* CommandContext::NewOpForShard(uint32_t shard, OpCallback cb) {
 }
 
 v1::Op* CommandContext::NewOp(v1::Op::Type type, std::string_view key, OpCallback cb) {
-  v1::Op* op = NewOpForShard(ShardForKey(key, shard_count()), std::move(cb));
+  v1::Op* op = NewOpForShard(shardlink::ShardForKey(key, shard_count()), std::move(cb));
   op->set_type(type);
   op->set_ns(conn_->client.db);
   op->mutable_key()->assign(key.data(), key.size());  // reuses the string's storage

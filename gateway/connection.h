@@ -13,10 +13,13 @@
 #include "gateway/resp_parser.h"
 #include "gateway/resp_writer.h"
 
+namespace beyondkv::shardlink {
+class WatchSession;
+}  // namespace beyondkv::shardlink
+
 namespace beyondkv::gateway {
 
 class CommandContext;
-class WatchSession;
 
 // The reply to one command, in the connection's reply queue. Replies are written to the
 // socket strictly in request order: a reply waiting for shards holds back the ones after it.
@@ -66,7 +69,7 @@ struct Connection {
   bool want_write = false;  // EPOLLOUT armed
   bool flush_queued = false;  // in its loop's list of connections to write this iteration
   // WATCH / PWATCH subscriptions (RESP3 only); UNWATCH and closing cancel them.
-  std::vector<std::shared_ptr<WatchSession>> watches;
+  std::vector<std::shared_ptr<shardlink::WatchSession>> watches;
 };
 
 }  // namespace beyondkv::gateway

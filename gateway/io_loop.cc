@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "gateway/command_context.h"
 #include "gateway/command_table.h"
-#include "gateway/watch_session.h"
+#include "gateway/shardlink/watch_session.h"
 
 namespace beyondkv::gateway {
 namespace {

@@ -32,7 +32,7 @@
 #include "gateway/connection.h"
 #include "gateway/gateway_config.h"
 #include "gateway/scan_cursors.h"
-#include "gateway/shard_client.h"
+#include "gateway/shardlink/shard_client.h"
 #include "gateway/shardlink/batch.h"
 #include "gateway/shardlink/link_lane.h"
 #include "proto/shard.pb.h"
@@ -44,7 +44,7 @@ class IoLoop;
 // State shared by every loop of a gateway process.
 struct GatewayShared {
   GatewayConfig config;
-  std::vector<std::unique_ptr<ShardClient>> shards;  // index = shard id
+  std::vector<std::unique_ptr<shardlink::ShardClient>> shards;  // index = shard id
   std::atomic<uint64_t> open_connections{0};
   std::atomic<uint64_t> next_client_id{1};
   std::atomic<uint64_t> total_connections{0};

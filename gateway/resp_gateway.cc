@@ -65,7 +65,7 @@ absl::Status RunRespGateway(const GatewayConfig& config) {
   shared.config = config;
   shared.started_ms = absl::ToUnixMillis(absl::Now());
   for (uint32_t i = 0; i < config.shard_count; ++i) {
-    shared.shards.push_back(std::make_unique<ShardClient>(
+    shared.shards.push_back(std::make_unique<shardlink::ShardClient>(
         i, ShardSocketPath(config.socket_dir, i)));
   }
   std::vector<std::unique_ptr<IoLoop>> loops;

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 #include "tests/server_process.h"
 
 namespace beyondkv::testing {
@@ -64,7 +64,7 @@ TEST_F(EndToEndTest, WritesSurviveRestartAndAKilledShardComesBack) {
   // The keys really spread over every shard.
   std::set<uint32_t> shards_used;
   for (int i = 0; i < kKeysPerNamespace; ++i) {
-    shards_used.insert(gateway::ShardForKey(Key(i), kShards));
+    shards_used.insert(shardlink::ShardForKey(Key(i), kShards));
   }
   ASSERT_EQ(shards_used.size(), kShards);
 
@@ -123,7 +123,7 @@ TEST_F(EndToEndTest, WritesSurviveRestartAndAKilledShardComesBack) {
   ASSERT_EQ(kill(pids[0], SIGKILL), 0);
   int victim_key = -1;
   for (int i = 0; i < kKeysPerNamespace && victim_key < 0; ++i) {
-    if (gateway::ShardForKey(Key(i), kShards) == victim) victim_key = i;
+    if (shardlink::ShardForKey(Key(i), kShards) == victim) victim_key = i;
   }
   ASSERT_GE(victim_key, 0);
   const std::string victim_flag = "--shard-id=" + std::to_string(victim) + " ";

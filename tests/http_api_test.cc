@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 #include "tests/http_test_server.h"
 
 namespace beyondkv::testing {
@@ -392,7 +392,7 @@ TEST_F(HttpApiTest, ListPagesThroughEveryKeyInOrder) {
     char key[32];
     snprintf(key, sizeof(key), "list:%03d", i);
     expected.push_back(key);
-    shards.insert(gateway::ShardForKey(key, kShards));
+    shards.insert(shardlink::ShardForKey(key, kShards));
   }
   ASSERT_EQ(shards.size(), static_cast<size_t>(kShards));  // spread over every shard
   // Written in a scrambled order, plus keys outside the prefix.
@@ -478,7 +478,7 @@ TEST_F(HttpApiTest, BatchRunsOpsInOrderAcrossShards) {
   std::set<uint32_t> shards;
   for (int i = 0; i < 12; ++i) {
     const std::string key = "b:" + std::to_string(i);
-    shards.insert(gateway::ShardForKey(key, kShards));
+    shards.insert(shardlink::ShardForKey(key, kShards));
     ops.push_back({{"op", "set"}, {"key", key}, {"value", B64("val" + std::to_string(i))}});
   }
   ASSERT_EQ(shards.size(), static_cast<size_t>(kShards));
@@ -689,7 +689,7 @@ TEST_F(HttpApiTest, ADownShardIs503UntilItIsBack) {
   std::string key;
   for (int i = 0; key.empty(); ++i) {
     const std::string k = "down:" + std::to_string(i);
-    if (gateway::ShardForKey(k, kShards) == 1) key = k;
+    if (shardlink::ShardForKey(k, kShards) == 1) key = k;
   }
   MustPut(key, "v");
   const std::vector<pid_t> supervisor =
@@ -712,7 +712,7 @@ TEST_F(HttpApiTest, ADownShardIs503UntilItIsBack) {
   std::string other_key;  // a key of shard 0
   for (int i = 0; other_key.empty(); ++i) {
     const std::string k = "up:" + std::to_string(i);
-    if (gateway::ShardForKey(k, kShards) == 0) other_key = k;
+    if (shardlink::ShardForKey(k, kShards) == 0) other_key = k;
   }
   const HttpReply other = server_->Put(KeyPath(other_key), "v");
   kill(supervisor[0], SIGCONT);

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 #include "tests/http_test_server.h"
 #include "tests/openapi_validator.h"
 
@@ -38,7 +38,7 @@ json LoadDocument() {
 std::string KeyOn(uint32_t shard, const std::string& prefix) {
   for (int i = 0;; ++i) {
     const std::string key = prefix + std::to_string(i);
-    if (gateway::ShardForKey(key, kShards) == shard) return key;
+    if (shardlink::ShardForKey(key, kShards) == shard) return key;
   }
 }
 

@@ -12,7 +12,7 @@
 #include "absl/time/clock.h"
 #include "gateway/command_table.h"
 #include "gateway/replies.h"
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 #include "proto/shard.pb.h"
 
 namespace beyondkv::gateway {
@@ -83,7 +83,7 @@ std::vector<uint32_t> SendKeysByShard(CommandContext& ctx, Argv& argv, v1::Op::T
   std::vector<uint32_t> shard_of;
   shard_of.reserve((argv.size() - 1) / step);
   for (size_t i = 1; i + step - 1 < argv.size(); i += step) {
-    const uint32_t shard = ShardForKey(argv[i], shards);
+    const uint32_t shard = shardlink::ShardForKey(argv[i], shards);
     shard_of.push_back(shard);
     v1::Op*& op = ops[shard];
     if (op == nullptr) {

@@ -8,7 +8,7 @@
 
 #include "gateway/commands/command_util.h"
 #include "gateway/io_loop.h"
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 
 namespace beyondkv::gateway {
 namespace {
@@ -60,7 +60,7 @@ void RenameGeneric(CommandContext& ctx, Argv& argv, bool nx) {
   };
 
   const uint32_t shards = ctx.shard_count();
-  if (ShardForKey(from, shards) == ShardForKey(to, shards)) {
+  if (shardlink::ShardForKey(from, shards) == shardlink::ShardForKey(to, shards)) {
     const bool same = from == to;  // Redis: OK for RENAME, 0 for RENAMENX
     Op op = KeyOp(ctx, Op::RENAME, from);
     op.set_new_key(std::move(to));

@@ -16,8 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/commands/command_util.h"
 #include "gateway/io_loop.h"
-#include "gateway/router.h"
-#include "gateway/watch_session.h"
+#include "gateway/shardlink/router.h"
+#include "gateway/shardlink/watch_session.h"
 
 namespace beyondkv::gateway {
 namespace {
@@ -80,11 +80,11 @@ void WatchGeneric(CommandContext& ctx, Argv& argv, bool prefix) {
         request_for(shard).add_prefixes(argv[i]);
       }
     } else {
-      request_for(ShardForKey(argv[i], ctx.shard_count())).add_keys(argv[i]);
+      request_for(shardlink::ShardForKey(argv[i], ctx.shard_count())).add_keys(argv[i]);
     }
   }
   std::vector<uint32_t> shards;
-  std::vector<ShardClient*> clients;
+  std::vector<shardlink::ShardClient*> clients;
   std::vector<v1::WatchRequest> shard_requests;
   for (auto& [shard, request] : requests) {
     shards.push_back(shard);
@@ -95,7 +95,7 @@ void WatchGeneric(CommandContext& ctx, Argv& argv, bool prefix) {
   auto ready_seen = std::make_shared<bool>(false);
   std::weak_ptr<Connection> weak_conn = ctx.connection();
   IoLoop* loop = &ctx.loop();
-  auto session = std::make_shared<WatchSession>(
+  auto session = std::make_shared<shardlink::WatchSession>(
       [loop](std::function<void()> fn) { loop->Post(std::move(fn)); }, shards,
       [weak_conn, loop, release, ready_seen](const v1::WatchEvent& event) {
         auto conn = weak_conn.lock();

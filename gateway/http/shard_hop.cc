@@ -6,7 +6,7 @@
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "common/socket_paths.h"
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 
 namespace beyondkv::gateway::http {
 namespace {
@@ -35,7 +35,7 @@ ShardHop::ShardHop(const std::string& socket_dir, uint32_t shard_count, uint32_t
     : max_inflight_(std::max<uint32_t>(1, max_inflight)) {
   for (uint32_t i = 0; i < shard_count; ++i) {
     auto lane = std::make_unique<Lane>();
-    lane->client = std::make_unique<ShardClient>(i, ShardSocketPath(socket_dir, i));
+    lane->client = std::make_unique<shardlink::ShardClient>(i, ShardSocketPath(socket_dir, i));
     lanes_.push_back(std::move(lane));
   }
   if (transport == "link") link_ = std::make_unique<shardlink::LinkClient>(socket_dir, shard_count);
@@ -64,7 +64,7 @@ struct Waiter {
 
 }  // namespace
 
-uint32_t ShardHop::ShardOf(std::string_view key) const { return ShardForKey(key, shard_count()); }
+uint32_t ShardHop::ShardOf(std::string_view key) const { return shardlink::ShardForKey(key, shard_count()); }
 
 void ShardHop::Submit(uint32_t shard, std::vector<v1::Op> ops, Done done) {
   if (link_ != nullptr) {

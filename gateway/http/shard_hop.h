@@ -3,7 +3,7 @@
 //
 //   - link (the default): a shardlink::LinkClient, one thread with a lane per shard and the
 //     batcher the RESP gateway uses; ops of concurrent requests for a shard share batches.
-//   - grpc: one ShardClient per shard; ops of concurrent requests bound for the same shard
+//   - grpc: one shardlink::ShardClient per shard; ops of concurrent requests bound for the same shard
 //     share an Execute call: each shard has at most `max_inflight` calls outstanding, and ops
 //     submitted meanwhile leave together in the next call when one completes.
 //
@@ -26,7 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "gateway/shard_client.h"
+#include "gateway/shardlink/shard_client.h"
 #include "gateway/shardlink/link_client.h"
 #include "proto/shard.pb.h"
 
@@ -52,7 +52,7 @@ class ShardHop {
 
   // Shard `shard`'s client, for streaming calls (Watch) that bypass the coalescing queue.
   // Lives as long as this ShardHop.
-  ShardClient* client(uint32_t shard) const { return lanes_[shard]->client.get(); }
+  shardlink::ShardClient* client(uint32_t shard) const { return lanes_[shard]->client.get(); }
 
   // Sends `ops` to `shard` and blocks until they are answered.
   ShardResults Execute(uint32_t shard, std::vector<v1::Op> ops);
@@ -74,7 +74,7 @@ class ShardHop {
     Done done;
   };
   struct Lane {
-    std::unique_ptr<ShardClient> client;
+    std::unique_ptr<shardlink::ShardClient> client;
     absl::Mutex mu;
     std::deque<Pending> queue ABSL_GUARDED_BY(mu);
     uint32_t in_flight ABSL_GUARDED_BY(mu) = 0;

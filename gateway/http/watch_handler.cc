@@ -17,7 +17,7 @@
 #include "gateway/http/api_error.h"
 #include "gateway/http/base64url.h"
 #include "gateway/http/strings.h"
-#include "gateway/watch_session.h"
+#include "gateway/shardlink/watch_session.h"
 
 namespace beyondkv::gateway::http {
 namespace {
@@ -38,7 +38,7 @@ std::string JsonString(std::string_view s) {
   return json(s).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// Tasks from gRPC threads to the request's worker thread (WatchSession's owner thread). Past
+// Tasks from gRPC threads to the request's worker thread (shardlink::WatchSession's owner thread). Past
 // `limit` bytes waiting, the inbox overflows: that task and every later one is dropped, and the
 // worker ends the stream (the client resumes from the last id it saw, so nothing is lost).
 // Thread-safe.
@@ -92,7 +92,7 @@ class Inbox {
 // One watch request's state; used only on its worker thread (the Inbox aside).
 struct WatchStream {
   std::shared_ptr<Inbox> inbox;
-  std::shared_ptr<WatchSession> session;
+  std::shared_ptr<shardlink::WatchSession> session;
   HttpMetrics* metrics = nullptr;
   std::string out;  // encoded, not yet written
   uint64_t events = 0;  // set/del/flush frames in `out`
@@ -271,7 +271,7 @@ void HandleWatch(const HandlerEnv& env, const ApiCall& call, HttpMetrics& metric
   request.set_has_since(since->has_value());
   request.set_since_revision(since->value_or(0));
   std::vector<uint32_t> shards;
-  std::vector<ShardClient*> clients;
+  std::vector<shardlink::ShardClient*> clients;
   std::vector<v1::WatchRequest> requests;
   if (prefix_route) {
     request.add_prefixes(call.query.Get("prefix").value_or(""));
@@ -293,7 +293,7 @@ void HandleWatch(const HandlerEnv& env, const ApiCall& call, HttpMetrics& metric
   // The session's callbacks run on this thread, while `stream` (which owns the session) is
   // alive: a raw pointer avoids a cycle.
   WatchStream* raw = stream.get();
-  stream->session = std::make_shared<WatchSession>(
+  stream->session = std::make_shared<shardlink::WatchSession>(
       [inbox = stream->inbox](size_t bytes, std::function<void()> fn) {
         inbox->Post(bytes, std::move(fn));
       },

@@ -1,5 +1,5 @@
 // The SSE watch routes: GET /v1/watch/{key} and GET /v1/watch?prefix=p (docs/http.md, "SSE
-// watch"; wire-protocol.md). One WatchSession (gateway/watch_session.h) per request, merged
+// watch"; wire-protocol.md). One shardlink::WatchSession (gateway/shardlink/watch_session.h) per request, merged
 // across shards in revision order exactly as RESP WATCH / PWATCH deliver it, written as
 // text/event-stream:
 //
@@ -16,7 +16,7 @@
 // Resuming: `Last-Event-ID` (what EventSource sends on reconnect, with the original URL)
 // takes precedence over `?since=`; either replays every change after that revision.
 //
-// Thread contract: the whole request, the WatchSession included, lives on the cpp-httplib
+// Thread contract: the whole request, the shardlink::WatchSession included, lives on the cpp-httplib
 // worker thread that serves it (the session's owner thread); gRPC threads only queue events
 // for it, bounded by HttpConfig::sse_max_buffer_bytes.
 #ifndef BEYONDKV_GATEWAY_HTTP_WATCH_HANDLER_H_

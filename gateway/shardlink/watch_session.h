@@ -9,8 +9,8 @@
 // Thread contract: created, fed and cancelled on one owner thread (the RESP connection's
 // IoLoop, or an HTTP handler's thread); the gRPC stream callbacks only hand events to that
 // thread through the `post` function given at construction.
-#ifndef BEYONDKV_GATEWAY_WATCH_SESSION_H_
-#define BEYONDKV_GATEWAY_WATCH_SESSION_H_
+#ifndef BEYONDKV_GATEWAY_SHARDLINK_WATCH_SESSION_H_
+#define BEYONDKV_GATEWAY_SHARDLINK_WATCH_SESSION_H_
 
 #include <cstdint>
 #include <deque>
@@ -20,10 +20,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "gateway/shard_client.h"
+#include "gateway/shardlink/shard_client.h"
 #include "proto/shard.pb.h"
 
-namespace beyondkv::gateway {
+namespace beyondkv::shardlink {
 
 class WatchSession : public std::enable_shared_from_this<WatchSession> {
  public:
@@ -85,6 +85,6 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
   static constexpr size_t kMaxPendingBytes = 64 << 20;
 };
 
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv::shardlink
 
-#endif  // BEYONDKV_GATEWAY_WATCH_SESSION_H_
+#endif  // BEYONDKV_GATEWAY_SHARDLINK_WATCH_SESSION_H_

@@ -3,8 +3,8 @@
 //
 // Thread-safety: Execute() may be called from any thread; `done` runs on a gRPC thread and
 // must only hand the result back to its owner (IoLoop posts it to its own thread).
-#ifndef BEYONDKV_GATEWAY_SHARD_CLIENT_H_
-#define BEYONDKV_GATEWAY_SHARD_CLIENT_H_
+#ifndef BEYONDKV_GATEWAY_SHARDLINK_SHARD_CLIENT_H_
+#define BEYONDKV_GATEWAY_SHARDLINK_SHARD_CLIENT_H_
 
 #include <grpcpp/grpcpp.h>
 
@@ -15,7 +15,7 @@
 
 #include "proto/shard.grpc.pb.h"
 
-namespace beyondkv::gateway {
+namespace beyondkv::shardlink {
 
 class ShardClient {
  public:
@@ -41,6 +41,6 @@ class ShardClient {
   std::unique_ptr<v1::Shard::Stub> stub_;
 };
 
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv::shardlink
 
-#endif  // BEYONDKV_GATEWAY_SHARD_CLIENT_H_
+#endif  // BEYONDKV_GATEWAY_SHARDLINK_SHARD_CLIENT_H_

@@ -1,11 +1,11 @@
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace beyondkv::gateway {
+namespace beyondkv::shardlink {
 namespace {
 
 TEST(RouterTest, HashTagFollowsRedisClusterRules) {
@@ -56,4 +56,4 @@ TEST(RouterTest, SpreadsKeysEvenlyAndMovesFewOnGrowth) {
 }
 
 }  // namespace
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv::shardlink

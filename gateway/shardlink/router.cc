@@ -1,8 +1,8 @@
-#include "gateway/router.h"
+#include "gateway/shardlink/router.h"
 
 #include <xxhash.h>
 
-namespace beyondkv::gateway {
+namespace beyondkv::shardlink {
 
 std::string_view HashTag(std::string_view key) {
   size_t open = key.find('{');
@@ -31,4 +31,4 @@ uint32_t ShardForKey(std::string_view key, uint32_t shard_count) {
   return JumpConsistentHash(XXH3_64bits(tag.data(), tag.size()), shard_count);
 }
 
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv::shardlink

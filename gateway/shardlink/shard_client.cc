@@ -1,10 +1,10 @@
-#include "gateway/shard_client.h"
+#include "gateway/shardlink/shard_client.h"
 
 #include <chrono>
 #include <climits>
 #include <utility>
 
-namespace beyondkv::gateway {
+namespace beyondkv::shardlink {
 namespace {
 
 struct Call {
@@ -42,4 +42,4 @@ void ShardClient::Execute(std::unique_ptr<v1::BatchRequest> request, Done done,
                           });
 }
 
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv::shardlink

@@ -3,13 +3,13 @@
 // Stable across processes, restarts and releases: the same key always maps to the same shard
 // for a given shard count S, which the data directory records. Changing these functions
 // misroutes existing data: treat them as part of the storage format.
-#ifndef BEYONDKV_GATEWAY_ROUTER_H_
-#define BEYONDKV_GATEWAY_ROUTER_H_
+#ifndef BEYONDKV_GATEWAY_SHARDLINK_ROUTER_H_
+#define BEYONDKV_GATEWAY_SHARDLINK_ROUTER_H_
 
 #include <cstdint>
 #include <string_view>
 
-namespace beyondkv::gateway {
+namespace beyondkv::shardlink {
 
 // The part of `key` that is hashed: as in Redis Cluster, the bytes between the first '{' and
 // the next '}' if that span is non-empty, so "{user1}.name" and "{user1}.mail" share a shard;
@@ -23,6 +23,6 @@ uint32_t JumpConsistentHash(uint64_t key, uint32_t buckets);
 // The shard in [0, shard_count) that owns `key`.
 uint32_t ShardForKey(std::string_view key, uint32_t shard_count);
 
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv::shardlink
 
-#endif  // BEYONDKV_GATEWAY_ROUTER_H_
+#endif  // BEYONDKV_GATEWAY_SHARDLINK_ROUTER_H_

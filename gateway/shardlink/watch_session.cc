@@ -1,11 +1,11 @@
-#include "gateway/watch_session.h"
+#include "gateway/shardlink/watch_session.h"
 
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
-namespace beyondkv::gateway {
+namespace beyondkv::shardlink {
 
 // One shard's Watch stream. Owned by itself until gRPC calls OnDone, and by its session.
 class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
@@ -178,4 +178,4 @@ void WatchSession::Release() {
   }
 }
 
-}  // namespace beyondkv::gateway
+}  // namespace beyondkv::shardlink
