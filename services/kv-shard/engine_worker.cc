@@ -5,12 +5,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <utility>
 
 #include "absl/time/time.h"
-#include "common/numbers.h"
-#include "common/glob.h"
+#include "services/kv-shard/op_table.h"
 
 namespace beyondkv::shard {
 namespace {
@@ -57,85 +55,6 @@ v1::WatchEvent ToEvent(const engine::Change& change) {
   event.set_metadata(change.metadata);
   return event;
 }
-
-bool IsMutation(Op::Type type) {
-  switch (type) {
-    case Op::PUT:
-    case Op::DELETE:
-    case Op::INCR:
-    case Op::INCR_FLOAT:
-    case Op::APPEND:
-    case Op::SETRANGE:
-    case Op::EXPIRE:
-    case Op::FLUSH:
-    case Op::RENAME:
-    case Op::MPUT:
-    case Op::MDELETE:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Largest string SETRANGE/APPEND may build: Redis's default proto-max-bulk-len.
-constexpr int64_t kMaxStringBytes = 512ll << 20;
-
-// Maps an engine status to the wire result code. The message travels to the gateway, which
-// turns it into a RESP error.
-void SetError(const absl::Status& status, OpResult* result) {
-  switch (status.code()) {
-    case absl::StatusCode::kNotFound:
-      result->set_code(OpResult::NOT_FOUND);
-      return;
-    case absl::StatusCode::kInvalidArgument:
-      result->set_code(OpResult::INVALID_ARGUMENT);
-      break;
-    default:
-      result->set_code(OpResult::INTERNAL);
-      break;
-  }
-  result->set_message(std::string(status.message()));
-}
-
-engine::PutOptions::Condition ToCondition(Op::Condition condition) {
-  switch (condition) {
-    case Op::IF_ABSENT:
-      return engine::PutOptions::Condition::kIfAbsent;
-    case Op::IF_PRESENT:
-      return engine::PutOptions::Condition::kIfPresent;
-    case Op::IF_REVISION:
-      return engine::PutOptions::Condition::kIfRevision;
-    default:
-      return engine::PutOptions::Condition::kAlways;
-  }
-}
-
-void SetEntry(const engine::Entry& entry, OpResult* result) {
-  result->set_revision(entry.revision);
-  result->set_expire_at_ms(entry.expire_at_ms);
-  result->set_metadata(entry.metadata);
-}
-
-void SetOld(engine::Entry* old, OpResult* result) {
-  result->set_has_old(old->revision != 0);
-  if (old->revision == 0) return;
-  result->set_value(std::move(old->value));
-  result->set_metadata(std::move(old->metadata));
-  result->set_old_revision(old->revision);
-  result->set_expire_at_ms(old->expire_at_ms);
-}
-
-void Invalid(std::string message, OpResult* result) {
-  result->set_code(OpResult::INVALID_ARGUMENT);
-  result->set_message(std::move(message));
-}
-
-void Invalid(OpResult::Reason reason, OpResult* result) {
-  result->set_code(OpResult::INVALID_ARGUMENT);
-  result->set_reason(reason);
-  result->set_message(OpResult::Reason_Name(reason));
-}
-
 
 }  // namespace
 
@@ -353,38 +272,7 @@ void EngineWorker::StartBatch(std::vector<Call> calls) {
   // the ops below find them in memory.
   std::vector<engine::ReadAheadKey> keys;
   for (const Call& call : batch_.calls) {
-    for (const Op& op : call.request->ops()) {
-      switch (op.type()) {
-        case Op::GET:
-          keys.push_back({op.ns(), op.key(), !op.no_value()});
-          break;
-        case Op::PUT:
-          if (op.return_old()) {
-            keys.push_back({op.ns(), op.key(), true});
-          } else if (op.keep_metadata()) {
-            keys.push_back({op.ns(), op.key(), false});
-          }
-          break;
-        case Op::DELETE:
-          if (op.return_old()) keys.push_back({op.ns(), op.key(), true});
-          break;
-        case Op::INCR:
-        case Op::INCR_FLOAT:
-        case Op::APPEND:
-        case Op::SETRANGE:
-        case Op::RENAME:
-          keys.push_back({op.ns(), op.key(), true});
-          break;
-        case Op::EXPIRE:
-          keys.push_back({op.ns(), op.key(), op.return_value()});
-          break;
-        case Op::MGET:
-          for (const std::string& key : op.keys()) keys.push_back({op.ns(), key, true});
-          break;
-        default:
-          break;
-      }
-    }
+    for (const Op& op : call.request->ops()) AddReadAheadKeys(op, &keys);
   }
   if (keys.empty()) {
     batch_.reads_done = true;
@@ -404,10 +292,14 @@ void EngineWorker::StartBackgroundCommit() {
 void EngineWorker::AdvanceBatch() {
   if (batch_.phase == Batch::Phase::kReading) {
     if (!batch_.reads_done) return;
+    OpContext ctx{engine_.get(), ops_executed_};
     for (Call& call : batch_.calls) {
-      for (const Op& op : call.request->ops()) ApplyOp(op, call.response->add_results());
-      ops_executed_ += static_cast<uint64_t>(call.request->ops_size());
+      for (const Op& op : call.request->ops()) {
+        ApplyOp(ctx, op, call.response->add_results());
+        ++ctx.ops_executed;
+      }
     }
+    ops_executed_ = ctx.ops_executed;
     engine_->DropReadAhead();
     // Group commit: one write per namespace for everything applied above.
     batch_.phase = Batch::Phase::kCommitting;
@@ -574,307 +466,6 @@ void EngineWorker::SendWatermarks() {
   }
   watchers_.swap(live);
   if (watchers_.empty()) engine_->set_collect_changes(false);
-}
-
-void EngineWorker::ApplyOp(const Op& op, OpResult* result) {
-  switch (op.type()) {
-    case Op::GET: {
-      engine::ReadOptions options;
-      options.value = !op.no_value();
-      absl::StatusOr<engine::Entry> entry = engine_->Get(op.ns(), op.key(), options);
-      if (!entry.ok()) return SetError(entry.status(), result);
-      SetEntry(*entry, result);
-      result->set_value(std::move(entry->value));
-      return;
-    }
-    case Op::PUT: {
-      engine::PutOptions options;
-      options.condition = ToCondition(op.condition());
-      options.if_revision = op.if_revision();
-      options.expire_at_ms = op.expire_at_ms();
-      options.keep_ttl = op.keep_ttl();
-      options.metadata = op.metadata();
-      options.keep_metadata = op.keep_metadata();
-      engine::Entry old;
-      absl::StatusOr<engine::PutResult> put =
-          engine_->Put(op.ns(), op.key(), op.value(), options, op.return_old() ? &old : nullptr);
-      if (!put.ok()) return SetError(put.status(), result);
-      if (!put->written) result->set_code(OpResult::CONDITION_FAILED);
-      result->set_revision(put->revision);
-      if (op.return_old()) SetOld(&old, result);
-      return;
-    }
-    case Op::DELETE: {
-      engine::DeleteOptions options;
-      if (op.condition() == Op::IF_REVISION) options.if_revision = op.if_revision();
-      engine::Entry old;
-      absl::StatusOr<engine::DeleteResult> deleted =
-          engine_->Delete(op.ns(), op.key(), options, op.return_old() ? &old : nullptr);
-      if (!deleted.ok()) return SetError(deleted.status(), result);
-      if (deleted->condition_failed) {
-        result->set_code(OpResult::CONDITION_FAILED);
-      } else if (!deleted->deleted) {
-        result->set_code(OpResult::NOT_FOUND);
-      }
-      result->set_revision(deleted->revision);
-      if (op.return_old()) SetOld(&old, result);
-      return;
-    }
-    case Op::EXISTS: {
-      absl::StatusOr<bool> exists = engine_->Exists(op.ns(), op.key());
-      if (!exists.ok()) return SetError(exists.status(), result);
-      if (!*exists) result->set_code(OpResult::NOT_FOUND);
-      return;
-    }
-    case Op::DBSIZE: {
-      absl::StatusOr<uint64_t> count = engine_->KeyCount(op.ns());
-      if (!count.ok()) return SetError(count.status(), result);
-      result->set_count(static_cast<int64_t>(*count));
-      return;
-    }
-    case Op::PING:
-      return;
-    case Op::INCR:
-    case Op::INCR_FLOAT:
-    case Op::APPEND:
-    case Op::SETRANGE:
-      return ReadModifyWrite(op, result);
-    case Op::EXPIRE:
-      return Expire(op, result);
-    case Op::FLUSH: {
-      absl::StatusOr<uint64_t> revision = engine_->Flush(op.ns());
-      if (!revision.ok()) return SetError(revision.status(), result);
-      result->set_revision(*revision);
-      return;
-    }
-    case Op::SCAN: {
-      engine::ScanOptions options;
-      options.start_after = op.start_after();
-      options.start_inclusive = op.start_inclusive();
-      options.prefix = op.prefix();
-      options.limit = op.limit() == 0 ? 100 : op.limit();
-      options.max_examined = options.limit * 10;
-      if (!op.pattern().empty()) {
-        std::string pattern = op.pattern();
-        options.filter = [pattern](std::string_view key) {
-          return GlobMatch(pattern, key);
-        };
-      }
-      absl::StatusOr<engine::ScanResult> scan = engine_->Scan(op.ns(), options);
-      if (!scan.ok()) return SetError(scan.status(), result);
-      for (std::string& key : scan->keys) result->add_keys(std::move(key));
-      result->set_more(scan->more);
-      result->set_last_key(std::move(scan->last_key));
-      return;
-    }
-    case Op::RANDOM_KEY: {
-      absl::StatusOr<std::string> key = engine_->RandomKey(op.ns());
-      if (!key.ok()) return SetError(key.status(), result);
-      result->add_keys(std::move(*key));
-      return;
-    }
-    case Op::RENAME: {
-      absl::StatusOr<engine::RenameResult> renamed = engine_->Rename(
-          op.ns(), op.key(), op.new_key(), op.condition() == Op::IF_ABSENT);
-      if (!renamed.ok()) return SetError(renamed.status(), result);
-      if (renamed->condition_failed) result->set_code(OpResult::CONDITION_FAILED);
-      result->set_revision(renamed->revision);
-      return;
-    }
-    case Op::MGET: {
-      for (const std::string& key : op.keys()) {
-        absl::StatusOr<engine::Entry> entry = engine_->Get(op.ns(), key);
-        if (!entry.ok() && entry.status().code() != absl::StatusCode::kNotFound) {
-          result->clear_values();
-          result->clear_found();
-          return SetError(entry.status(), result);
-        }
-        result->add_found(entry.ok());
-        if (entry.ok()) {
-          result->add_values(std::move(entry->value));
-        } else {
-          result->add_values();
-        }
-      }
-      return;
-    }
-    case Op::MPUT: {
-      if (op.keys_size() != op.values_size()) {
-        return Invalid("MPUT needs one value per key", result);
-      }
-      for (int i = 0; i < op.keys_size(); ++i) {
-        absl::StatusOr<engine::PutResult> put =
-            engine_->Put(op.ns(), op.keys(i), op.values(i), engine::PutOptions{});
-        if (!put.ok()) return SetError(put.status(), result);
-        result->set_revision(put->revision);
-      }
-      return;
-    }
-    case Op::MDELETE: {
-      int64_t deleted = 0;
-      for (const std::string& key : op.keys()) {
-        absl::StatusOr<engine::DeleteResult> d =
-            engine_->Delete(op.ns(), key, engine::DeleteOptions{}, nullptr);
-        if (!d.ok()) return SetError(d.status(), result);
-        if (d->deleted) ++deleted;
-      }
-      result->set_count(deleted);
-      return;
-    }
-    case Op::MEXISTS: {
-      int64_t present = 0;
-      for (const std::string& key : op.keys()) {
-        absl::StatusOr<bool> exists = engine_->Exists(op.ns(), key);
-        if (!exists.ok()) return SetError(exists.status(), result);
-        if (*exists) ++present;
-      }
-      result->set_count(present);
-      return;
-    }
-    case Op::RECLAIM:
-      engine_->RequestReclaim();
-      return;
-    case Op::STATS:
-      return FillStats(result);
-    default:
-      Invalid("unknown op type " + std::to_string(op.type()), result);
-      return;
-  }
-}
-
-// INCR, INCR_FLOAT, APPEND and SETRANGE: read the value, compute, write it back keeping the
-// expiry and the metadata. Atomic because only this thread touches the engine.
-void EngineWorker::ReadModifyWrite(const Op& op, OpResult* result) {
-  absl::StatusOr<engine::Entry> current = engine_->Get(op.ns(), op.key());
-  const bool exists = current.ok();
-  if (!exists && current.status().code() != absl::StatusCode::kNotFound) {
-    return SetError(current.status(), result);
-  }
-  std::string value = exists ? std::move(current->value) : std::string();
-  switch (op.type()) {
-    case Op::INCR: {
-      int64_t n = 0;
-      if (exists && !ParseInt64(value, &n)) return Invalid(OpResult::NOT_INTEGER, result);
-      int64_t delta = op.delta();
-      if ((delta > 0 && n > INT64_MAX - delta) || (delta < 0 && n < INT64_MIN - delta)) {
-        return Invalid(OpResult::INT_OVERFLOW, result);
-      }
-      n += delta;
-      result->set_int_value(n);
-      value = std::to_string(n);
-      break;
-    }
-    case Op::INCR_FLOAT: {
-      long double n = 0;
-      long double delta = 0;
-      if (exists && !ParseLongDouble(value, &n)) return Invalid(OpResult::NOT_FLOAT, result);
-      if (!ParseLongDouble(op.value(), &delta)) return Invalid(OpResult::NOT_FLOAT, result);
-      n += delta;
-      if (std::isnan(n) || std::isinf(n)) return Invalid(OpResult::NAN_OR_INF, result);
-      value = FormatLongDouble(n);
-      result->set_value(value);
-      break;
-    }
-    case Op::APPEND:
-      if (static_cast<int64_t>(value.size() + op.value().size()) > kMaxStringBytes) {
-        return Invalid(OpResult::STRING_TOO_LONG, result);
-      }
-      value += op.value();
-      result->set_count(static_cast<int64_t>(value.size()));
-      break;
-    case Op::SETRANGE: {
-      const int64_t offset = op.offset();
-      if (offset < 0) return Invalid(OpResult::OFFSET_OUT_OF_RANGE, result);
-      if (op.value().empty()) {  // Redis: nothing is written, the current length is reported
-        result->set_count(static_cast<int64_t>(value.size()));
-        return;
-      }
-      // Compared without adding: offset + size overflows int64 for offsets near 2^63
-      // (SETRANGE k 9223372036854775807 xx aborted the shard with std::length_error).
-      if (offset > kMaxStringBytes - static_cast<int64_t>(op.value().size())) {
-        return Invalid(OpResult::STRING_TOO_LONG, result);
-      }
-      const size_t end = static_cast<size_t>(offset) + op.value().size();
-      if (value.size() < end) value.resize(end, '\0');
-      value.replace(static_cast<size_t>(offset), op.value().size(), op.value());
-      result->set_count(static_cast<int64_t>(value.size()));
-      break;
-    }
-    default:
-      return Invalid("not a read-modify-write op", result);
-  }
-  engine::PutOptions options;
-  options.keep_ttl = true;
-  options.keep_metadata = true;
-  absl::StatusOr<engine::PutResult> put = engine_->Put(op.ns(), op.key(), value, options);
-  if (!put.ok()) {
-    result->Clear();
-    return SetError(put.status(), result);
-  }
-  result->set_revision(put->revision);
-}
-
-// EXPIRE family, PERSIST and GETEX: the condition is checked against the current expiry (no
-// expiry counts as infinite for GT/LT, as in Redis 7.0's expireGenericCommand).
-void EngineWorker::Expire(const Op& op, OpResult* result) {
-  engine::ReadOptions read;
-  read.value = op.return_value();
-  absl::StatusOr<engine::Entry> current = engine_->Get(op.ns(), op.key(), read);
-  if (!current.ok()) return SetError(current.status(), result);
-  const int64_t now = current->expire_at_ms;  // current expiry, 0 = none
-  const int64_t next = op.expire_at_ms();
-  bool holds = true;
-  switch (op.expire_condition()) {
-    case Op::EXPIRE_NX:
-      holds = now == 0;
-      break;
-    case Op::EXPIRE_XX:
-      holds = now != 0;
-      break;
-    case Op::EXPIRE_GT:
-      holds = now != 0 && next != 0 && next > now;
-      break;
-    case Op::EXPIRE_LT:
-      holds = next != 0 && (now == 0 || next < now);
-      break;
-    default:
-      break;
-  }
-  if (op.return_value()) result->set_value(std::move(current->value));
-  if (!holds) {
-    result->set_code(OpResult::CONDITION_FAILED);
-    return;
-  }
-  if (next == now && op.return_value()) {  // GETEX without a change writes nothing
-    result->set_revision(current->revision);
-    return;
-  }
-  absl::StatusOr<uint64_t> revision = engine_->SetExpiry(op.ns(), op.key(), next);
-  if (!revision.ok()) return SetError(revision.status(), result);
-  result->set_revision(*revision);
-}
-
-void EngineWorker::FillStats(OpResult* result) {
-  engine::EngineStats stats = engine_->Stats();
-  v1::ShardStats* out = result->mutable_stats();
-  for (const engine::NamespaceStats& ns : stats.namespaces) {
-    v1::NamespaceStats* n = out->add_namespaces();
-    n->set_ns(ns.ns);
-    n->set_keys(ns.keys);
-    n->set_expires(ns.expires);
-    n->set_live_bytes(ns.live_bytes);
-    n->set_log_bytes(ns.log_bytes);
-    n->set_sealed_segments(ns.sealed_segments);
-  }
-  out->set_cache_hits(stats.cache_hits);
-  out->set_cache_misses(stats.cache_misses);
-  out->set_cache_bytes(stats.cache_bytes);
-  out->set_cache_budget_bytes(stats.cache_budget_bytes);
-  out->set_reclaim_runs(stats.reclaim_runs);
-  out->set_corrupt_records(stats.corrupt_records);
-  out->set_index_bytes(stats.index_bytes);
-  out->set_expired_keys(stats.expired_keys);
-  out->set_commands(ops_executed_);
 }
 
 }  // namespace beyondkv::shard

@@ -90,10 +90,6 @@ class EngineWorker {
   // Moves the batch on: applies its ops once its reads completed, starts its commit, and
   // answers its calls once the commit completed (phase back to kIdle).
   void AdvanceBatch();
-  void ApplyOp(const v1::Op& op, v1::OpResult* result);
-  void ReadModifyWrite(const v1::Op& op, v1::OpResult* result);
-  void Expire(const v1::Op& op, v1::OpResult* result);
-  void FillStats(v1::OpResult* result);
   void StartWatcher(const std::shared_ptr<WatcherHandle>& watcher);
   // Advances the replays of watchers started with SINCE by a bounded slice each; a watcher
   // whose replay delivered every committed change gets READY and joins watchers_.
