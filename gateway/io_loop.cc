@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,19 +55,13 @@ int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 IoLoop::IoLoop(GatewayShared* shared, int listen_fd)
     : shared_(shared),
       listen_fd_(listen_fd),
+      epoll_(kWakeTag),
       batcher_(static_cast<uint32_t>(shared->shards.size())),
       grpc_in_flight_(shared->shards.size(), false) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  PCHECK(epoll_fd_ >= 0) << "epoll_create1";
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  PCHECK(wake_fd_ >= 0) << "eventfd";
   epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kWakeTag;
-  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.u64 = kListenTag;
-  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
+  PCHECK(epoll_ctl(epoll_.fd(), EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
   read_buffer_.resize(kReadChunk);
   if (shared_->config.shard_transport == "link") {
     for (uint32_t i = 0; i < shared_->shards.size(); ++i) {
@@ -76,21 +69,18 @@ IoLoop::IoLoop(GatewayShared* shared, int listen_fd)
       options.shard = i;
       options.shard_count = static_cast<uint32_t>(shared_->shards.size());
       options.socket_path = ShardLinkPath(shared_->config.socket_dir, i);
-      lanes_.push_back(std::make_unique<shardlink::LinkLane>(options, epoll_fd_, kLaneTag + i));
+      lanes_.push_back(std::make_unique<shardlink::LinkLane>(options, epoll_.fd(), kLaneTag + i));
     }
   }
 }
 
 IoLoop::~IoLoop() {
   lanes_.clear();  // before the epoll descriptor closes
-  if (epoll_fd_ >= 0) close(epoll_fd_);
-  if (wake_fd_ >= 0) close(wake_fd_);
 }
 
 void IoLoop::Stop() {
   stop_.store(true);
-  uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof(one));
+  epoll_.Wake();
 }
 
 void IoLoop::Post(std::function<void()> fn) {
@@ -101,8 +91,7 @@ void IoLoop::Post(std::function<void()> fn) {
     posted_.push_back(std::move(fn));
   }
   if (was_empty) {
-    uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof(one));
+    epoll_.Wake();
   }
 }
 
@@ -119,15 +108,14 @@ void IoLoop::Run() {
   epoll_event events[256];
   int64_t last_idle_check = NowMs();
   while (!stop_.load()) {
-    int n = epoll_wait(epoll_fd_, events, 256, MaintainLanes());
+    int n = epoll_wait(epoll_.fd(), events, 256, MaintainLanes());
     if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;
       if (tag == kListenTag) {
         Accept();
       } else if (tag == kWakeTag) {
-        uint64_t count;
-        (void)!read(wake_fd_, &count, sizeof(count));
+        epoll_.Drain();
       } else if (tag >= kLaneTag) {
         lanes_[tag - kLaneTag]->OnEvent(events[i].events);
       } else {
@@ -151,7 +139,7 @@ void IoLoop::Run() {
       }
     }
   }
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, listen_fd_, nullptr);
   std::vector<std::shared_ptr<Connection>> all;
   for (auto& [fd, conn] : conns_) all.push_back(conn);
   for (auto& conn : all) Close(conn);
@@ -209,7 +197,7 @@ void IoLoop::Accept() {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = static_cast<uint64_t>(fd);
-    PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) == 0);
+    PCHECK(epoll_ctl(epoll_.fd(), EPOLL_CTL_ADD, fd, &ev) == 0);
   }
 }
 
@@ -218,7 +206,7 @@ void IoLoop::UpdateInterest(const std::shared_ptr<Connection>& conn) {
   ev.events = (conn->read_paused || conn->closing ? 0 : EPOLLIN) |
               (conn->want_write ? EPOLLOUT : 0);
   ev.data.u64 = static_cast<uint64_t>(conn->fd);
-  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, conn->fd, &ev);
+  epoll_ctl(epoll_.fd(), EPOLL_CTL_MOD, conn->fd, &ev);
 }
 
 void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
@@ -369,7 +357,7 @@ void IoLoop::Close(const std::shared_ptr<Connection>& conn) {
   conn->closed = true;
   for (auto& watch : conn->watches) watch->Cancel();  // closing the connection is UNWATCH
   conn->watches.clear();
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd, nullptr);
+  epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, conn->fd, nullptr);
   close(conn->fd);
   conns_.erase(conn->fd);
   conn->replies.clear();

@@ -27,6 +27,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/wakeable_epoll.h"
 #include "gateway/command_stats.h"
 #include "gateway/command_table.h"
 #include "gateway/connection.h"
@@ -132,8 +133,7 @@ class IoLoop {
 
   GatewayShared* shared_;
   int listen_fd_;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  WakeableEpoll epoll_;  // before lanes_ and connections: they unregister from it
   std::atomic<bool> stop_{false};
   std::unordered_map<int, std::shared_ptr<Connection>> conns_;
   shardlink::Batcher batcher_;

@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,21 +26,13 @@ struct Gather {
 }  // namespace
 
 LinkClient::LinkClient(const std::string& socket_dir, uint32_t shard_count)
-    : batcher_(shard_count) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  PCHECK(epoll_fd_ >= 0) << "epoll_create1";
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  PCHECK(wake_fd_ >= 0) << "eventfd";
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kWakeTag;
-  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
+    : epoll_(kWakeTag), batcher_(shard_count) {
   for (uint32_t i = 0; i < shard_count; ++i) {
     LinkLane::Options options;
     options.shard = i;
     options.shard_count = shard_count;
     options.socket_path = ShardLinkPath(socket_dir, i);
-    lanes_.push_back(std::make_unique<LinkLane>(options, epoll_fd_, i));
+    lanes_.push_back(std::make_unique<LinkLane>(options, epoll_.fd(), i));
   }
   thread_ = std::thread([this] { Run(); });
 }
@@ -62,14 +53,9 @@ LinkClient::~LinkClient() {
     failed.set_message("shard " + std::to_string(s.shard) + " unavailable: gateway shutting down");
     s.done(std::vector<v1::OpResult>(s.ops.size(), failed));
   }
-  close(wake_fd_);
-  close(epoll_fd_);
 }
 
-void LinkClient::Wake() {
-  const uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof(one));
-}
+void LinkClient::Wake() { epoll_.Wake(); }
 
 void LinkClient::Submit(uint32_t shard, std::vector<v1::Op> ops, Done done) {
   bool was_empty;
@@ -86,13 +72,12 @@ void LinkClient::Run() {
   std::vector<Submission> inbox;
   int timeout_ms = 0;
   while (!stop_.load()) {
-    const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+    const int n = epoll_wait(epoll_.fd(), events, 64, timeout_ms);
     if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kWakeTag) {
-        uint64_t count;
-        (void)!read(wake_fd_, &count, sizeof(count));
+        epoll_.Drain();
       } else {
         lanes_[tag]->OnEvent(events[i].events);
       }

@@ -23,6 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/wakeable_epoll.h"
 #include "gateway/shardlink/batch.h"
 #include "gateway/shardlink/link_lane.h"
 #include "proto/shard.pb.h"
@@ -51,8 +52,7 @@ class LinkClient {
   void Run();
   void Wake();
 
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  WakeableEpoll epoll_;
   Batcher batcher_;
   std::vector<std::unique_ptr<LinkLane>> lanes_;  // link thread only
   std::atomic<bool> stop_{false};

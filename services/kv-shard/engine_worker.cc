@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <utility>
@@ -60,22 +59,12 @@ v1::WatchEvent ToEvent(const engine::Change& change) {
 
 constexpr uint64_t kWakeTag = 1;
 
-EngineWorker::EngineWorker(std::unique_ptr<engine::Engine> engine) : engine_(std::move(engine)) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  PCHECK(epoll_fd_ >= 0) << "epoll_create1";
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  PCHECK(wake_fd_ >= 0) << "eventfd";
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kWakeTag;
-  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
-}
+EngineWorker::EngineWorker(std::unique_ptr<engine::Engine> engine)
+    : engine_(std::move(engine)), epoll_(kWakeTag) {}
 
 EngineWorker::~EngineWorker() {
   Stop();
   if (link_listen_fd_ >= 0) close(link_listen_fd_);
-  close(wake_fd_);
-  close(epoll_fd_);
 }
 
 void EngineWorker::ServeLink(const LinkServerOptions& options, int listen_fd) {
@@ -85,22 +74,18 @@ void EngineWorker::ServeLink(const LinkServerOptions& options, int listen_fd) {
 
 void EngineWorker::Start() { thread_ = std::thread([this] { Loop(); }); }
 
-void EngineWorker::Wake() {
-  const uint64_t one = 1;
-  (void)!write(wake_fd_, &one, sizeof(one));
-}
+void EngineWorker::Wake() { epoll_.Wake(); }
 
 void EngineWorker::WaitForRequests(absl::Duration wait) {
   epoll_event events[64];
   const int timeout_ms =
       static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
-  const int n = epoll_wait(epoll_fd_, events, 64, timeout_ms);
+  const int n = epoll_wait(epoll_.fd(), events, 64, timeout_ms);
   if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
   for (int i = 0; i < n; ++i) {
     const uint64_t tag = events[i].data.u64;
     if (tag == kWakeTag) {
-      uint64_t count;
-      (void)!read(wake_fd_, &count, sizeof(count));
+      epoll_.Drain();
     } else if (link_ != nullptr && link_->OwnsTag(tag)) {
       link_->OnEvent(tag, events[i].events);
     }
@@ -163,7 +148,7 @@ void EngineWorker::Loop() {
                  << "); the engine thread uses blocking file I/O";
   }
   if (link_listen_fd_ >= 0) {
-    link_ = std::make_unique<LinkServer>(link_options_, link_listen_fd_, epoll_fd_);
+    link_ = std::make_unique<LinkServer>(link_options_, link_listen_fd_, epoll_.fd());
     link_listen_fd_ = -1;
   }
   std::vector<Call> calls;

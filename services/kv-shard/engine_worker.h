@@ -27,6 +27,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/wakeable_epoll.h"
 #include "engine/engine.h"
 #include "engine/uring.h"
 #include "proto/shard.pb.h"
@@ -103,8 +104,7 @@ class EngineWorker {
 
   std::unique_ptr<engine::Engine> engine_;  // engine thread only
   std::unique_ptr<engine::Uring> ring_;     // engine thread only; null: blocking I/O
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd: Submit, AddWatcher, CloseWatchers, Stop
+  WakeableEpoll epoll_;  // woken by Submit, AddWatcher, CloseWatchers, Stop
   LinkServerOptions link_options_;
   int link_listen_fd_ = -1;             // until the engine thread takes it over
   std::unique_ptr<LinkServer> link_;    // engine thread only
