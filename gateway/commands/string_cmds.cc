@@ -435,7 +435,8 @@ void SetRangeCommand(CommandContext& ctx, Argv& argv) {
     ctx.out().Error("ERR offset is out of range");
     return;
   }
-  if (!argv[3].empty() && offset + static_cast<int64_t>(argv[3].size()) > kMaxStringBytes) {
+  // Compared without adding: offset + size overflows int64 for offsets near 2^63.
+  if (!argv[3].empty() && offset > kMaxStringBytes - static_cast<int64_t>(argv[3].size())) {
     ctx.out().Error(kErrStringTooLong);
     return;
   }
