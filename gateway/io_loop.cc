@@ -147,11 +147,11 @@ void IoLoop::Run() {
 }
 
 int IoLoop::MaintainLanes() {
-  absl::Time next = absl::Now() + absl::Seconds(1);
   bool down = false;
   for (auto& lane : lanes_) down |= !lane->connected();
   if (!down) return 1000;
   const absl::Time now = absl::Now();
+  absl::Time next = now + absl::Seconds(1);
   for (auto& lane : lanes_) {
     if (!lane->connected()) next = std::min(next, lane->Maintain(now));
   }

@@ -6,10 +6,11 @@
 
 namespace beyondkv::shardlink {
 
-void FailOps(std::vector<OpDone>* done, const std::string& message) {
+void FailOps(std::vector<OpDone>* done, const std::string& message,
+             v1::OpResult::Reason reason) {
   v1::OpResult failed;
   failed.set_code(v1::OpResult::INTERNAL);
-  failed.set_reason(v1::OpResult::SHARD_UNAVAILABLE);
+  failed.set_reason(reason);
   failed.set_message(message);
   for (OpDone& d : *done) {
     v1::OpResult result = failed;  // each callback may take from its own
@@ -26,7 +27,8 @@ void DeliverResults(uint32_t shard, v1::BatchResponse& response,
   if (answered < done->size()) {
     std::vector<OpDone> rest(std::make_move_iterator(done->begin() + answered),
                              std::make_move_iterator(done->end()));
-    FailOps(&rest, absl::StrCat("shard ", shard, " answered a short batch"));
+    FailOps(&rest, absl::StrCat("shard ", shard, " answered a short batch"),
+            v1::OpResult::REASON_UNSPECIFIED);
   }
 }
 

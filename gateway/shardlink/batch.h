@@ -36,8 +36,10 @@ struct Batch {
   int counted = 0;
 };
 
-// Fails every callback of `done` with an INTERNAL result carrying `message`.
-void FailOps(std::vector<OpDone>* done, const std::string& message);
+// Fails every callback of `done` with an INTERNAL result carrying `message` and `reason`
+// (by default SHARD_UNAVAILABLE: the shard could not be reached or did not answer).
+void FailOps(std::vector<OpDone>* done, const std::string& message,
+             v1::OpResult::Reason reason = v1::OpResult::SHARD_UNAVAILABLE);
 
 // Hands each callback of `done` its result from `response`, in order; callbacks beyond the
 // response's results (a short answer) fail with "shard <i> answered a short batch".

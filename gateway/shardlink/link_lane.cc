@@ -35,7 +35,7 @@ LinkLane::~LinkLane() {
   std::deque<InFlight> in_flight;
   in_flight.swap(in_flight_);
   for (InFlight& f : in_flight) {
-    FailAll(&f.done, absl::StrCat("shard ", options_.shard, " unavailable: gateway shutting down"));
+    FailOps(&f.done, absl::StrCat("shard ", options_.shard, " unavailable: gateway shutting down"));
   }
 }
 
@@ -109,11 +109,11 @@ std::unique_ptr<v1::BatchRequest> LinkLane::Send(Batch batch) {
     }
   }
   if (fd_ < 0) {
-    FailAll(&batch.done, absl::StrCat("shard ", options_.shard, " unavailable: ", last_error_));
+    FailOps(&batch.done, absl::StrCat("shard ", options_.shard, " unavailable: ", last_error_));
   } else if (absl::Status framed =
                  link::AppendFrame(link::FrameType::kBatch, next_seq_, *batch.request, &out_);
              !framed.ok()) {
-    FailAll(&batch.done, std::string(framed.message()));
+    FailOps(&batch.done, std::string(framed.message()), v1::OpResult::REASON_UNSPECIFIED);
   } else {
     const size_t bytes = batch.request->GetCachedSize();
     in_flight_.push_back(InFlight{next_seq_++, bytes, std::move(batch.done)});
@@ -224,10 +224,6 @@ void LinkLane::HandleFrame(const link::FrameHeader& header, std::string_view pay
   DeliverResults(options_.shard, response_, &done.done);
 }
 
-void LinkLane::FailAll(std::vector<OpDone>* done, const std::string& why) {
-  FailOps(done, why);
-}
-
 void LinkLane::Close(const std::string& why) {
   if (fd_ < 0) return;
   LOG(WARNING) << "shard " << options_.shard << " link lost: " << why;
@@ -241,7 +237,7 @@ void LinkLane::Close(const std::string& why) {
   in_flight.swap(in_flight_);
   in_flight_bytes_ = 0;
   const std::string message = absl::StrCat("shard ", options_.shard, " unavailable: ", why);
-  for (InFlight& f : in_flight) FailAll(&f.done, message);
+  for (InFlight& f : in_flight) FailOps(&f.done, message);
 }
 
 }  // namespace beyondkv::shardlink

@@ -55,8 +55,6 @@ class LinkLane {
 
   // Whether the lane is connected (or connecting) and under its in-flight bounds.
   bool CanSend() const;
-  // Whether the lane is down and its backoff has not passed: Send() would fail at once.
-  bool Down(absl::Time now) const { return fd_ < 0 && now < retry_at_; }
 
   // Sends `batch` (connecting first if the lane is down and its backoff has passed). Its
   // callbacks run once the RESULT arrives, or with an "unavailable" result if the lane is or
@@ -90,7 +88,6 @@ class LinkLane {
   void Read();
   // Ends the lane: fails every batch in flight with `why` and schedules a reconnect.
   void Close(const std::string& why);
-  void FailAll(std::vector<OpDone>* done, const std::string& why);
   void HandleFrame(const link::FrameHeader& header, std::string_view payload);
   void UpdateInterest();
 

@@ -360,8 +360,6 @@ const std::vector<OpRow>& Table() {
 
 }  // namespace
 
-const std::vector<OpRow>& AllOps() { return Table(); }
-
 const OpRow* FindOp(v1::Op::Type type) {
   // Rows are in type order starting at 1 (GET), so a type indexes its row directly.
   const std::vector<OpRow>& table = Table();

@@ -35,9 +35,6 @@ struct OpRow {
 // The row of `type`, or nullptr for a type this shard does not know.
 const OpRow* FindOp(v1::Op::Type type);
 
-// Every row, in type order (tests, COMMAND-like listings).
-const std::vector<OpRow>& AllOps();
-
 bool IsMutation(v1::Op::Type type);
 
 // Appends the records `op` will read (ReadAheadKey views `op`'s strings).
