@@ -433,11 +433,7 @@ void IoLoop::SendBatches() {
   for (uint32_t shard = 0; shard < batcher_.shard_count(); ++shard) {
     if (!lanes_.empty()) {
       // The link: as many batches in flight as the lane's bounds allow, then one write.
-      shardlink::LinkLane& lane = *lanes_[shard];
-      while (batcher_.HasBatch(shard) && lane.CanSend()) {
-        batcher_.GiveRequest(shard, lane.Send(batcher_.Take(shard)));
-      }
-      lane.Flush();
+      lanes_[shard]->SendFrom(batcher_);
       continue;
     }
     if (grpc_in_flight_[shard] || !batcher_.HasBatch(shard)) continue;

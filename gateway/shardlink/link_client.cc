@@ -109,10 +109,7 @@ void LinkClient::Run() {
     for (uint32_t shard = 0; shard < lanes_.size(); ++shard) {
       LinkLane& lane = *lanes_[shard];
       if (!lane.connected()) next = std::min(next, lane.Maintain(now));
-      while (batcher_.HasBatch(shard) && lane.CanSend()) {
-        batcher_.GiveRequest(shard, lane.Send(batcher_.Take(shard)));
-      }
-      lane.Flush();
+      lane.SendFrom(batcher_);
     }
     timeout_ms = static_cast<int>(std::clamp<int64_t>(
         absl::ToInt64Milliseconds(absl::Ceil(next - now, absl::Milliseconds(1))), 0, 1000));

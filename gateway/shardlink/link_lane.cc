@@ -123,6 +123,12 @@ std::unique_ptr<v1::BatchRequest> LinkLane::Send(Batch batch) {
   return std::move(batch.request);
 }
 
+void LinkLane::SendFrom(Batcher& batcher) {
+  const uint32_t shard = options_.shard;
+  while (batcher.HasBatch(shard) && CanSend()) batcher.GiveRequest(shard, Send(batcher.Take(shard)));
+  Flush();
+}
+
 void LinkLane::Flush() {
   if (fd_ < 0) return;
   while (out_offset_ < out_.size()) {

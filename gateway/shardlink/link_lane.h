@@ -64,6 +64,10 @@ class LinkLane {
   // Writes queued frames (EPOLLOUT is armed while some remain).
   void Flush();
 
+  // Sends this lane's shard's batches from `batcher`, oldest first, while the in-flight bounds
+  // allow, then writes them (one write): what an event loop does at the end of an iteration.
+  void SendFrom(Batcher& batcher);
+
   // Handles an epoll event for this lane's socket.
   void OnEvent(uint32_t events);
 
