@@ -329,6 +329,14 @@ class Engine {
   // Every mutation after this call gets a revision greater than the result.
   virtual uint64_t Watermark() = 0;
 
+  // Causality across shards (ARCHITECTURE.md §6): every mutation after this call gets a
+  // revision greater than `revision`, one a client has seen from any shard. Values above
+  // 2^53 - 1 (never issued) are ignored.
+  virtual void ObserveRevision(uint64_t revision) = 0;
+
+  // The greatest revision issued or observed so far; 0 if none.
+  virtual uint64_t LastRevision() const = 0;
+
   // Replay in slices, so a long history does not stall the shard: StartReplay checks `since`
   // against the replay floor (FailedPrecondition as Replay) and opens a cursor; each
   // ReplayStep delivers changes in revision order for about `budget` and returns true once

@@ -5,6 +5,7 @@
 
 #include "engine/engine.h"
 #include "engine/log_engine.h"
+#include "engine/manifest.h"
 #include "engine/record_codec.h"
 #include "engine/record_format.h"
 #include "engine/segment_file.h"
@@ -129,8 +130,8 @@ TEST_F(EngineRecoveryTest, RevisionsAfterReopenExceedRecoveredOnesEvenIfTheClock
   g_now_us -= 3'600'000'000;  // an hour back
   Open();
   const uint64_t next = PutAndCommit(0, "k", "v");
-  EXPECT_GT(next, last + 256);  // above the tombstone's revision too
-  EXPECT_EQ(next & 0xFF, 3u);
+  EXPECT_GT(next, last + kMaxShards);  // above the tombstone's revision too
+  EXPECT_EQ(next & (kMaxShards - 1), 3u);
 }
 
 TEST_F(EngineRecoveryTest, KeysExpiredByReopenAreNotCounted) {
@@ -463,6 +464,20 @@ TEST_F(EngineRecoveryTest, ManifestMismatchIsRefusedNamingBothLayouts) {
 
   options_.shard_id = 1;
   Open();  // the right layout still opens
+}
+
+// A directory of storage format 1 (µs revisions above 2^53) is refused with a message that
+// says why and what to do, not a bare version number.
+TEST_F(EngineRecoveryTest, FormatOneDirectoryIsRefusedWithAnExplanation) {
+  Open();
+  PutAndCommit(0, "k", "v");
+  engine_.reset();
+  ASSERT_TRUE(WriteManifest(Env::Default(), dir_.path(), {1, 0, 1}).ok());
+  absl::Status s = TryOpen().status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_NE(s.message().find("storage format 1"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("2^53"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("new data directory"), std::string::npos) << s;
 }
 
 TEST_F(EngineRecoveryTest, DamagedManifestIsDataLoss) {

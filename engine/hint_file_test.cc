@@ -45,7 +45,7 @@ std::string ExampleHint() {
 TEST(HintFileTest, EncodingMatchesGoldenBytes) {
   EXPECT_EQ(absl::BytesToHexString(ExampleHint()),
             "424b5648494e540a"   // "BKVHINT\n"
-            "01000000"           // format_version
+            "02000000"           // format_version
             "03000000"           // shard_id
             "00000000"           // namespace
             "00000000"           // corrupt_records
@@ -58,7 +58,7 @@ TEST(HintFileTest, EncodingMatchesGoldenBytes) {
             // entry 2: tombstone "k" at offset 87
             "02000000" "01000000" "0301401e18240a06" "0000000000000000" "5700000000000000"
             "00000000" "00000000" "6b"
-            "63e48c3e");         // crc32c of everything before
+            "5b7cceb3");         // crc32c of everything before
 }
 
 TEST(HintFileTest, RoundTrips) {

@@ -72,6 +72,13 @@ absl::Status CheckManifest(const Options& options, const std::string& dir, Env* 
     return WriteManifest(env, dir, {kFormatVersion, options.shard_id, options.shard_count});
   }
   const Manifest& m = **manifest;
+  if (m.format_version == 1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, " was written by an older beyond-kv (storage format 1: revisions in µs above 2^53, "
+        "which JavaScript clients cannot read exactly); this build writes format ", kFormatVersion,
+        " and cannot mix the two revision schemes in one log. Copy the keys out with the old "
+        "build running (SCAN, GET and PTTL) into a server started on a new data directory"));
+  }
   if (m.format_version != kFormatVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
         dir, " has storage format version ", m.format_version, "; this build reads version ",
@@ -429,7 +436,7 @@ std::vector<Change> LogEngine::TakeChanges() {
   return out;
 }
 
-uint64_t LogEngine::Watermark() { return clock_.Watermark(NowUs()); }
+uint64_t LogEngine::Watermark() { return clock_.Watermark(NowMs()); }
 
 absl::Status LogEngine::ReadReplayFloor(uint32_t ns) {
   const std::string path = absl::StrCat(NamespaceDir(ns), "/", kReplayFloorFile);
@@ -840,6 +847,10 @@ absl::StatusOr<std::string> LogEngine::RandomKey(uint32_t ns) {
 absl::StatusOr<SegmentWriter*> LogEngine::WritableSegment(uint32_t ns) {
   if (commit_in_flight_) {
     return absl::FailedPreconditionError("a commit is in flight; mutations wait for it");
+  }
+  if (clock_.exhausted()) {
+    return absl::ResourceExhaustedError(
+        "revision space exhausted (every revision below 2^53 is used); this shard is read-only");
   }
   Namespace& n = namespaces_[ns];
   if (n.active == nullptr) {

@@ -120,6 +120,8 @@ class LogEngine final : public Engine {
   absl::Status Replay(uint32_t ns, uint64_t since,
                       const std::function<void(const Change&)>& fn) override;
   uint64_t Watermark() override;
+  void ObserveRevision(uint64_t revision) override { clock_.Observe(revision); }
+  uint64_t LastRevision() const override { return clock_.last(); }
   absl::StatusOr<ReplayCursor> StartReplay(uint32_t ns, uint64_t since) override;
   absl::StatusOr<bool> ReplayStep(ReplayCursor* cursor, absl::Duration budget,
                                   const std::function<void(const Change&)>& fn) override;
@@ -341,7 +343,7 @@ class LogEngine final : public Engine {
   // A key of the non-empty `index` drawn at random (expired or not).
   KeyIndex::const_iterator RandomProbe(const KeyIndex& index);
 
-  uint64_t NextRevision() { return clock_.Next(NowUs()); }
+  uint64_t NextRevision() { return clock_.Next(NowMs()); }
 
   // The value cache's key: the namespace byte, then the key.
   static std::string CacheKey(uint32_t ns, std::string_view key) {

@@ -13,8 +13,10 @@
 namespace beyondkv::engine {
 
 // Version of the segment and record layout below. Written in every segment header and in the
-// shard's MANIFEST; a reader refuses any other value.
-inline constexpr uint32_t kFormatVersion = 1;
+// shard's MANIFEST; a reader refuses any other value. Version 2 (2026-12): revisions are
+// millisecond ticks below 2^53 (revision_clock.h); version 1 held µs << 8 revisions, which
+// JavaScript clients cannot read exactly and which sort above every version 2 revision.
+inline constexpr uint32_t kFormatVersion = 2;
 
 // ---- Segment file (FORMAT.md "Segment header") ----------------------------------------------
 // The first 8 bytes of every segment: ASCII "BKVSEG\r\n" (the CR LF catches text-mode

@@ -11,12 +11,12 @@ TEST(SegmentFileTest, HeaderMatchesGoldenBytes) {
   const std::string bytes = EncodeSegmentHeader({kFormatVersion, 3, 0, 1});
   EXPECT_EQ(absl::BytesToHexString(bytes),
             "424b565345470d0a"   // "BKVSEG\r\n"
-            "01000000"           // format_version
+            "02000000"           // format_version
             "03000000"           // shard_id
             "00000000"           // namespace
             "00000000"           // reserved
             "0100000000000000"   // sequence
-            "c098d399"           // crc32c of the 32 bytes above
+            "a3a9ef52"           // crc32c of the 32 bytes above
             "00000000");         // padding
 }
 

@@ -1,10 +1,24 @@
 #include "gateway/shardlink/batch.h"
 
+#include <atomic>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace beyondkv::shardlink {
+
+namespace {
+std::atomic<uint64_t> g_observed_revision{0};
+}  // namespace
+
+uint64_t ObservedRevision() { return g_observed_revision.load(std::memory_order_relaxed); }
+
+void ObserveRevision(uint64_t revision) {
+  uint64_t seen = g_observed_revision.load(std::memory_order_relaxed);
+  while (revision > seen &&
+         !g_observed_revision.compare_exchange_weak(seen, revision, std::memory_order_relaxed)) {
+  }
+}
 
 void FailOps(std::vector<OpDone>* done, const std::string& message,
              v1::OpResult::Reason reason) {
@@ -20,6 +34,7 @@ void FailOps(std::vector<OpDone>* done, const std::string& message,
 
 void DeliverResults(uint32_t shard, v1::BatchResponse& response,
                     std::vector<OpDone>* done) {
+  ObserveRevision(response.high_revision());
   const size_t answered = static_cast<size_t>(response.results_size());
   for (size_t i = 0; i < done->size() && i < answered; ++i) {
     (*done)[i](*response.mutable_results(static_cast<int>(i)));
@@ -73,6 +88,7 @@ Batch Batcher::Take(uint32_t shard) {
     batch = std::move(q.next);
     q.next = Batch();
   }
+  batch.request->set_observed_revision(ObservedRevision());
   return batch;
 }
 

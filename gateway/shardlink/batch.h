@@ -46,6 +46,14 @@ void FailOps(std::vector<OpDone>* done, const std::string& message,
 void DeliverResults(uint32_t shard, v1::BatchResponse& response,
                     std::vector<OpDone>* done);
 
+// Causality across shards (ARCHITECTURE.md §6): the highest revision this gateway process
+// has received from any shard (and so may have handed to a client). Every batch carries it as
+// observed_revision, so a shard never assigns a revision at or below one a client has seen.
+// Thread-safe (one atomic per process; relaxed: a result is observed before its callback
+// runs, and the callback's thread is the one that later sends the client's next command).
+uint64_t ObservedRevision();
+void ObserveRevision(uint64_t revision);
+
 class Batcher {
  public:
   static constexpr int kMaxBatchOps = 8192;
@@ -68,8 +76,8 @@ class Batcher {
   // Whether `shard` has a batch to send (closed, or being filled with at least one op).
   bool HasBatch(uint32_t shard) const;
 
-  // Takes the oldest batch of `shard` (closed first, then the one being filled). Requires
-  // HasBatch(shard).
+  // Takes the oldest batch of `shard` (closed first, then the one being filled), stamped with
+  // ObservedRevision(). Requires HasBatch(shard).
   Batch Take(uint32_t shard);
 
   // Storage for the next batch of `shard`: a cleared request to reuse (optional).

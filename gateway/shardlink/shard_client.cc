@@ -4,6 +4,8 @@
 #include <climits>
 #include <utility>
 
+#include "gateway/shardlink/batch.h"
+
 namespace beyondkv::shardlink {
 namespace {
 
@@ -32,6 +34,7 @@ void ShardClient::Execute(std::unique_ptr<v1::BatchRequest> request, Done done,
                           int64_t deadline_ms) {
   auto* call = new Call;
   call->request = std::move(request);
+  call->request->set_observed_revision(ObservedRevision());
   call->done = std::move(done);
   call->context.set_deadline(std::chrono::system_clock::now() +
                              std::chrono::milliseconds(deadline_ms));

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/shardlink/batch.h"
 
 namespace beyondkv::shardlink {
 
@@ -167,6 +168,7 @@ void WatchSession::Release() {
     next->pending.pop_front();
     pending_bytes_ -= PendingBytes(event);
     last_revision_ = std::max(last_revision_, event.revision());
+    ObserveRevision(event.revision());  // a client sees it: later writes must exceed it
     sink_(event);
   }
   if (all_ready && !ready_sent_ && !cancelled_) {

@@ -23,7 +23,7 @@ constexpr char kNotYetReclaim[] =
     "(reclaim arrives with the storage-engine release: accepted and ignored)";
 
 int DefaultThreads() {
-  return std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 256);
+  return std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 64);  // revision_clock.h: at most 64 shards
 }
 
 // Applies --address (KV_ADDRESS), "host:port" or "[v6]:port", the public Beyond KV server's

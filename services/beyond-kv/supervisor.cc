@@ -34,7 +34,8 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-constexpr int kMaxShards = 256;
+// engine/revision_clock.h: a revision's low 6 bits name its shard.
+constexpr int kMaxShards = 64;
 constexpr int64_t kMaxValueBytesLimit = 512ll << 20;
 constexpr int64_t kMaxConnsPerShardLimit = 1 << 20;
 constexpr int kMaxHttpThreads = 4096;

@@ -278,6 +278,7 @@ void EngineWorker::AdvanceBatch() {
   if (batch_.phase == Batch::Phase::kReading) {
     if (!batch_.reads_done) return;
     OpContext ctx{engine_.get(), ops_executed_};
+    for (Call& call : batch_.calls) engine_->ObserveRevision(call.request->observed_revision());
     for (Call& call : batch_.calls) {
       for (const Op& op : call.request->ops()) {
         ApplyOp(ctx, op, call.response->add_results());
@@ -309,7 +310,11 @@ void EngineWorker::AdvanceBatch() {
     }
   }
   PublishChanges();
-  for (Call& call : batch_.calls) call.done();
+  const uint64_t high_revision = engine_->LastRevision();
+  for (Call& call : batch_.calls) {
+    call.response->set_high_revision(high_revision);
+    call.done();
+  }
   batch_.calls.clear();
   if (link_ != nullptr) link_->Flush();  // one write per lane for the whole batch
   batch_.phase = Batch::Phase::kIdle;

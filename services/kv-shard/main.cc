@@ -25,9 +25,9 @@ int main(int argc, char** argv) {
   uint32_t reclaim_sealed_threshold = 4;
   int64_t reclaim_interval_secs = 60;
   app.add_option("--shard-id", shard_id, "this shard's index")->capture_default_str()
-      ->check(CLI::Range(0, 255));
+      ->check(CLI::Range(0, 63));  // engine/revision_clock.h: 64 shards at most
   app.add_option("--shard-count", shard_count, "number of shards S")->capture_default_str()
-      ->check(CLI::Range(1, 256));
+      ->check(CLI::Range(1, 64));
   app.add_option("--data-dir", data_dir, "data directory; the shard uses <data-dir>/shard-<id>")
       ->capture_default_str();
   std::string link_socket_path;

@@ -115,6 +115,58 @@ class RevisionTest(unittest.TestCase):
         self.assertEqual(c.call("GET", "rev:race"), ("$", ("winner-%d" % wins[0]).encode()))
         c.close()
 
+    def test_revisions_are_exact_in_javascript_and_causal_across_shards(self):
+        # One client writing keys on every shard one after another: each revision exceeds the
+        # previous whatever shard wrote it (the gateway passes the highest revision it has
+        # handed out with every batch), and each fits a JavaScript number exactly.
+        c = self.conn()
+        prev, shards = 0, set()
+        for i in range(1000):
+            self.assertEqual(c.call("SET", "causal:%d" % i, "v"), ("+", "OK"))
+            t, rev = c.call("REVISION", "causal:%d" % i)
+            self.assertEqual(t, ":")
+            self.assertLessEqual(rev, 2 ** 53 - 1)
+            self.assertGreater(rev, prev, "key %d" % i)
+            shards.add(rev & 0x3F)  # the low 6 bits name the shard
+            prev = rev
+        self.assertEqual(shards, {0, 1})
+        c.close()
+
+    def test_pwatch_since_a_revision_read_on_one_shard_sees_a_later_write_on_another(self):
+        # The etcd pattern: read, then watch from the revision read. A write made after the
+        # read, on another shard, must be above that revision, so the watch delivers it.
+        c = self.conn()
+        c.call("SET", "etcd:a", "1")
+        shard_a = c.call("REVISION", "etcd:a")[1] & 0x3F
+        other = None
+        for i in range(100):  # a key another shard owns (a revision's low 6 bits name it)
+            c.call("SET", "etcd:b%d" % i, "x")
+            if c.call("REVISION", "etcd:b%d" % i)[1] & 0x3F != shard_a:
+                other = "etcd:b%d" % i
+                break
+        self.assertIsNotNone(other)
+        for _ in range(50):
+            rev_read = c.call("REVISION", "etcd:a")[1]
+            self.assertEqual(c.call("SET", other, "after-the-read"), ("+", "OK"))
+            self.assertGreater(c.call("REVISION", other)[1], rev_read)
+        w = resp.Connection(self.server.port)
+        self.assertEqual(w.call("HELLO", "3")[0], "%")
+        w.sock.settimeout(10)
+        rev_read = c.call("REVISION", "etcd:a")[1]
+        self.assertEqual(c.call("SET", other, "last"), ("+", "OK"))
+        w.send_raw(resp.Connection.encode(("PWATCH", other, "SINCE", str(rev_read))))
+        # The write is delivered (in the replay, or just after "ready" while the idle shard's
+        # watermark catches up with it); a revision below SINCE would never come.
+        seen = []
+        while (b"set", other.encode(), b"last") not in seen:
+            t, items = w.read_reply()  # times out (fails) if it never comes
+            f = tuple(v for _, v in items)
+            if t == ">" and f[1] != b"ready":
+                self.assertGreater(int(f[4]), rev_read)
+                seen.append(f[1:4])
+        w.close()
+        c.close()
+
     def test_bgrewriteaof_starts_reclaim(self):
         c = self.conn()
         self.assertEqual(c.call("BGREWRITEAOF"),

@@ -390,10 +390,11 @@ int Dump(Env* env, const std::string& shard_dir, const DumpOptions& options, std
             if (options.key.has_value() && r.type != RecordType::kFlush && r.key != *options.key) {
               return;
             }
-            const uint64_t hi = r.revision >> engine::kRevisionShardBits;
-            const uint64_t shard = r.revision & ((1u << engine::kRevisionShardBits) - 1);
+            const uint64_t tick = r.revision >> engine::kRevisionShardBits;
+            const uint64_t shard = r.revision & (engine::kMaxShards - 1);
             out << name << " @" << r.offset << " " << TypeName(r.type) << " rev=" << r.revision
-                << " (t=" << hi << "us shard=" << shard << ")";
+                << " (tick=" << tick << " ms after " << engine::kRevisionEpochMs
+                << " shard=" << shard << ")";
             if (r.type != RecordType::kFlush) out << " key=\"" << Escaped(r.key) << "\"";
             if (r.type == RecordType::kPut || r.type == RecordType::kExpire) {
               out << " expire_at_ms=" << r.expire_at_ms;
