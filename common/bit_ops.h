@@ -82,7 +82,8 @@ int SetBitInPlace(std::string* value, uint64_t offset, int bit);
 
 struct SetBitResult {
   int old_bit = 0;
-  std::string value;  // the new value to store (the key always exists afterwards)
+  std::string value;  // the new value to store (the key always exists afterwards; an
+                      // existing expiry is kept, as for BITFIELD)
 };
 // SETBIT on `value` (nullptr = absent = ""): ParseSetBit, then a copy with SetBitInPlace.
 absl::StatusOr<SetBitResult> SetBit(const std::string* value, const Args& args);
@@ -123,7 +124,7 @@ absl::StatusOr<BitOpKind> ParseBitOp(std::string_view op, size_t num_sources);
 // BITOP: the result string (length = the longest source; shorter and absent (nullptr) sources
 // read as zero bytes). The reply is the result's length. An EMPTY result (every source absent
 // or empty) means Redis DELETES dest (and does not store ""); otherwise dest is set to it
-// (dropping any expiry, like SET).
+// (dropping any expiry, like SET; checked: TTL -1 afterwards).
 absl::StatusOr<std::string> BitOp(std::string_view op,
                                   const std::vector<const std::string*>& sources);
 
