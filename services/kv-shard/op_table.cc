@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "common/bit_ops.h"
 #include "common/glob.h"
 #include "services/kv-shard/string_ops.h"
 
@@ -86,6 +87,10 @@ void ReadDelete(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
 
 void ReadExpire(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
   keys->push_back({op.ns(), op.key(), op.return_value()});
+}
+
+void ReadRevision(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
+  keys->push_back({op.ns(), op.key(), false});
 }
 
 void ReadMget(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
@@ -196,6 +201,59 @@ void ApplyReadModifyWrite(OpContext& ctx, const Op& op, OpResult* result) {
     return SetError(put.status(), result);
   }
   result->set_revision(put->revision);
+}
+
+// SETBIT and BITFIELD (common/bit_ops.h): the arguments are parsed again here, so a batch
+// from any sender gets Redis's error instead of reaching an assertion.
+void ApplyBits(OpContext& ctx, const Op& op, OpResult* result) {
+  bitops::Args args(op.args().begin(), op.args().end());
+  absl::StatusOr<engine::Entry> current = ctx.engine->Get(op.ns(), op.key());
+  if (!current.ok() && current.status().code() != absl::StatusCode::kNotFound) {
+    return SetError(current.status(), result);
+  }
+  std::string value = current.ok() ? std::move(current->value) : std::string();
+  bool write = false;
+  if (op.command() == "setbit") {
+    absl::StatusOr<bitops::SetBitArgs> parsed = bitops::ParseSetBit(args);
+    if (!parsed.ok()) return Invalid(std::string(parsed.status().message()), result);
+    const int old_bit = bitops::SetBitInPlace(&value, parsed->offset, parsed->bit);
+    result->set_int_value(old_bit);
+    // Redis 7.0 writes (and signals the key modified) even when the bit already had the
+    // value, so a WATCH of the key aborts; so do we (a new revision).
+    write = true;
+  } else if (op.command() == "bitfield") {
+    absl::StatusOr<bitops::BitfieldSpec> spec = bitops::ParseBitfield(args, false);
+    if (!spec.ok()) return Invalid(std::string(spec.status().message()), result);
+    const bitops::BitfieldReply replies = bitops::ApplyBitfield(*spec, &value);
+    for (const std::optional<int64_t>& r : replies) {
+      result->add_values(r.has_value() ? std::to_string(*r) : std::string());
+      result->add_found(r.has_value());
+    }
+    write = bitops::BitfieldWrites(*spec);
+  } else {
+    return Invalid("unknown bit command '" + op.command() + "'", result);
+  }
+  if (!write) return;
+  engine::PutOptions options;
+  options.keep_ttl = true;
+  options.keep_metadata = true;
+  absl::StatusOr<engine::PutResult> put = ctx.engine->Put(op.ns(), op.key(), value, options);
+  if (!put.ok()) {
+    result->Clear();
+    return SetError(put.status(), result);
+  }
+  result->set_revision(put->revision);
+}
+
+// WATCH's check at EXEC: the key is still at the revision WATCH read (0: absent).
+void ApplyCheckRevision(OpContext& ctx, const Op& op, OpResult* result) {
+  engine::ReadOptions options;
+  options.value = false;
+  absl::StatusOr<engine::Entry> entry = ctx.engine->Get(op.ns(), op.key(), options);
+  if (!entry.ok() && !absl::IsNotFound(entry.status())) return SetError(entry.status(), result);
+  const uint64_t revision = entry.ok() ? entry->revision : 0;
+  result->set_revision(revision);
+  if (revision != op.if_revision()) result->set_code(OpResult::CONDITION_FAILED);
 }
 
 // EXPIRE family, PERSIST and GETEX: the condition is checked against the current expiry.
@@ -354,6 +412,8 @@ const std::vector<OpRow>& Table() {
       {Op::MPUT, "MPUT", true, nullptr, ApplyMput},
       {Op::MDELETE, "MDELETE", true, nullptr, ApplyMdelete},
       {Op::MEXISTS, "MEXISTS", false, nullptr, ApplyMexists},
+      {Op::BITS, "BITS", true, ReadKeyValue, ApplyBits},
+      {Op::CHECK_REVISION, "CHECK_REVISION", false, ReadRevision, ApplyCheckRevision},
   };
   return *table;
 }
