@@ -1,6 +1,7 @@
 // Server commands: COMMAND, CONFIG GET, DBSIZE, INFO. What real clients send on connect must
 // work (architecture §8): redis-benchmark reads CONFIG GET save/appendonly, ioredis reads
 // INFO, redis-cli reads COMMAND DOCS.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -195,34 +196,65 @@ std::string HumanBytes(uint64_t n) {
   return u == 0 ? absl::StrCat(n, "B") : absl::StrFormat("%.2f%s", v, units[u]);
 }
 
-// Sections of INFO without arguments (Redis's "default"); "all" and "everything" add the
-// per-command ones.
-constexpr std::string_view kDefaultSections[] = {"server",   "clients",  "memory",
-                                                 "persistence", "stats", "keyspace",
-                                                 "namespaces",  "shards"};
-constexpr std::string_view kExtraSections[] = {"commandstats", "latencystats"};
+// Sections of INFO without arguments and of INFO default: Redis 7.0's defaults, then ours
+// (namespaces, shards: as a module's sections come after Redis's own). INFO all and INFO
+// everything add commandstats, errorstats and latencystats.
+constexpr std::string_view kDefaultSections[] = {
+    "server", "clients", "memory",   "persistence", "stats",     "replication",
+    "cpu",    "module_list", "errorstats", "cluster", "keyspace", "namespaces", "shards"};
 
-// INFO [section ...]: server, clients, memory, persistence, stats, keyspace, namespaces,
-// shards (the default), commandstats, latencystats ("all", "everything"). The figures are
-// those of GET /metrics on the HTTP gateway (docs/http.md): this gateway's own (connections,
-// commands with their latency) and every shard's (keys and bytes per namespace, cache, log,
-// sealed segments, reclaim runs), as totals and per shard.
-void InfoCommand(CommandContext& ctx, Argv& argv) {
-  std::vector<std::string> sections;
-  for (size_t i = 1; i < argv.size(); ++i) sections.push_back(ToLower(argv[i]));
-  GatherStats(ctx, [sections](const std::vector<ShardAnswer>& answers, CommandContext& c) {
-    auto wanted = [&](std::string_view name) {
-      const bool is_default =
-          std::find(std::begin(kDefaultSections), std::end(kDefaultSections), name) !=
-          std::end(kDefaultSections);
-      if (sections.empty()) return is_default;
-      for (const std::string& s : sections) {
-        if (s == name || s == "all" || s == "everything" || (s == "default" && is_default)) {
-          return true;
-        }
-      }
-      return false;
+// INFO's section selection, as Redis 7.0's genInfoSectionDict: no argument = the defaults;
+// each argument, case-insensitive, is a section name, "default" (the defaults), "all" or
+// "everything" (every section); a name that matches no section adds nothing.
+struct InfoSelection {
+  bool all = false;
+  std::vector<std::string> names;
+
+  explicit InfoSelection(const Argv& argv) {
+    auto add_defaults = [this] {
+      for (std::string_view s : kDefaultSections) names.emplace_back(s);
     };
+    if (argv.size() == 1) add_defaults();
+    for (size_t i = 1; i < argv.size(); ++i) {
+      std::string name = ToLower(argv[i]);
+      if (name == "default") {
+        add_defaults();
+      } else if (name == "all" || name == "everything") {
+        all = true;
+      } else {
+        names.push_back(std::move(name));
+      }
+    }
+  }
+
+  bool Wants(std::string_view name) const {
+    return all || std::find(names.begin(), names.end(), name) != names.end();
+  }
+};
+
+void AppendCpuFields(std::string* text) {
+  rusage self{};
+  getrusage(RUSAGE_SELF, &self);
+  auto seconds = [](const timeval& tv) {
+    return absl::StrFormat("%d.%06d", static_cast<int64_t>(tv.tv_sec),
+                           static_cast<int64_t>(tv.tv_usec));
+  };
+  absl::StrAppend(text, "used_cpu_sys:", seconds(self.ru_stime), "\r\nused_cpu_user:",
+                  seconds(self.ru_utime), "\r\nused_cpu_sys_children:0.000000\r\n",
+                  "used_cpu_user_children:0.000000\r\n");
+}
+
+// INFO [section ...]: Redis's server, clients, memory, persistence, stats, replication, cpu,
+// modules, commandstats, errorstats, latencystats, cluster, keyspace, then ours: namespaces
+// and shards. The figures are those of GET /metrics on the HTTP gateway (docs/http.md): this
+// gateway's own (connections, commands with their latency) and every shard's (keys and bytes
+// per namespace, cache, log, sealed segments, reclaim runs), as totals and per shard.
+// Replication, cpu, modules, errorstats and cluster hold what a standalone server without
+// replicas or modules reports (errorstats: not counted per error code, so empty).
+void InfoCommand(CommandContext& ctx, Argv& argv) {
+  InfoSelection selection(argv);
+  GatherStats(ctx, [selection](const std::vector<ShardAnswer>& answers, CommandContext& c) {
+    auto wanted = [&](std::string_view name) { return selection.Wants(name); };
     const GatewayConfig& cfg = c.config();
     GatewayShared& shared = c.shared();
     const int64_t uptime = (NowMs() - shared.started_ms) / 1000;
@@ -302,6 +334,48 @@ void InfoCommand(CommandContext& ctx, Argv& argv) {
                       "\r\nshard_ops_processed:", shard_ops, "\r\nexpired_keys:", expired,
                       "\r\ncache_hits:", hits, "\r\ncache_misses:", misses, "\r\n");
     }
+    if (wanted("replication")) {
+      section("Replication");
+      absl::StrAppend(&text, "role:master\r\nconnected_slaves:0\r\n",
+                      "master_failover_state:no-failover\r\nmaster_repl_offset:0\r\n",
+                      "second_repl_offset:-1\r\nrepl_backlog_active:0\r\n");
+    }
+    if (wanted("cpu")) {
+      section("CPU");
+      AppendCpuFields(&text);
+    }
+    if (wanted("module_list") || wanted("modules")) section("Modules");
+    const std::vector<CommandSpec>& all = AllCommands();
+    if (wanted("commandstats")) {
+      section("Commandstats");
+      for (size_t i = 0; i < all.size(); ++i) {
+        const CommandStats::Snapshot st = shared.command_stats.Get(i);
+        if (st.calls == 0 && st.rejected == 0) continue;
+        absl::StrAppend(&text, "cmdstat_", std::string(all[i].name), ":calls=", st.calls,
+                        ",usec=", st.usec, ",usec_per_call=",
+                        absl::StrFormat("%.2f", st.calls == 0 ? 0.0
+                                                              : static_cast<double>(st.usec) /
+                                                                    static_cast<double>(st.calls)),
+                        ",rejected_calls=", st.rejected, ",failed_calls=", st.failed, "\r\n");
+      }
+    }
+    if (wanted("errorstats")) section("Errorstats");
+    if (wanted("latencystats")) {
+      section("Latencystats");
+      for (size_t i = 0; i < all.size(); ++i) {
+        const CommandStats::Snapshot st = shared.command_stats.Get(i);
+        if (st.calls == 0) continue;
+        absl::StrAppend(&text, "latency_percentiles_usec_", std::string(all[i].name), ":p50=",
+                        absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.5)), ",p99=",
+                        absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.99)),
+                        ",p99.9=", absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.999)),
+                        "\r\n");
+      }
+    }
+    if (wanted("cluster")) {
+      section("Cluster");
+      absl::StrAppend(&text, "cluster_enabled:0\r\n");
+    }
     if (wanted("keyspace")) {
       section("Keyspace");
       for (uint32_t ns = 0; ns < 16; ++ns) {
@@ -347,32 +421,6 @@ void InfoCommand(CommandContext& ctx, Argv& argv) {
         absl::StrAppend(&text, ",index_bytes=", s.index_bytes(), ",reclaim_runs=",
                         s.reclaim_runs(), ",expired_keys=", s.expired_keys(),
                         ",corrupt_records=", s.corrupt_records(), ",ops=", s.commands(), "\r\n");
-      }
-    }
-    const std::vector<CommandSpec>& all = AllCommands();
-    if (wanted("commandstats")) {
-      section("Commandstats");
-      for (size_t i = 0; i < all.size(); ++i) {
-        const CommandStats::Snapshot st = shared.command_stats.Get(i);
-        if (st.calls == 0 && st.rejected == 0) continue;
-        absl::StrAppend(&text, "cmdstat_", std::string(all[i].name), ":calls=", st.calls,
-                        ",usec=", st.usec, ",usec_per_call=",
-                        absl::StrFormat("%.2f", st.calls == 0 ? 0.0
-                                                              : static_cast<double>(st.usec) /
-                                                                    static_cast<double>(st.calls)),
-                        ",rejected_calls=", st.rejected, ",failed_calls=", st.failed, "\r\n");
-      }
-    }
-    if (wanted("latencystats")) {
-      section("Latencystats");
-      for (size_t i = 0; i < all.size(); ++i) {
-        const CommandStats::Snapshot st = shared.command_stats.Get(i);
-        if (st.calls == 0) continue;
-        absl::StrAppend(&text, "latency_percentiles_usec_", std::string(all[i].name), ":p50=",
-                        absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.5)), ",p99=",
-                        absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.99)),
-                        ",p99.9=", absl::StrFormat("%.3f", CommandStats::Percentile(st, 0.999)),
-                        "\r\n");
       }
     }
     c.out().Verbatim("txt", text);

@@ -42,41 +42,91 @@ void GetCommand(CommandContext& ctx, Argv& argv) {
   });
 }
 
-// The expiry options shared by SET and GETEX (Redis's parseExtendedStringArgumentsOrReply).
-struct ExpiryArg {
-  enum Unit { kNone, kEx, kPx, kExAt, kPxAt } unit = kNone;
-  std::string_view text;
+// The options of SET and GETEX, parsed as Redis 7.0's parseExtendedStringArgumentsOrReply
+// does: an option may repeat (the last value wins: `PX 0 PX 100` sets 100 ms, `PERSIST
+// PERSIST` is PERSIST), but NX conflicts with XX, and EX, PX, EXAT, PXAT, KEEPTTL (SET) and
+// PERSIST (GETEX) conflict with each other; a conflict, an option of the other command or an
+// expiry option without a value is a syntax error. The expiry value is checked only after
+// every option parsed, so `EX -5 PXAT 1` is a syntax error, not an invalid expire time.
+struct StringOptions {
+  enum Flag : uint32_t {
+    kNx = 1 << 0,
+    kXx = 1 << 1,
+    kEx = 1 << 2,
+    kPx = 1 << 3,
+    kKeepTtl = 1 << 4,
+    kGet = 1 << 5,
+    kExAt = 1 << 6,
+    kPxAt = 1 << 7,
+    kPersist = 1 << 8,
+  };
+  static constexpr uint32_t kExpiryFlags = kEx | kPx | kExAt | kPxAt;
+  uint32_t flags = 0;
+  std::string_view expire;  // the value of the (last) EX/PX/EXAT/PXAT
 
-  bool TryParse(const Argv& argv, size_t* j) {
-    const std::string& opt = argv[*j];
-    if (unit != kNone || *j + 1 >= argv.size()) return false;
-    if (EqualsIgnoreCase(opt, "ex")) {
-      unit = kEx;
-    } else if (EqualsIgnoreCase(opt, "px")) {
-      unit = kPx;
-    } else if (EqualsIgnoreCase(opt, "exat")) {
-      unit = kExAt;
-    } else if (EqualsIgnoreCase(opt, "pxat")) {
-      unit = kPxAt;
-    } else {
-      return false;
+  bool Has(uint32_t f) const { return (flags & f) != 0; }
+
+  // argv[first..]: false (and a syntax error replied) when Redis refuses them.
+  bool Parse(CommandContext& ctx, const Argv& argv, size_t first, bool is_set) {
+    for (size_t j = first; j < argv.size(); ++j) {
+      const std::string& opt = argv[j];
+      const bool has_next = j + 1 < argv.size();
+      // An expiry option: allowed if no other expiry kind (nor KEEPTTL/PERSIST) was given.
+      auto expiry = [&](uint32_t kind) {
+        if (Has((kExpiryFlags & ~kind) | kKeepTtl | kPersist) || !has_next) return false;
+        flags |= kind;
+        expire = argv[++j];
+        return true;
+      };
+      bool ok;
+      if (EqualsIgnoreCase(opt, "nx")) {
+        ok = is_set && !Has(kXx);
+        if (ok) flags |= kNx;
+      } else if (EqualsIgnoreCase(opt, "xx")) {
+        ok = is_set && !Has(kNx);
+        if (ok) flags |= kXx;
+      } else if (EqualsIgnoreCase(opt, "get")) {
+        ok = is_set;
+        if (ok) flags |= kGet;
+      } else if (EqualsIgnoreCase(opt, "keepttl")) {
+        ok = is_set && !Has(kExpiryFlags | kPersist);
+        if (ok) flags |= kKeepTtl;
+      } else if (EqualsIgnoreCase(opt, "persist")) {
+        ok = !is_set && !Has(kExpiryFlags | kKeepTtl);
+        if (ok) flags |= kPersist;
+      } else if (EqualsIgnoreCase(opt, "ex")) {
+        ok = expiry(kEx);
+      } else if (EqualsIgnoreCase(opt, "px")) {
+        ok = expiry(kPx);
+      } else if (EqualsIgnoreCase(opt, "exat")) {
+        ok = expiry(kExAt);
+      } else if (EqualsIgnoreCase(opt, "pxat")) {
+        ok = expiry(kPxAt);
+      } else {
+        ok = false;
+      }
+      if (!ok) {
+        ctx.out().Error(kErrSyntax);
+        return false;
+      }
     }
-    text = argv[++*j];
     return true;
   }
 
-  // Absolute Unix ms, or 0 without an option. Replies the error and returns false on bad input.
-  bool Resolve(CommandContext& ctx, std::string_view command, int64_t* expire_at_ms) const {
+  // Absolute Unix ms, or 0 without an expiry option. On bad input sets *error to the reply
+  // and returns false (Redis's getExpireMillisecondsOrReply).
+  bool Resolve(std::string_view command, int64_t* expire_at_ms, std::string* error) const {
     *expire_at_ms = 0;
-    if (unit == kNone) return true;
+    if (!Has(kExpiryFlags)) return true;
     int64_t n;
-    if (!ParseInt64(text, &n)) {
-      ctx.out().Error(kErrNotInteger);
+    if (!ParseInt64(expire, &n)) {
+      *error = std::string(kErrNotInteger);
       return false;
     }
-    const bool seconds = unit == kEx || unit == kExAt;
-    if (n <= 0 || !ToAbsoluteMs(n, seconds, unit == kEx || unit == kPx, expire_at_ms)) {
-      ctx.out().Error(InvalidExpire(command));
+    const bool seconds = Has(kEx | kExAt);
+    if (n <= 0 || !ToAbsoluteMs(n, seconds, Has(kEx | kPx), expire_at_ms) ||
+        *expire_at_ms <= 0) {
+      *error = InvalidExpire(command);
       return false;
     }
     return true;
@@ -85,25 +135,17 @@ struct ExpiryArg {
 
 // SET key value [NX | XX] [GET] [EX s | PX ms | EXAT unix-s | PXAT unix-ms | KEEPTTL]
 void SetCommand(CommandContext& ctx, Argv& argv) {
-  bool nx = false, xx = false, get = false, keep_ttl = false;
-  ExpiryArg expiry;
-  for (size_t j = 3; j < argv.size(); ++j) {
-    const std::string& opt = argv[j];
-    if (EqualsIgnoreCase(opt, "nx") && !xx) {
-      nx = true;
-    } else if (EqualsIgnoreCase(opt, "xx") && !nx) {
-      xx = true;
-    } else if (EqualsIgnoreCase(opt, "get")) {
-      get = true;
-    } else if (EqualsIgnoreCase(opt, "keepttl") && expiry.unit == ExpiryArg::kNone) {
-      keep_ttl = true;
-    } else if (keep_ttl || !expiry.TryParse(argv, &j)) {
-      ctx.out().Error(kErrSyntax);
-      return;
-    }
-  }
+  StringOptions opts;
+  if (!opts.Parse(ctx, argv, 3, /*is_set=*/true)) return;
+  const bool nx = opts.Has(StringOptions::kNx), xx = opts.Has(StringOptions::kXx);
+  const bool get = opts.Has(StringOptions::kGet);
+  const bool keep_ttl = opts.Has(StringOptions::kKeepTtl);
   int64_t expire_at_ms;
-  if (!expiry.Resolve(ctx, "set", &expire_at_ms)) return;
+  std::string error;
+  if (!opts.Resolve("set", &expire_at_ms, &error)) {
+    ctx.out().Error(error);
+    return;
+  }
   if (ValueTooLarge(ctx, argv[2])) return;
   Op* op = ctx.NewOp(Op::PUT, argv[1], [get](OpResult& r, CommandContext& c) {
     RespWriter out = c.out();
@@ -183,19 +225,25 @@ void GetDelCommand(CommandContext& ctx, Argv& argv) {
 
 // GETEX key [EX s | PX ms | EXAT unix-s | PXAT unix-ms | PERSIST]
 void GetExCommand(CommandContext& ctx, Argv& argv) {
-  ExpiryArg expiry;
-  bool persist = false;
-  for (size_t j = 2; j < argv.size(); ++j) {
-    if (EqualsIgnoreCase(argv[j], "persist") && expiry.unit == ExpiryArg::kNone && !persist) {
-      persist = true;
-    } else if (persist || !expiry.TryParse(argv, &j)) {
-      ctx.out().Error(kErrSyntax);
-      return;
-    }
-  }
+  StringOptions opts;
+  if (!opts.Parse(ctx, argv, 2, /*is_set=*/false)) return;
   int64_t expire_at_ms;
-  if (!expiry.Resolve(ctx, "getex", &expire_at_ms)) return;
-  if (!persist && expiry.unit == ExpiryArg::kNone) {
+  std::string error;
+  if (!opts.Resolve("getex", &expire_at_ms, &error)) {
+    // Redis looks the key up before it checks the expiry: a missing key answers null.
+    Op op = KeyOp(ctx, Op::GET, std::move(argv[1]));
+    op.set_no_value(true);
+    SendAndReply(ctx, std::move(op), [error](const OpResult& r, RespWriter& out) {
+      if (ReplyIfFailed(r, out)) return;
+      if (r.code() == OpResult::NOT_FOUND) {
+        out.Null();
+      } else {
+        out.Error(error);
+      }
+    });
+    return;
+  }
+  if (!opts.Has(StringOptions::kPersist | StringOptions::kExpiryFlags)) {
     SendAndReply(ctx, KeyOp(ctx, Op::GET, std::move(argv[1])), ReplyValueOrNull);
     return;
   }

@@ -108,9 +108,16 @@ int main(int argc, char** argv) {
   app.add_option("--max-value-bytes", options.max_value_bytes,
                  "largest value accepted, in bytes (at most 512 MiB)")
       ->envname("KV_MAX_VALUE_BYTES")->capture_default_str();
-  app.add_option("--max-conns-per-shard", options.max_conns_per_shard,
-                 "the RESP gateway accepts up to this many connections per shard")
-      ->envname("KV_MAX_CONNS_PER_SHARD")->capture_default_str();
+  CLI::Option* max_clients =
+      app.add_option("--max-clients", options.max_clients,
+                     "maximum open client connections of the RESP gateway (Redis's maxclients; "
+                     "CONFIG GET maxclients)")
+          ->envname("KV_MAX_CLIENTS")->capture_default_str();
+  CLI::Option* max_conns_per_shard =
+      app.add_option("--max-conns-per-shard", options.max_conns_per_shard,
+                     "deprecated, use --max-clients: the RESP gateway accepts up to this many "
+                     "connections per shard (this x the shard count in all)")
+          ->envname("KV_MAX_CONNS_PER_SHARD");
   app.add_option("--idle-timeout-secs", options.idle_timeout_secs,
                  "close client connections idle this long, in seconds; 0 = never")
       ->envname("KV_IDLE_TIMEOUT_SECS")->capture_default_str();
@@ -150,6 +157,17 @@ int main(int argc, char** argv) {
   if (!address.empty() &&
       !ApplyAddress(address, bind->count() > 0, http_port->count() > 0, options)) {
     return 1;
+  }
+  if (max_conns_per_shard->count() > 0) {
+    if (max_clients->count() > 0) {
+      LOG(WARNING) << "--max-conns-per-shard is deprecated and --max-clients is given: using "
+                      "--max-clients="
+                   << options.max_clients;
+      options.max_conns_per_shard = 0;
+    } else {
+      LOG(WARNING) << "--max-conns-per-shard is deprecated: use --max-clients (the total; "
+                      "here --max-conns-per-shard x shards)";
+    }
   }
   if (reclaim_threshold->count() > 0 || reclaim_interval->count() > 0) {
     LOG(WARNING) << "--reclaim-sealed-threshold/--reclaim-interval-secs: reclaim arrives with "

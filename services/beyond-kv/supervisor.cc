@@ -38,6 +38,7 @@ using std::chrono::seconds;
 constexpr int kMaxShards = 64;
 constexpr int64_t kMaxValueBytesLimit = 512ll << 20;
 constexpr int64_t kMaxConnsPerShardLimit = 1 << 20;
+constexpr int64_t kMaxClientsLimit = 1 << 20;
 constexpr int kMaxHttpThreads = 4096;
 constexpr char kPasswordEnv[] = "KV_REQUIREPASS";
 constexpr char kHttpTokenEnv[] = "KV_HTTP_TOKEN";
@@ -205,7 +206,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
       absl::StrCat("--shard-count=", s),
       absl::StrCat("--threads=", s),
       absl::StrCat("--max-value-bytes=", options.max_value_bytes),
-      absl::StrCat("--max-conns=", options.max_conns_per_shard * s),
+      absl::StrCat("--max-conns=", EffectiveMaxClients(options, s)),
       absl::StrCat("--idle-timeout-secs=", options.idle_timeout_secs),
       // Only reported by CONFIG GET; the shards apply it.
       absl::StrCat("--fsync=", options.fsync),
@@ -515,6 +516,11 @@ int Supervisor::PollTimeoutMs() const {
 
 }  // namespace
 
+int64_t EffectiveMaxClients(const SupervisorOptions& options, int shard_count) {
+  if (options.max_conns_per_shard > 0) return options.max_conns_per_shard * shard_count;
+  return options.max_clients;
+}
+
 absl::Status ValidateOptions(const SupervisorOptions& o) {
   if (o.data_dir.empty()) return absl::InvalidArgumentError("--data-dir must not be empty");
   if (o.bind.empty()) return absl::InvalidArgumentError("--bind must not be empty");
@@ -546,9 +552,12 @@ absl::Status ValidateOptions(const SupervisorOptions& o) {
     return OutOfRange("max-value-bytes", o.max_value_bytes,
                       absl::StrCat("1..", kMaxValueBytesLimit, " (512 MiB)"));
   }
-  if (o.max_conns_per_shard < 1 || o.max_conns_per_shard > kMaxConnsPerShardLimit) {
+  if (o.max_clients < 1 || o.max_clients > kMaxClientsLimit) {
+    return OutOfRange("max-clients", o.max_clients, absl::StrCat("1..", kMaxClientsLimit));
+  }
+  if (o.max_conns_per_shard < 0 || o.max_conns_per_shard > kMaxConnsPerShardLimit) {
     return OutOfRange("max-conns-per-shard", o.max_conns_per_shard,
-                      absl::StrCat("1..", kMaxConnsPerShardLimit));
+                      absl::StrCat("1..", kMaxConnsPerShardLimit, " (0: not given)"));
   }
   if (o.idle_timeout_secs < 0) return OutOfRange("idle-timeout-secs", o.idle_timeout_secs, ">= 0");
   if (o.reclaim_sealed_threshold < 0) {

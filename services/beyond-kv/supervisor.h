@@ -24,7 +24,11 @@ struct SupervisorOptions {
   int threads = 1;                        // shard count S, 1..256; must match the MANIFEST
   int64_t memory_bytes = 1ll << 30;       // cache budget; each shard gets memory_bytes / S
   int64_t max_value_bytes = 64ll << 20;   // largest value accepted, 1..512 MiB
-  int64_t max_conns_per_shard = 1024;     // the gateway accepts up to this x S connections
+  int64_t max_clients = 10000;            // open client connections of the RESP gateway
+                                          // (Redis's maxclients), 1..1048576
+  // Deprecated alias (--max-conns-per-shard): when > 0, the RESP gateway accepts this x S
+  // connections instead of max_clients. 0 = not given.
+  int64_t max_conns_per_shard = 0;
   int64_t idle_timeout_secs = 0;          // close idle client connections; 0 = never
   // Reclaim arrives with the storage-engine release: validated, otherwise unused.
   int64_t reclaim_sealed_threshold = 4;
@@ -44,6 +48,10 @@ struct SupervisorOptions {
   // LocateChildBinary). main() fills it from KV_BIN_DIR.
   std::string bin_dir;
 };
+
+// The RESP gateway's connection limit: max_conns_per_shard x S if that deprecated alias is
+// given (> 0), else max_clients.
+int64_t EffectiveMaxClients(const SupervisorOptions& options, int shard_count);
 
 // OK if every field is in range; InvalidArgument naming the flag otherwise.
 absl::Status ValidateOptions(const SupervisorOptions& options);

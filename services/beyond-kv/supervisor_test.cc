@@ -232,7 +232,7 @@ TEST_F(SupervisorTest, StartsShardsThenGatewaysAndStopsOnSigterm) {
   EXPECT_FALSE(Contains(shard.env, "KV_HTTP_TOKEN=t0ken"));
   const Process gateway = ChildWith(absl::StrCat("--port=", port_));
   EXPECT_TRUE(Contains(gateway.argv, "--socket-dir=" + data + "/run"));
-  EXPECT_TRUE(Contains(gateway.argv, "--max-conns=2048"));
+  EXPECT_TRUE(Contains(gateway.argv, "--max-conns=10000"));  // Redis's maxclients
   EXPECT_TRUE(Contains(gateway.env, "KV_REQUIREPASS=s3cret"));
   EXPECT_FALSE(Contains(gateway.env, "KV_HTTP_TOKEN=t0ken"));
   for (const std::string& arg : gateway.argv) EXPECT_FALSE(absl::StrContains(arg, "s3cret"));
@@ -263,6 +263,47 @@ TEST_F(SupervisorTest, StartsShardsThenGatewaysAndStopsOnSigterm) {
   EXPECT_LT(final_log.find("HTTP gateway (pid"), shards_stopping);
   for (const Process& child : children) EXPECT_FALSE(Alive(child.pid)) << child.pid;
   EXPECT_EQ(Out(), "");  // logs go to stderr only
+}
+
+TEST_F(SupervisorTest, RefusesMaxClientsOutOfRange) {
+  std::vector<std::string> args = BaseArgs(1);
+  args.push_back("--max-clients=0");
+  Start(args);
+  const int status = WaitExit(milliseconds(5000));
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_TRUE(absl::StrContains(Log(), "--max-clients=0 is out of range")) << Log();
+}
+
+TEST_F(SupervisorTest, MaxClientsReachesTheGateway) {
+  std::vector<std::string> args = BaseArgs(2);
+  args.push_back("--max-clients=77");
+  Start(args);
+  ASSERT_TRUE(WaitReady()) << Log();
+  EXPECT_TRUE(Contains(ChildWith(absl::StrCat("--port=", port_)).argv, "--max-conns=77"));
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
+}
+
+TEST_F(SupervisorTest, MaxClientsWinsOverTheDeprecatedAlias) {
+  std::vector<std::string> args = BaseArgs(2);
+  args.push_back("--max-clients=77");
+  args.push_back("--max-conns-per-shard=3");
+  Start(args);
+  ASSERT_TRUE(WaitReady()) << Log();
+  EXPECT_TRUE(Contains(ChildWith(absl::StrCat("--port=", port_)).argv, "--max-conns=77"));
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
+}
+
+TEST_F(SupervisorTest, DeprecatedMaxConnsPerShardStillWorks) {
+  std::vector<std::string> args = BaseArgs(2);
+  Start(args, {"KV_MAX_CONNS_PER_SHARD=3"});
+  ASSERT_TRUE(WaitReady()) << Log();
+  EXPECT_TRUE(Contains(ChildWith(absl::StrCat("--port=", port_)).argv, "--max-conns=6"));
+  EXPECT_TRUE(absl::StrContains(Log(), "--max-conns-per-shard is deprecated")) << Log();
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
 }
 
 TEST_F(SupervisorTest, HttpPortZeroRunsNoHttpGateway) {
@@ -367,6 +408,7 @@ TEST_F(SupervisorTest, HelpListsDefaultsAndEnvironmentVariables) {
   EXPECT_FALSE(absl::StrContains(help, "not yet available"));
   EXPECT_FALSE(absl::StrContains(help, "HTTP not yet served"));
   EXPECT_TRUE(absl::StrContains(help, "(Env:KV_ADDRESS)"));
+  EXPECT_TRUE(absl::StrContains(help, "--max-clients INT=10000 (Env:KV_MAX_CLIENTS)")) << help;
   EXPECT_TRUE(absl::StrContains(help, "serve"));
 }
 

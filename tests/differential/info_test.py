@@ -1,12 +1,16 @@
 """RESP INFO against a real beyond-kv: its figures move when commands run, and they are the
 figures GET /metrics reports (per namespace, per shard), as issue 7 asks."""
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resp  # noqa: E402
+from differential_test import free_port, wait_ready  # noqa: E402
 from sse_test import Server  # noqa: E402
 
 
@@ -82,6 +86,55 @@ class InfoTest(unittest.TestCase):
         self.assertEqual(set(self.info("commandstats", "shards")), {"commandstats", "shards"})
         self.assertEqual(default["server"]["shards_up"], 3)
         self.assertEqual(sorted(default["shards"]), ["shard0", "shard1", "shard2"])
+
+    def test_section_selection_as_redis(self):
+        """INFO's section arguments select what they select on redis-server 7.0: several
+        sections, any case, default/all/everything, unknown names adding nothing. Our own
+        sections (namespaces, shards) come last, as a module's would, and only where selected;
+        the sections in between appear in Redis's order."""
+        tmp = tempfile.mkdtemp(prefix="bkv-info-", dir="/tmp")
+        port = free_port()
+        redis_server = subprocess.Popen(
+            [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
+             "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", tmp],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        try:
+            wait_ready(port, redis_server, os.devnull)
+            redis = resp.Connection(port)
+            ours_only = ("# Namespaces", "# Shards")
+
+            def headers(conn, args):
+                t, text = conn.call("INFO", *args)
+                self.assertEqual(t, "$", args)
+                return [l for l in text.decode().split("\r\n") if l.startswith("# ")]
+
+            cases = [(), ("server",), ("SERVER",), ("Server", "clients"), ("clients", "server"),
+                     ("nosuch",), ("nosuch", "keyspace"), ("keyspace", "KEYSPACE"),
+                     ("default",), ("DEFAULT",), ("all",), ("ALL",), ("everything",),
+                     ("default", "commandstats"), ("default", "all"), ("all", "nosuch"),
+                     ("commandstats", "latencystats", "errorstats"), ("cpu",), ("replication",),
+                     ("modules",), ("module_list",), ("cluster",), ("memory", "persistence", "stats"),
+                     ("everything", "server"), ("default", "default")]
+            for args in cases:
+                want = headers(redis, args)
+                got = headers(self.c, args)
+                self.assertEqual([h for h in got if h not in ours_only], want, args)
+                ours = [h for h in got if h in ours_only]
+                self.assertEqual(got[len(got) - len(ours):], ours, args)  # ours come last
+                lowered = {a.lower() for a in args}
+                selected = not args or lowered & {"default", "all", "everything"}
+                self.assertEqual(bool(ours), bool(selected), args)
+            self.assertEqual(headers(self.c, ("namespaces", "Shards")), list(ours_only))
+            self.assertEqual(self.c.call("INFO", "nosuch"), redis.call("INFO", "nosuch"))
+            for field in ("role:master", "connected_slaves:0", "cluster_enabled:0"):
+                self.assertIn(field, self.c.call("INFO")[1].decode().split("\r\n"))
+            cpu = self.info("cpu")["cpu"]
+            self.assertGreater(cpu["used_cpu_sys"] + cpu["used_cpu_user"], 0)
+            redis.close()
+        finally:
+            redis_server.terminate()
+            redis_server.wait(timeout=30)
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def test_figures_move_with_commands(self):
         before = self.info("everything")
