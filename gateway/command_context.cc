@@ -29,7 +29,10 @@ void CommandContext::Send(std::string_view key, v1::Op op, OpCallback cb) {
 }
 
 void CommandContext::SendToShard(uint32_t shard, v1::Op op, OpCallback cb) {
-  *NewOpForShard(shard, std::move(cb)) = std::move(op);
+  v1::Op* slot = NewOpForShard(shard, std::move(cb));
+  const uint64_t txn = slot->txn();
+  *slot = std::move(op);
+  slot->set_txn(txn);
 }
 
 v1::Op* CommandContext::NewOpForShard(uint32_t shard, OpCallback cb) {
@@ -39,9 +42,14 @@ v1::Op* CommandContext::NewOpForShard(uint32_t shard, OpCallback cb) {
   slot->reply = reply_;
   slot->cb = std::move(cb);
   // Two pointers: fits std::function's inline storage.
-  return loop_->AddOp(shard, [loop = loop_, slot](v1::OpResult& result) {
+  v1::Op* op = loop_->AddOp(shard, [loop = loop_, slot](v1::OpResult& result) {
     loop->CompleteSlot(slot, result);
   });
+  if (const uint64_t txn = loop_->current_transaction(); txn != 0) {
+    op->set_txn(txn);
+    loop_->NoteTransactionShard(shard);
+  }
+  return op;
 }
 
 v1::Op* CommandContext::NewOp(v1::Op::Type type, std::string_view key, OpCallback cb) {
@@ -97,6 +105,20 @@ bool CommandContext::Settle() {
     finish(*this);
   }
   if (reply_->outstanding != 0) return false;
+  if (reply_->parent != nullptr) {
+    // A command inside EXEC: its reply is part of EXEC's, which waits for it.
+    std::shared_ptr<PendingReply> parent = std::move(reply_->parent);
+    reply_->parent = nullptr;
+    CountCompletion();
+    --parent->outstanding;
+    CommandContext parent_ctx(loop_, conn_, std::move(parent));
+    return parent_ctx.Settle();
+  }
+  CountCompletion();
+  return true;
+}
+
+void CommandContext::CountCompletion() {
   if (reply_->command_index >= 0 && !reply_->counted) {
     reply_->counted = true;
     const int64_t elapsed_ns = absl::GetCurrentTimeNanos() - reply_->start_ns;
@@ -105,7 +127,6 @@ bool CommandContext::Settle() {
                                   static_cast<uint64_t>(std::max<int64_t>(0, elapsed_ns) / 1000),
                                   first == '-' || first == '!');
   }
-  return true;
 }
 
 }  // namespace beyondkv::gateway

@@ -79,6 +79,7 @@ class CommandContext {
   void Push(const std::string& frame, const std::string& error_if_full);
 
   const std::shared_ptr<Connection>& connection() { return conn_; }
+  const std::shared_ptr<PendingReply>& reply() { return reply_; }
 
   // The command this reply answers (its index in AllCommands()): its latency and outcome are
   // counted in INFO commandstats once the reply is complete.
@@ -88,6 +89,8 @@ class CommandContext {
   void CloseAfterReply() { reply_->close_after = true; }
 
  private:
+  void CountCompletion();  // INFO commandstats, once per reply
+
   IoLoop* loop_;
   std::shared_ptr<Connection> conn_;
   std::shared_ptr<PendingReply> reply_;

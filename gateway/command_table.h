@@ -39,6 +39,8 @@ std::vector<CommandSpec> ServerCommands();
 std::vector<CommandSpec> ExpireCommands();
 std::vector<CommandSpec> RevisionCommands();
 std::vector<CommandSpec> WatchCommands();
+std::vector<CommandSpec> BitCommands();
+std::vector<CommandSpec> TransactionCommands();
 
 // Every command, sorted by name. Built once; thread-safe to read.
 const std::vector<CommandSpec>& AllCommands();

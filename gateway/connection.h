@@ -35,6 +35,9 @@ struct PendingReply {
   int command_index = -1;
   int64_t start_ns = 0;
   bool counted = false;
+  // A command queued in MULTI and run by EXEC: its reply becomes part of EXEC's array reply,
+  // which counts it as outstanding until it completes.
+  std::shared_ptr<PendingReply> parent;
 };
 
 // What commands read and change about their client (HELLO, SELECT, AUTH, CLIENT SETNAME).
@@ -49,6 +52,27 @@ struct ClientState {
   int64_t created_ms = 0;      // Unix ms
   int64_t last_active_ms = 0;  // Unix ms of the last byte read
   std::string last_command;    // lower-case name, for CLIENT INFO
+
+  // MULTI / EXEC (commands/txn_cmds.cc, Redis 7.0 multi.c).
+  bool in_multi = false;
+  bool multi_dirty = false;                   // a queueing error: EXEC answers EXECABORT
+  std::vector<std::vector<std::string>> queued;
+  // Optimistic WATCH of a RESP2 connection: the keys' revisions when watched (0: absent).
+  struct WatchedKey {
+    uint32_t db;
+    std::string key;
+    uint64_t revision;
+  };
+  std::vector<WatchedKey> watched;
+  bool watch_failed = false;  // a WATCH could not read a key: the next EXEC aborts
+
+  void ClearTransaction() {
+    in_multi = false;
+    multi_dirty = false;
+    queued.clear();
+    watched.clear();
+    watch_failed = false;
+  }
 };
 
 // One CLIENT LIST / CLIENT INFO line (Redis's format, the fields we track), ending in "\n".

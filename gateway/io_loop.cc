@@ -406,6 +406,23 @@ int IoLoop::KillClients(const KillFilter& filter) {
 
 v1::Op* IoLoop::AddOp(uint32_t shard, OpDone done) { return batcher_.Add(shard, std::move(done)); }
 
+uint64_t IoLoop::BeginTransaction() {
+  txn_ = ++next_txn_;
+  txn_shards_.clear();
+  return txn_;
+}
+
+std::vector<uint32_t> IoLoop::EndTransaction() {
+  txn_ = 0;
+  return std::move(txn_shards_);
+}
+
+void IoLoop::NoteTransactionShard(uint32_t shard) {
+  if (std::find(txn_shards_.begin(), txn_shards_.end(), shard) == txn_shards_.end()) {
+    txn_shards_.push_back(shard);
+  }
+}
+
 IoLoop::OpSlot* IoLoop::AcquireSlot() {
   if (free_slots_.empty()) return new OpSlot();
   OpSlot* slot = free_slots_.back().release();

@@ -73,6 +73,13 @@ class IoLoop {
   // shardlink::Batcher::Add); `done` runs on this thread with its result. Loop thread only.
   v1::Op* AddOp(uint32_t shard, shardlink::OpDone done);
 
+  // MULTI/EXEC (commands/txn_cmds.cc): while a transaction's commands are dispatched, every
+  // op added is stamped with its id and the shards it goes to are noted. Loop thread only.
+  uint64_t BeginTransaction();                  // returns the new transaction's id (> 0)
+  std::vector<uint32_t> EndTransaction();       // the shards its ops went to
+  uint64_t current_transaction() const { return txn_; }
+  void NoteTransactionShard(uint32_t shard);
+
   // A command's pending op: what its result needs (the reply slot, the connection, the
   // command's callback). Pooled per loop, so an op costs no allocation. Loop thread only.
   struct OpSlot {
@@ -112,6 +119,9 @@ class IoLoop {
   int KillClients(const KillFilter& filter);
 
  private:
+  uint64_t txn_ = 0;            // the transaction being dispatched, 0 = none
+  uint64_t next_txn_ = 0;
+  std::vector<uint32_t> txn_shards_;
   using OpDone = shardlink::OpDone;
 
   // Closes every batch past the batcher's limits (before a command).

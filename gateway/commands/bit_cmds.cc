@@ -333,12 +333,12 @@ std::string_view EncodingOf(const std::string& value) {
 }
 
 void UnknownSubcommand(CommandContext& ctx, const Argv& argv, std::string_view command) {
-  ctx.out().Error(absl::StrCat("ERR unknown subcommand '", argv[1], "'. Try ", command,
+  ctx.out().Error(absl::StrCat("ERR unknown subcommand '", argv[1], "'. Try ", std::string(command),
                                " HELP."));
 }
 
 void SubcommandArity(CommandContext& ctx, std::string_view command, const std::string& sub) {
-  ctx.out().Error(absl::StrCat("ERR wrong number of arguments for '", command, "|",
+  ctx.out().Error(absl::StrCat("ERR wrong number of arguments for '", std::string(command), "|",
                                ToLower(sub), "' command"));
 }
 

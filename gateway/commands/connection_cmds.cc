@@ -138,6 +138,7 @@ void HelloCommand(CommandContext& ctx, Argv& argv) {
 // RESET: back to a fresh connection's state (Redis 7.0 resetCommand).
 void ResetCommand(CommandContext& ctx, Argv&) {
   ClientState& c = ctx.client();
+  c.ClearTransaction();  // discards MULTI and unwatches, as Redis's RESET
   c.db = 0;
   c.protocol = 2;
   c.name.clear();

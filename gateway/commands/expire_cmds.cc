@@ -49,18 +49,13 @@ void ExpireGeneric(CommandContext& ctx, Argv& argv, bool seconds, bool relative,
   if (expire_at_ms <= 0) expire_at_ms = 1;
   // Redis checks each option given in turn (expire.c): NX, XX, GT, LT. The shard checks one
   // condition (ExpireConditionHolds), so the combinations Redis accepts map onto one:
-  // XX GT is exactly GT (GT already fails on a key without expiry). XX LT (an expiry must
-  // exist AND the new one be smaller) has no shard condition; it is sent as XX, which is
-  // exact when the new expiry is in the past (it deletes a key that has an expiry) but also
-  // lengthens an expiry LT would refuse. XX is the safe side: LT would put an expiry on a
-  // key without one. Reading the expiry first is no fix: commands pipelined after this one
-  // would run before the second step. The exact semantics need a shard condition
-  // (EXPIRE_XX_LT, or the conditions as bit flags).
-  const Op::ExpireCondition condition = nx   ? Op::EXPIRE_NX
-                                        : gt ? Op::EXPIRE_GT
-                                        : xx ? Op::EXPIRE_XX
-                                        : lt ? Op::EXPIRE_LT
-                                             : Op::EXPIRE_ALWAYS;
+  // XX GT is exactly GT (GT already fails on a key without expiry); XX LT has its own.
+  const Op::ExpireCondition condition = nx         ? Op::EXPIRE_NX
+                                        : gt       ? Op::EXPIRE_GT
+                                        : xx && lt ? Op::EXPIRE_XX_LT
+                                        : xx       ? Op::EXPIRE_XX
+                                        : lt       ? Op::EXPIRE_LT
+                                                   : Op::EXPIRE_ALWAYS;
   Op op = KeyOp(ctx, Op::EXPIRE, std::move(argv[1]));
   op.set_expire_at_ms(expire_at_ms);
   op.set_expire_condition(condition);

@@ -44,8 +44,34 @@ std::string EncodeEvent(const v1::WatchEvent& event) {
   }
 }
 
+// WATCH on a RESP2 connection: Redis's optimistic lock for MULTI/EXEC (txn_cmds.cc). Records
+// each key's revision (0: absent); EXEC runs only if none changed.
+void OptimisticWatch(CommandContext& ctx, Argv& argv) {
+  for (size_t i = 1; i < argv.size(); ++i) {
+    v1::Op* op = ctx.NewOp(v1::Op::GET, argv[i], [db = ctx.client().db, key = argv[i]](
+                                                     v1::OpResult& r, CommandContext& c) {
+      ClientState& client = c.client();
+      if (r.code() == v1::OpResult::OK || r.code() == v1::OpResult::NOT_FOUND) {
+        client.watched.push_back({db, key, r.code() == v1::OpResult::OK ? r.revision() : 0});
+      } else {
+        client.watch_failed = true;  // cannot know the revision: the next EXEC aborts
+      }
+    });
+    op->set_no_value(true);
+  }
+  ctx.Finish([](CommandContext& c) { c.out().Simple("OK"); });
+}
+
 void WatchGeneric(CommandContext& ctx, Argv& argv, bool prefix) {
   const char* name = prefix ? "PWATCH" : "WATCH";
+  if (ctx.client().in_multi) {
+    ctx.out().Error(absl::StrCat("ERR ", name, " inside MULTI is not allowed"));
+    return;
+  }
+  if (ctx.client().protocol != 3 && !prefix) {
+    OptimisticWatch(ctx, argv);
+    return;
+  }
   if (ctx.client().protocol != 3) {
     ctx.out().Error(absl::StrCat("ERR ", name, " requires RESP3, send HELLO 3 first"));
     return;
@@ -130,10 +156,17 @@ void WatchGeneric(CommandContext& ctx, Argv& argv, bool prefix) {
 void WatchCommand(CommandContext& ctx, Argv& argv) { WatchGeneric(ctx, argv, false); }
 void PWatchCommand(CommandContext& ctx, Argv& argv) { WatchGeneric(ctx, argv, true); }
 
+// Ends the optimistic WATCH and every subscription. Ending subscriptions sends no reply
+// (wire-protocol.md: no frame may arrive after UNWATCH, and the public SDK treats any as an
+// error); otherwise +OK as Redis.
 void UnwatchCommand(CommandContext& ctx, Argv&) {
-  for (auto& watch : ctx.connection()->watches) watch->Cancel();
-  ctx.connection()->watches.clear();
-  ctx.out().Simple("OK");
+  ctx.client().watched.clear();
+  ctx.client().watch_failed = false;
+  std::vector<std::shared_ptr<shardlink::WatchSession>>& watches = ctx.connection()->watches;
+  const bool had_subscriptions = !watches.empty();
+  for (auto& watch : watches) watch->Cancel();
+  watches.clear();
+  if (!had_subscriptions) ctx.out().Simple("OK");
 }
 
 }  // namespace

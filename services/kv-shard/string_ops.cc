@@ -86,6 +86,8 @@ bool ExpireConditionHolds(v1::Op::ExpireCondition condition, int64_t current_ms,
       return current_ms != 0 && next_ms != 0 && next_ms > current_ms;
     case v1::Op::EXPIRE_LT:
       return next_ms != 0 && (current_ms == 0 || next_ms < current_ms);
+    case v1::Op::EXPIRE_XX_LT:
+      return current_ms != 0 && next_ms != 0 && next_ms < current_ms;
     default:
       return true;
   }

@@ -85,6 +85,11 @@ TEST(StringOpsTest, ExpireConditionsTreatNoExpiryAsInfinite) {
   EXPECT_TRUE(ExpireConditionHolds(Op::EXPIRE_LT, 100, 50));
   EXPECT_FALSE(ExpireConditionHolds(Op::EXPIRE_LT, 50, 100));
   EXPECT_FALSE(ExpireConditionHolds(Op::EXPIRE_LT, 50, 0));
+  // XX LT: an expiry must exist and the new one be smaller (no expiry is not "smaller").
+  EXPECT_FALSE(ExpireConditionHolds(Op::EXPIRE_XX_LT, 0, 100));
+  EXPECT_TRUE(ExpireConditionHolds(Op::EXPIRE_XX_LT, 100, 50));
+  EXPECT_FALSE(ExpireConditionHolds(Op::EXPIRE_XX_LT, 50, 100));
+  EXPECT_FALSE(ExpireConditionHolds(Op::EXPIRE_XX_LT, 50, 0));
   EXPECT_TRUE(ExpireConditionHolds(Op::EXPIRE_ALWAYS, 50, 0));
 }
 
