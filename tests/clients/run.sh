@@ -11,11 +11,20 @@ bin=${1:-$root/bazel-bin/services/beyond-kv/beyond-kv}
 work=$(mktemp -d /tmp/bkv-clients-XXXXXX)
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
-"$bin" --data-dir "$work/data" --resp-port "$port" --http-port "$(free_port)" --threads 2 2>"$work/server.log" &
+http_port=$(free_port)
+"$bin" --data-dir "$work/data" --resp-port "$port" --http-port "$http_port" --threads 2 2>"$work/server.log" &
 server=$!
-cleanup() { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"; }
+# A real redis-server beside it, for the idioms compared side by side.
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+  >"$work/redis.log" 2>&1 &
+redis=$!
+cleanup() {
+  kill "$server" "$redis" 2>/dev/null; wait "$server" "$redis" 2>/dev/null; rm -rf "$work"
+}
 trap cleanup EXIT
 for _ in $(seq 1 300); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 100); do redis-cli -p "$redis_port" PING >/dev/null 2>&1 && break; sleep 0.1; done
 
 passed=0
 failed=0
@@ -52,12 +61,16 @@ expect "redis-cli -3 HELLO proto" "proto 3" bash -c "redis-cli -p $port -3 HELLO
 expect "redis-cli unknown command" "ERR unknown command 'FOO', with args beginning with: 'bar' " cli FOO bar
 
 check "python3-redis script" /usr/bin/python3 "$here/redis_py_client.py" "$port"
+check "redis-py pipeline()/transaction()/WATCH/rate limiter, same as redis-server" \
+  /usr/bin/python3 "$here/redis_py_idioms.py" "$port" "$redis_port"
 
 if command -v node >/dev/null && command -v npm >/dev/null; then
   if [ ! -d "$here/node/node_modules/ioredis" ]; then
     (cd "$here/node" && npm ci --no-audit --no-fund >/dev/null 2>&1)
   fi
   check "ioredis (db, pipeline, SCAN paging, QUIT)" node "$here/node/ioredis_client.js" "$port"
+  check "ioredis multi() same as redis-server; revisions exact from Node (RESP, HTTP, JSON)" \
+    node "$here/node/idioms.js" "$port" "$redis_port" "$http_port"
 else
   echo "FAIL ioredis: node/npm not installed (scripts/setup.sh installs them)"; failed=$((failed + 1))
 fi
