@@ -19,7 +19,7 @@ TEST(OpTableTest, EveryOpTypeHasARowAndTheMutationsAreExactlyTheWrites) {
   const google::protobuf::EnumDescriptor* types = Op::Type_descriptor();
   const std::set<Op::Type> mutating = {Op::PUT,    Op::DELETE, Op::INCR,   Op::INCR_FLOAT,
                                        Op::APPEND, Op::SETRANGE, Op::EXPIRE, Op::FLUSH,
-                                       Op::RENAME, Op::MPUT,   Op::MDELETE};
+                                       Op::RENAME, Op::MPUT,   Op::MDELETE, Op::BITS};
   for (int i = 0; i < types->value_count(); ++i) {
     const auto type = static_cast<Op::Type>(types->value(i)->number());
     if (type == Op::TYPE_UNSPECIFIED) continue;
