@@ -278,27 +278,7 @@ void EngineWorker::AdvanceBatch() {
   if (batch_.phase == Batch::Phase::kReading) {
     if (!batch_.reads_done) return;
     OpContext ctx{engine_.get(), ops_executed_};
-    for (Call& call : batch_.calls) engine_->ObserveRevision(call.request->observed_revision());
-    for (Call& call : batch_.calls) {
-      // MULTI/EXEC with WATCH: a failed CHECK_REVISION skips the rest of its transaction's
-      // ops in this batch (they travel contiguously, so nothing else interleaves).
-      uint64_t aborted_txn = 0;
-      for (const Op& op : call.request->ops()) {
-        OpResult* result = call.response->add_results();
-        if (op.txn() != 0 && op.txn() == aborted_txn) {
-          result->set_code(OpResult::CONDITION_FAILED);
-          result->set_reason(OpResult::TXN_ABORTED);
-          result->set_message("transaction aborted: a WATCHed key changed");
-          continue;
-        }
-        ApplyOp(ctx, op, result);
-        ++ctx.ops_executed;
-        if (op.type() == Op::CHECK_REVISION && op.txn() != 0 &&
-            result->code() != OpResult::OK) {
-          aborted_txn = op.txn();
-        }
-      }
-    }
+    for (Call& call : batch_.calls) ApplyBatch(ctx, *call.request, call.response);
     ops_executed_ = ctx.ops_executed;
     engine_->DropReadAhead();
     // Group commit: one write per namespace for everything applied above.

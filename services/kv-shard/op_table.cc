@@ -203,6 +203,13 @@ void ApplyReadModifyWrite(OpContext& ctx, const Op& op, OpResult* result) {
   result->set_revision(put->revision);
 }
 
+// A Redis error line without its "ERR " (the gateways add it back, ReplyOpError).
+std::string WithoutErr(const absl::Status& status) {
+  std::string message(status.message());
+  if (message.rfind("ERR ", 0) == 0) message.erase(0, 4);
+  return message;
+}
+
 // SETBIT and BITFIELD (common/bit_ops.h): the arguments are parsed again here, so a batch
 // from any sender gets Redis's error instead of reaching an assertion.
 void ApplyBits(OpContext& ctx, const Op& op, OpResult* result) {
@@ -215,7 +222,7 @@ void ApplyBits(OpContext& ctx, const Op& op, OpResult* result) {
   bool write = false;
   if (op.command() == "setbit") {
     absl::StatusOr<bitops::SetBitArgs> parsed = bitops::ParseSetBit(args);
-    if (!parsed.ok()) return Invalid(std::string(parsed.status().message()), result);
+    if (!parsed.ok()) return Invalid(WithoutErr(parsed.status()), result);
     const int old_bit = bitops::SetBitInPlace(&value, parsed->offset, parsed->bit);
     result->set_int_value(old_bit);
     // Redis 7.0 writes (and signals the key modified) even when the bit already had the
@@ -223,7 +230,7 @@ void ApplyBits(OpContext& ctx, const Op& op, OpResult* result) {
     write = true;
   } else if (op.command() == "bitfield") {
     absl::StatusOr<bitops::BitfieldSpec> spec = bitops::ParseBitfield(args, false);
-    if (!spec.ok()) return Invalid(std::string(spec.status().message()), result);
+    if (!spec.ok()) return Invalid(WithoutErr(spec.status()), result);
     const bitops::BitfieldReply replies = bitops::ApplyBitfield(*spec, &value);
     for (const std::optional<int64_t>& r : replies) {
       result->add_values(r.has_value() ? std::to_string(*r) : std::string());
@@ -442,6 +449,25 @@ void ApplyOp(OpContext& ctx, const v1::Op& op, v1::OpResult* result) {
   const OpRow* row = FindOp(op.type());
   if (row == nullptr) return Invalid("unknown op type " + std::to_string(op.type()), result);
   row->apply(ctx, op, result);
+}
+
+void ApplyBatch(OpContext& ctx, const v1::BatchRequest& request, v1::BatchResponse* response) {
+  ctx.engine->ObserveRevision(request.observed_revision());
+  uint64_t aborted_txn = 0;
+  for (const Op& op : request.ops()) {
+    OpResult* result = response->add_results();
+    if (op.txn() != 0 && op.txn() == aborted_txn) {
+      result->set_code(OpResult::CONDITION_FAILED);
+      result->set_reason(OpResult::TXN_ABORTED);
+      result->set_message("transaction aborted: a WATCHed key changed");
+      continue;
+    }
+    ApplyOp(ctx, op, result);
+    ++ctx.ops_executed;
+    if (op.type() == Op::CHECK_REVISION && op.txn() != 0 && result->code() != OpResult::OK) {
+      aborted_txn = op.txn();
+    }
+  }
 }
 
 }  // namespace beyondkv::shard

@@ -43,6 +43,13 @@ void AddReadAheadKeys(const v1::Op& op, std::vector<engine::ReadAheadKey>* keys)
 // Applies `op`; an unknown type answers INVALID_ARGUMENT "unknown op type N".
 void ApplyOp(OpContext& ctx, const v1::Op& op, v1::OpResult* result);
 
+// Applies a batch's ops in order, appending one result each, after observing its
+// observed_revision (causality, ARCHITECTURE.md §6). MULTI/EXEC with WATCH: once a
+// CHECK_REVISION with a nonzero `txn` fails, the batch's later ops of that txn are skipped
+// (CONDITION_FAILED, reason TXN_ABORTED); a transaction's ops travel contiguously in one
+// batch, so nothing else interleaves with them. The caller commits.
+void ApplyBatch(OpContext& ctx, const v1::BatchRequest& request, v1::BatchResponse* response);
+
 }  // namespace beyondkv::shard
 
 #endif  // BEYONDKV_SERVICES_KV_SHARD_OP_TABLE_H_

@@ -88,6 +88,85 @@ class OpTableEngineTest : public testing::Test {
   std::unique_ptr<engine::Engine> engine_;
 };
 
+// MULTI/EXEC with WATCH: a failed check skips the rest of its transaction only; ops of other
+// transactions and plain ops run. The batch's observed revision bounds new revisions.
+TEST_F(OpTableEngineTest, BatchSkipsATransactionWhoseCheckFailsAndObservesRevisions) {
+  Op put;
+  put.set_type(Op::PUT);
+  put.set_key("w");
+  put.set_value("v");
+  const uint64_t rev = Apply(put).revision();
+  ASSERT_GT(rev, 0u);
+  v1::BatchRequest batch;
+  batch.set_observed_revision(rev + 1'000'000);  // a revision a client saw on another shard
+  auto add = [&](Op::Type type, const char* key, uint64_t txn, uint64_t if_revision = 0) {
+    Op* op = batch.add_ops();
+    op->set_type(type);
+    op->set_key(key);
+    op->set_value("new");
+    op->set_txn(txn);
+    op->set_if_revision(if_revision);
+  };
+  add(Op::CHECK_REVISION, "w", 5, rev + 1);  // stale: txn 5 aborts
+  add(Op::PUT, "a", 5);
+  add(Op::CHECK_REVISION, "w", 6, rev);      // current: txn 6 runs
+  add(Op::PUT, "b", 6);
+  add(Op::PUT, "c", 5);                      // still txn 5: skipped
+  add(Op::PUT, "d", 0);                      // not in a transaction
+  OpContext ctx{engine_.get(), 0};
+  v1::BatchResponse response;
+  ApplyBatch(ctx, batch, &response);
+  ASSERT_TRUE(engine_->Commit().ok());
+  ASSERT_EQ(response.results_size(), 6);
+  EXPECT_EQ(response.results(0).code(), OpResult::CONDITION_FAILED);
+  EXPECT_EQ(response.results(1).reason(), OpResult::TXN_ABORTED);
+  EXPECT_EQ(response.results(2).code(), OpResult::OK);
+  EXPECT_EQ(response.results(3).code(), OpResult::OK);
+  EXPECT_EQ(response.results(4).reason(), OpResult::TXN_ABORTED);
+  EXPECT_EQ(response.results(5).code(), OpResult::OK);
+  EXPECT_GT(response.results(3).revision(), rev + 1'000'000);  // causality
+  EXPECT_FALSE(engine_->Exists(0, "a").value());
+  EXPECT_TRUE(engine_->Exists(0, "b").value());
+  EXPECT_FALSE(engine_->Exists(0, "c").value());
+  EXPECT_TRUE(engine_->Exists(0, "d").value());
+  EXPECT_EQ(ctx.ops_executed, 4u);
+}
+
+TEST_F(OpTableEngineTest, BitsOpParsesAgainAndKeepsTheExpiry) {
+  Op put;
+  put.set_type(Op::PUT);
+  put.set_key("b");
+  put.set_value(std::string(1, '\0'));
+  put.set_expire_at_ms(4102444800000);
+  Apply(put);
+  Op bits;
+  bits.set_type(Op::BITS);
+  bits.set_key("b");
+  bits.set_command("setbit");
+  bits.add_args("7");
+  bits.add_args("1");
+  OpResult r = Apply(bits);
+  EXPECT_EQ(r.code(), OpResult::OK);
+  EXPECT_EQ(r.int_value(), 0);
+  absl::StatusOr<engine::Entry> got = engine_->Get(0, "b");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->value, std::string(1, '\x01'));
+  EXPECT_EQ(got->expire_at_ms, 4102444800000);
+  bits.set_args(0, "-1");  // a bad offset from any sender: Redis's error, no assertion
+  r = Apply(bits);
+  EXPECT_EQ(r.code(), OpResult::INVALID_ARGUMENT);
+  EXPECT_EQ(r.message(), "bit offset is not an integer or out of range");  // gateway adds ERR
+  bits.set_command("bitfield");
+  bits.clear_args();
+  for (const char* a : {"INCRBY", "u8", "0", "300", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "255"}) {
+    bits.add_args(a);
+  }
+  r = Apply(bits);
+  ASSERT_EQ(r.values_size(), 2);
+  EXPECT_EQ(r.values(0), "45");  // 1 + 300 wraps to 45
+  EXPECT_FALSE(r.found(1));      // 45 + 255 overflows: nil under FAIL
+}
+
 TEST_F(OpTableEngineTest, MultiKeyOpsCountLikeRedis) {
   Op mput = Multi(Op::MPUT, {"a", "b", "a"});
   mput.add_values("1");
