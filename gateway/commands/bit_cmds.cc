@@ -1,6 +1,6 @@
 // Bit and string-reading commands (Redis 7.0 src/bitops.c and src/t_string.c semantics, via
-// common/bit_ops.h): GETBIT, SETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO, LCS,
-// SUBSTR; and the object commands COPY, MOVE, OBJECT, MEMORY (src/db.c, src/object.c).
+// common/bit_ops.h): GETBIT, SETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD, BITFIELD_RO, LCS;
+// and the object commands COPY, MOVE, OBJECT, MEMORY (src/db.c, src/object.c).
 //
 // Reads fetch the value and compute here; SETBIT and writing BITFIELDs travel as one BITS op
 // and run in the owning shard's engine thread (atomic; the shard parses the arguments again).
@@ -77,23 +77,20 @@ void SetBitCommand(CommandContext& ctx, Argv& argv) {
   });
 }
 
-void BitCountCommand(CommandContext& ctx, Argv& argv) {
-  WithValue(ctx, argv[1], [args = Argv(argv.begin() + 2, argv.end())](const std::string* value,
-                                                                    RespWriter& out) {
-    absl::StatusOr<int64_t> n = bitops::BitCount(value, ArgsFrom(args, 0));
+// BITCOUNT and BITPOS: an integer computed from the value and the arguments after the key
+// (an absent key answers before the arguments are parsed, as Redis).
+void ReplyCount(CommandContext& ctx, Argv& argv,
+                absl::StatusOr<int64_t> (*count)(const std::string*, const bitops::Args&)) {
+  WithValue(ctx, argv[1], [count, args = Argv(argv.begin() + 2, argv.end())](
+                              const std::string* value, RespWriter& out) {
+    absl::StatusOr<int64_t> n = count(value, ArgsFrom(args, 0));
     if (!n.ok()) return ReplyStatusError(out, n.status());
     out.Integer(*n);
   });
 }
 
-void BitPosCommand(CommandContext& ctx, Argv& argv) {
-  WithValue(ctx, argv[1], [args = Argv(argv.begin() + 2, argv.end())](const std::string* value,
-                                                                    RespWriter& out) {
-    absl::StatusOr<int64_t> n = bitops::BitPos(value, ArgsFrom(args, 0));
-    if (!n.ok()) return ReplyStatusError(out, n.status());
-    out.Integer(*n);
-  });
-}
+void BitCountCommand(CommandContext& ctx, Argv& argv) { ReplyCount(ctx, argv, bitops::BitCount); }
+void BitPosCommand(CommandContext& ctx, Argv& argv) { ReplyCount(ctx, argv, bitops::BitPos); }
 
 void ReplyBitfield(const bitops::BitfieldReply& replies, RespWriter& out) {
   out.ArrayHeader(static_cast<int64_t>(replies.size()));
@@ -215,18 +212,6 @@ void LcsCommand(CommandContext& ctx, Argv& argv) {
     }
     out.Bulk("len");
     out.Integer(lcs->len);
-  });
-}
-
-// SUBSTR key start end: GETRANGE's old name.
-void SubstrCommand(CommandContext& ctx, Argv& argv) {
-  int64_t start = 0, end = 0;
-  if (!ParseInt64(argv[2], &start) || !ParseInt64(argv[3], &end)) {
-    ctx.out().Error(kErrNotInteger);
-    return;
-  }
-  WithValue(ctx, argv[1], [start, end](const std::string* value, RespWriter& out) {
-    out.Bulk(value == nullptr ? std::string() : bitops::GetRange(*value, start, end));
   });
 }
 
@@ -447,8 +432,6 @@ std::vector<CommandSpec> BitCommands() {
        BitfieldRoCommand},
       {"lcs", -3, {"readonly"}, 1, 2, 1, "string", "7.0.0",
        "Finds the longest common substring.", LcsCommand},
-      {"substr", 4, {"readonly"}, 1, 1, 1, "string", "1.0.0",
-       "Returns a substring from a string value.", SubstrCommand},
       {"copy", -3, {"write", "denyoom"}, 1, 2, 1, "generic", "6.2.0",
        "Copies the value of a key to a new key.", CopyCommand},
       {"move", 3, {"write", "fast"}, 1, 1, 1, "generic", "1.0.0",

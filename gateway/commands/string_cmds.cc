@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/bit_ops.h"
 #include "gateway/commands/command_util.h"
 
 namespace beyondkv::gateway {
@@ -450,26 +451,9 @@ void GetRangeCommand(CommandContext& ctx, Argv& argv) {
     return;
   }
   SendAndReply(ctx, KeyOp(ctx, Op::GET, std::move(argv[1])),
-               [first = start, last = end](const OpResult& r, RespWriter& out) {
+               [start, end](const OpResult& r, RespWriter& out) {
                  if (ReplyIfFailed(r, out)) return;
-                 int64_t start = first, end = last;
-                 const std::string& v = r.value();
-                 const int64_t len = static_cast<int64_t>(v.size());
-                 if (start < 0 && end < 0 && start > end) {
-                   out.Bulk("");
-                   return;
-                 }
-                 if (start < 0) start += len;
-                 if (end < 0) end += len;
-                 if (start < 0) start = 0;
-                 if (end < 0) end = 0;
-                 if (end >= len) end = len - 1;
-                 if (len == 0 || start > end) {
-                   out.Bulk("");
-                 } else {
-                   out.Bulk(std::string_view(v).substr(static_cast<size_t>(start),
-                                                       static_cast<size_t>(end - start + 1)));
-                 }
+                 out.Bulk(bitops::GetRange(r.value(), start, end));  // "" when absent
                });
 }
 
@@ -542,6 +526,8 @@ std::vector<CommandSpec> StringCommands() {
        "Returns the length of a string value.", StrlenCommand},
       {"getrange", 4, {"readonly"}, 1, 1, 1, "string", "2.4.0",
        "Returns a substring of the string stored at a key.", GetRangeCommand},
+      {"substr", 4, {"readonly"}, 1, 1, 1, "string", "1.0.0",
+       "Returns a substring from a string value.", GetRangeCommand},
       {"setrange", 4, {"write", "denyoom"}, 1, 1, 1, "string", "2.2.0",
        "Overwrites a part of a string value with another by an offset. Creates the key if "
        "it doesn't exist.",
