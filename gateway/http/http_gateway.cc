@@ -1,7 +1,6 @@
 #include "gateway/http/http_gateway.h"
 
 #include <glog/logging.h>
-#include <openssl/crypto.h>
 
 #include <string>
 #include <thread>
@@ -13,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/secrets.h"
 #include "gateway/http/api_error.h"
 #include "gateway/http/batch_handler.h"
 #include "gateway/http/handler_util.h"
@@ -62,12 +62,12 @@ class CountingThreadPool : public httplib::TaskQueue {
 
 bool TokenMatches(const std::string& header, const std::string& token) {
   constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() != kBearer.size() + token.size() ||
+  if (header.size() < kBearer.size() ||
       !absl::StartsWithIgnoreCase(header, absl::string_view(kBearer.data(), kBearer.size()))) {
     return false;
   }
-  // Constant time in the token's bytes, so timing does not reveal a matching prefix.
-  return CRYPTO_memcmp(header.data() + kBearer.size(), token.data(), token.size()) == 0;
+  // Constant time in the token's bytes and length (common/secrets.h).
+  return SecretEquals(std::string_view(header).substr(kBearer.size()), token);
 }
 
 // Default JSON bodies for errors cpp-httplib produces itself (malformed request, 413 on a
