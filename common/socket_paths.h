@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
+
 namespace beyondkv {
 
 inline std::string ShardSocketPath(const std::string& socket_dir, uint32_t shard) {
@@ -27,6 +29,13 @@ inline std::string LinkSocketPath(const std::string& grpc_socket_path) {
 inline std::string ShardLinkPath(const std::string& socket_dir, uint32_t shard) {
   return LinkSocketPath(ShardSocketPath(socket_dir, shard));
 }
+
+// Before a shard serves on `socket_path`: its directory must be owned by this user and not
+// writable by group or others (another user could otherwise put their own socket there, or
+// replace ours, and see every request), and an existing entry at the path must be a socket
+// (a stale one from a killed predecessor, which the caller then removes), never a file or a
+// symlink. FailedPrecondition with a message naming the directory and what to do otherwise.
+absl::Status CheckPrivateSocketPath(const std::string& socket_path);
 
 }  // namespace beyondkv
 

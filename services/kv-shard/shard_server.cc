@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/socket_paths.h"
 #include "proto/shard.grpc.pb.h"
 #include "services/kv-shard/engine_worker.h"
 
@@ -67,6 +68,11 @@ absl::Status RunShardServer(const ShardServerOptions& options) {
             << " ms; torn tail truncated: " << stats.torn_bytes_truncated
             << " bytes; corrupt records: " << stats.corrupt_records;
 
+  // No other user may own or replace the sockets every request travels through.
+  for (const std::string& path : {options.socket_path, options.link_socket_path}) {
+    if (path.empty()) continue;
+    if (absl::Status s = CheckPrivateSocketPath(path); !s.ok()) return s;
+  }
   EngineWorker worker(std::move(*opened));
   if (!options.link_socket_path.empty()) {
     absl::StatusOr<int> link_fd = LinkServer::Listen(options.link_socket_path);
