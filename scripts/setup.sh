@@ -12,6 +12,7 @@ PACKAGES=(
   redis-server redis-tools python3 python3-redis
   gnuplot-nox
 )
+PACKAGES+=(yamllint); command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)  # k8s checks (tests/k8s, issue 16); kubectl: any kustomize-capable one (Debian's conflicts with others' /usr/bin/kubectl)
 # Node.js and npm run the ioredis client test; many machines already have them.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   PACKAGES+=(nodejs npm)
