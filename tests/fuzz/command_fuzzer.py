@@ -382,7 +382,8 @@ class Generator:
         return out + self.options(name, self.number)
 
     def cmd_bitop(self, name):
-        return [self.keyword(name), self.key()] + [self.key() for _ in range(self.rng.randint(0, 4))]
+        head = [self.keyword(name), self.key()]
+        return head + [self.key() for _ in range(self.rng.randint(0, 4))]
 
     def cmd_lcs(self, name):
         return [self.key(), self.key()] + self.options(name, self.number)
@@ -639,9 +640,6 @@ def show(args, limit=120):
         else:
             parts.append(repr(a))
     return " ".join(parts)
-
-
-CLOSING = re.compile(rb"^(quit|client)$", re.I)
 
 
 class Worker(threading.Thread):
