@@ -42,10 +42,12 @@ const CommandSpec* FindCommand(std::string_view name) {
 
 namespace {
 
-// Commands that run at once inside MULTI instead of being queued (Redis 7.0 processCommand).
+// Commands that run at once inside MULTI instead of being queued (Redis 7.0 processCommand),
+// and PWATCH, refused there as WATCH (queued, it subscribed inside EXEC and left a hole in
+// EXEC's array).
 bool RunsInsideMulti(std::string_view name) {
   return name == "exec" || name == "discard" || name == "multi" || name == "watch" ||
-         name == "quit" || name == "reset";
+         name == "pwatch" || name == "quit" || name == "reset";
 }
 
 }  // namespace

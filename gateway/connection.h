@@ -94,6 +94,10 @@ struct Connection {
   bool flush_queued = false;  // in its loop's list of connections to write this iteration
   // WATCH / PWATCH subscriptions (RESP3 only); UNWATCH and closing cancel them.
   std::vector<std::shared_ptr<shardlink::WatchSession>> watches;
+  // The reply slots of those WATCH / PWATCH commands (each closes with no bytes at `ready`;
+  // closing one twice does nothing). UNWATCH closes them: a subscription it cancels before
+  // `ready` would otherwise hold every later reply of the connection forever.
+  std::vector<std::function<void(const std::string&)>> watch_replies;
 };
 
 }  // namespace beyondkv::gateway

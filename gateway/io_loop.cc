@@ -284,6 +284,7 @@ void IoLoop::WritePush(const std::shared_ptr<Connection>& conn, const std::strin
     // resume with SINCE <last revision it saw>.
     for (auto& watch : conn->watches) watch->Cancel();
     conn->watches.clear();
+    conn->watch_replies.clear();
     conn->replies.clear();
     RespWriter(&conn->outbuf, conn->client.protocol).Error(error_if_full);
     conn->closing = true;
@@ -357,6 +358,7 @@ void IoLoop::Close(const std::shared_ptr<Connection>& conn) {
   conn->closed = true;
   for (auto& watch : conn->watches) watch->Cancel();  // closing the connection is UNWATCH
   conn->watches.clear();
+  conn->watch_replies.clear();
   epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, conn->fd, nullptr);
   close(conn->fd);
   conns_.erase(conn->fd);
@@ -387,8 +389,8 @@ int IoLoop::KillClients(const KillFilter& filter) {
     const ClientState& c = conn->client;
     if (c.id == filter.skip) continue;
     if (filter.id != 0 && c.id != filter.id) continue;
-    if (!filter.addr.empty() && c.peer != filter.addr) continue;
-    if (!filter.laddr.empty() && c.local != filter.laddr) continue;
+    if (filter.addr && c.peer != *filter.addr) continue;
+    if (filter.laddr && c.local != *filter.laddr) continue;
     victims.push_back(conn);
   }
   int killed = 0;

@@ -21,6 +21,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -112,8 +113,10 @@ class IoLoop {
   // after replying). Loop thread only.
   struct KillFilter {
     uint64_t id = 0;     // 0 = any
-    std::string addr;    // empty = any
-    std::string laddr;   // empty = any
+    // Unset = any; set, only that exact address ("" matches nobody: CLIENT KILL "" closed
+    // every client when empty meant any).
+    std::optional<std::string> addr;
+    std::optional<std::string> laddr;
     uint64_t skip = 0;   // never match this id (SKIPME yes)
   };
   int KillClients(const KillFilter& filter);

@@ -150,6 +150,7 @@ void WatchGeneric(CommandContext& ctx, Argv& argv, bool prefix) {
         loop->OnReplyReady(conn);
       });
   ctx.connection()->watches.push_back(session);
+  ctx.connection()->watch_replies.push_back(release);
   session->Start(clients, shard_requests);
 }
 
@@ -158,7 +159,7 @@ void PWatchCommand(CommandContext& ctx, Argv& argv) { WatchGeneric(ctx, argv, tr
 
 // Ends the optimistic WATCH and every subscription. Ending subscriptions sends no reply
 // (wire-protocol.md: no frame may arrive after UNWATCH, and the public SDK treats any as an
-// error); otherwise +OK as Redis.
+// error), except inside EXEC; otherwise +OK as Redis.
 void UnwatchCommand(CommandContext& ctx, Argv&) {
   ctx.client().watched.clear();
   ctx.client().watch_failed = false;
@@ -166,7 +167,13 @@ void UnwatchCommand(CommandContext& ctx, Argv&) {
   const bool had_subscriptions = !watches.empty();
   for (auto& watch : watches) watch->Cancel();
   watches.clear();
-  if (!had_subscriptions) ctx.out().Simple("OK");
+  // A WATCH still waiting for `ready` (pipelined just before) answers nothing, as one that
+  // became ready and was unwatched.
+  std::vector<std::function<void(const std::string&)>> replies;
+  replies.swap(ctx.connection()->watch_replies);
+  for (auto& release : replies) release("");
+  // Inside EXEC every command owes an element of EXEC's array.
+  if (!had_subscriptions || ctx.reply()->parent != nullptr) ctx.out().Simple("OK");
 }
 
 }  // namespace

@@ -20,13 +20,13 @@ import tempfile
 
 
 class Server:
-    def __init__(self, *flags):
+    def __init__(self, *flags, binary=None):
         self.tmp = tempfile.mkdtemp(prefix="bkv-hyg-", dir="/tmp")
         self.port = free_port()
         self.log_path = os.path.join(self.tmp, "server.log")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(
-            [runfile("services/beyond-kv/beyond-kv"), "--data-dir", os.path.join(self.tmp, "d"),
+            [binary or runfile("services/beyond-kv/beyond-kv"), "--data-dir", os.path.join(self.tmp, "d"),
              "--resp-port", str(self.port), "--http-port", str(free_port()), "--threads", "2",
              "--fsync", "never"] + list(flags),
             stdout=self.log, stderr=subprocess.STDOUT)

@@ -81,6 +81,43 @@ class WatchTest(unittest.TestCase):
         w.close()
         writer.close()
 
+    def test_unwatch_pipelined_before_ready_answers(self):
+        # Found by tests/fuzz/command_fuzzer.py: an UNWATCH that cancelled a subscription
+        # before its `ready` left WATCH's reply slot open, and every later reply of the
+        # connection waited for it forever.
+        for cmds in ([("WATCH", "pk1")], [("PWATCH", "pp")],
+                     [("WATCH", "pk1", "pk2", "SINCE", "1"), ("PWATCH", "pp", "")]):
+            w = watcher(self.server.port)
+            w.sock.settimeout(5)
+            w.send_raw(b"".join(resp.Connection.encode(c)
+                                for c in cmds + [("UNWATCH",), ("PING",)]))
+            reply = w.read_reply()
+            while reply[0] == ">":  # `ready` (and the initial values) may come before UNWATCH
+                reply = w.read_reply()
+            self.assertEqual(reply, ("+", "PONG"))
+            self.assertEqual(w.call("UNWATCH"), ("+", "OK"))  # nothing left to end
+            self.assertEqual(w.call("PING"), ("+", "PONG"))
+            w.close()
+
+    def test_pwatch_and_unwatch_in_multi_keep_exec_whole(self):
+        # Found by tests/fuzz/command_fuzzer.py: PWATCH queued in MULTI subscribed inside EXEC
+        # and UNWATCH there ended subscriptions silently; each left EXEC's array an element
+        # short, so the client read the next command's reply as EXEC's.
+        w = watcher(self.server.port)
+        w.sock.settimeout(5)
+        self.assertEqual(w.call("MULTI"), ("+", "OK"))
+        self.assertEqual(w.call("PWATCH", "mp"), ("-", "ERR PWATCH inside MULTI is not allowed"))
+        self.assertEqual(w.call("EXEC"), ("*", []))
+        self.assertEqual(w.call("ECHO", "after"), ("$", b"after"))
+        w.send_raw(resp.Connection.encode(("PWATCH", "mp")))
+        self.assertEqual(frame(w.read_reply()), (b"watch", b"ready"))
+        self.assertEqual(w.call("MULTI"), ("+", "OK"))
+        self.assertEqual(w.call("UNWATCH"), ("+", "QUEUED"))
+        self.assertEqual(w.call("PING"), ("+", "QUEUED"))
+        self.assertEqual(w.call("EXEC"), ("*", [("+", "OK"), ("+", "PONG")]))
+        self.assertEqual(w.call("ECHO", "after"), ("$", b"after"))
+        w.close()
+
     def test_expiry_arrives_as_del(self):
         w = watcher(self.server.port, db=2)
         writer = resp.Connection(self.server.port)
