@@ -13,6 +13,7 @@
 #include "gateway/io_loop.h"
 #include "gateway/command_table.h"
 #include "gateway/replies.h"
+#include "gateway/shardlink/watch_session.h"
 
 namespace beyondkv::gateway {
 namespace {
@@ -141,6 +142,13 @@ void HelloCommand(CommandContext& ctx, Argv& argv) {
 void ResetCommand(CommandContext& ctx, Argv&) {
   ClientState& c = ctx.client();
   c.ClearTransaction();  // discards MULTI and unwatches, as Redis's RESET
+  // Ends WATCH/PWATCH subscriptions too: no push may follow the switch back to RESP2.
+  Connection& conn = *ctx.connection();
+  for (auto& watch : conn.watches) watch->Cancel();
+  conn.watches.clear();
+  std::vector<std::function<void(const std::string&)>> replies;
+  replies.swap(conn.watch_replies);
+  for (auto& release : replies) release("");
   c.db = 0;
   c.protocol = 2;
   c.name.clear();

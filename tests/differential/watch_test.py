@@ -99,6 +99,20 @@ class WatchTest(unittest.TestCase):
             self.assertEqual(w.call("PING"), ("+", "PONG"))
             w.close()
 
+    def test_reset_ends_subscriptions(self):
+        # RESET goes back to a fresh RESP2 connection: no push may follow it.
+        w = watcher(self.server.port)
+        writer = resp.Connection(self.server.port)
+        w.sock.settimeout(5)
+        w.send_raw(resp.Connection.encode(("PWATCH", "rs:")))
+        self.assertEqual(frame(w.read_reply()), (b"watch", b"ready"))
+        self.assertEqual(w.call("RESET"), ("+", "RESET"))
+        writer.call("SET", "rs:k", "after reset")
+        self.assertEqual(w.call("PING"), ("+", "PONG"))  # not a push frame
+        self.assertEqual(w.call("UNWATCH"), ("+", "OK"))  # nothing left to end
+        w.close()
+        writer.close()
+
     def test_pwatch_and_unwatch_in_multi_keep_exec_whole(self):
         # Found by tests/fuzz/command_fuzzer.py: PWATCH queued in MULTI subscribed inside EXEC
         # and UNWATCH there ended subscriptions silently; each left EXEC's array an element
