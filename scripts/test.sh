@@ -3,7 +3,8 @@
 #   1. `bazel test //...`: unit tests beside the code, end-to-end tests against real processes
 #      (tests/), and the differential test against a real redis-server;
 #   2. tests/clients/run.sh: real clients (redis-cli, python3-redis, ioredis, redis-benchmark)
-#      against a real beyond-kv.
+#      against a real beyond-kv;
+#   3. tools/fuzz/run.sh 30: each libFuzzer target (clang 14, ASan + UBSan) for 30 s.
 # Prints "N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,12 @@ if [ "$code" -eq 0 ] || [ "$code" -eq 3 ]; then
   passed=$((passed + $(grep -c '^PASS ' "$log" || true)))
   failed=$((failed + $(grep -c '^FAIL ' "$log" || true)))
   if [ "$clients" -ne 0 ] && [ "$code" -eq 0 ]; then code=1; fi
+
+  bash tools/fuzz/run.sh 30 2>&1 | tee "$log"
+  fuzz=${PIPESTATUS[0]}
+  passed=$((passed + $(grep -c '^PASS ' "$log" || true)))
+  failed=$((failed + $(grep -c '^FAIL ' "$log" || true)))
+  if [ "$fuzz" -ne 0 ] && [ "$code" -eq 0 ]; then code=1; fi
 fi
 rm -f "$log"
 if [ "${CI:-}" = "true" ]; then bazel shutdown >/dev/null 2>&1 || true; fi
