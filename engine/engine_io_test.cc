@@ -192,12 +192,15 @@ TEST_F(EngineIoTest, ReadAheadServesColdReadsFromTheRing) {
 
   std::vector<std::string> keys;
   for (int i = 0; i < 100; ++i) keys.push_back(Key(i));
+  // ReadAheadKey::key is a view: the keys must outlive ReadAhead (ASan caught views of
+  // temporaries here).
+  const std::string key5 = Key(5), key150 = Key(150);
   std::vector<ReadAheadKey> wanted;
   for (const std::string& k : keys) wanted.push_back({0, k, true});
-  wanted.push_back({0, Key(5), true});      // twice: read once
+  wanted.push_back({0, key5, true});        // twice: read once
   wanted.push_back({0, "absent", true});    // no such key: no read
   wanted.push_back({0, "meta", false});     // metadata only: read (the key has metadata)
-  wanted.push_back({0, Key(150), false});   // neither value nor metadata: no read
+  wanted.push_back({0, key150, false});     // neither value nor metadata: no read
   const uint64_t reads_before = ring_->completed_requests();
   bool done = false;
   engine_->ReadAhead(wanted, [&] { done = true; });

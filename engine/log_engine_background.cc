@@ -165,7 +165,9 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
       if (reclaim_.has_value() && reclaim_->ns == ns) continue;  // its segments are going
       for (const auto& [sequence, segment] : namespaces_[ns].sealed) {
         if (!segment.hinted && !segment.hint_failed && !segment.sync_pending) {
-          hint_job_.emplace();
+          // Not emplace(): clang 14 (the fuzzers' compiler) finds HintJob not default-
+          // constructible there, having checked while LogEngine was incomplete.
+          hint_job_.emplace(HintJob{});
           hint_job_->ns = ns;
           hint_job_->sequence = sequence;
           hint_job_->offset = kSegmentHeaderSize;

@@ -11,6 +11,8 @@ PACKAGES=(
   libcpp-httplib-dev libhiredis-dev libxxhash-dev libcli11-dev nlohmann-json3-dev
   redis-server redis-tools python3 python3-redis
   gnuplot-nox
+  # --- Fuzzing (tools/fuzz/run.sh): clang 14 with libFuzzer, ASan and UBSan runtimes ---
+  clang-14 libclang-rt-14-dev
 )
 PACKAGES+=(yamllint); command -v kubectl >/dev/null || PACKAGES+=(kubernetes-client)  # k8s checks (tests/k8s, issue 16); kubectl: any kustomize-capable one (Debian's conflicts with others' /usr/bin/kubectl)
 # Node.js and npm run the ioredis client test; many machines already have them.

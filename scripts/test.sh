@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets up (Debian packages), builds and runs every test:
 #   1. `bazel test //...`: unit tests beside the code, end-to-end tests against real processes
-#      (tests/), and the differential test against a real redis-server;
+#      (tests/), the differential test against a real redis-server, the command fuzzer;
 #   2. tests/clients/run.sh: real clients (redis-cli, python3-redis, ioredis, redis-benchmark)
 #      against a real beyond-kv;
 #   3. tests/k8s/run.sh: the Kubernetes manifests rendered, linted and validated offline, the
-#      image's entrypoint run as the pod runs it, the backup procedure (docs/operations.md).
+#      image's entrypoint run as the pod runs it, the backup procedure (docs/operations.md);
+#   4. tools/fuzz/run.sh 30: each libFuzzer target (clang 14, ASan + UBSan) for 30 s.
 # Prints "N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -17,17 +18,19 @@ code=${PIPESTATUS[0]}
 passed=$(grep -cE '^//\S+ +PASSED' "$log" || true)
 failed=$(grep -cE '^//\S+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log" || true)
 
+# Runs a script that prints one "PASS ..." / "FAIL ..." line per check, and counts them.
+step() {
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  passed=$((passed + $(grep -c '^PASS ' "$log" || true)))
+  failed=$((failed + $(grep -c '^FAIL ' "$log" || true)))
+  if [ "$status" -ne 0 ] && [ "$code" -eq 0 ]; then code=1; fi
+}
+
 if [ "$code" -eq 0 ] || [ "$code" -eq 3 ]; then
-  bash tests/clients/run.sh bazel-bin/services/beyond-kv/beyond-kv 2>&1 | tee "$log"
-  clients=${PIPESTATUS[0]}
-  passed=$((passed + $(grep -c '^PASS ' "$log" || true)))
-  failed=$((failed + $(grep -c '^FAIL ' "$log" || true)))
-  if [ "$clients" -ne 0 ] && [ "$code" -eq 0 ]; then code=1; fi
-  bash tests/k8s/run.sh 2>&1 | tee "$log"
-  k8s=${PIPESTATUS[0]}
-  passed=$((passed + $(grep -c '^PASS ' "$log" || true)))
-  failed=$((failed + $(grep -c '^FAIL ' "$log" || true)))
-  if [ "$k8s" -ne 0 ] && [ "$code" -eq 0 ]; then code=1; fi
+  step bash tests/clients/run.sh bazel-bin/services/beyond-kv/beyond-kv
+  step bash tests/k8s/run.sh
+  step bash tools/fuzz/run.sh 30
 fi
 rm -f "$log"
 if [ "${CI:-}" = "true" ]; then bazel shutdown >/dev/null 2>&1 || true; fi
