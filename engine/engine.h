@@ -183,6 +183,11 @@ struct EngineStats {
   uint64_t corrupt_records = 0;            // found by recovery, reads and reclaim since Open
   uint64_t index_bytes = 0;                // estimated memory of the keydirs
   uint64_t expired_keys = 0;               // removed from the index by lazy expiry and the sweep
+  // I/O path: whether the engine thread has an io_uring (false: the kernel or a seccomp
+  // profile refused it and every read, append and fdatasync blocks the thread), and whether
+  // log appends are pwrite()s on the engine thread (Options::AppendPath).
+  bool io_uring = false;
+  bool inline_appends = false;
 };
 
 // Statistics of one Open(): what recovery found. Logged by the caller.

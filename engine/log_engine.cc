@@ -1376,6 +1376,8 @@ absl::Status LogEngine::SealActive(uint32_t ns) {
 EngineStats LogEngine::Stats() {
   DCHECK(OnEngineThread());
   EngineStats stats;
+  stats.io_uring = ring_ != nullptr;
+  stats.inline_appends = ring_ == nullptr || inline_appends_;
   stats.cache_budget_bytes = cache_.budget_bytes();
   stats.cache_bytes = cache_.bytes();
   stats.cache_hits = cache_.hits();

@@ -277,6 +277,8 @@ TEST_F(HttpMetricsTest, ParsesAndNamesEveryFamily) {
       {"beyondkv_index_bytes", "gauge"},
       {"beyondkv_expired_keys_total", "counter"},
       {"beyondkv_shard_ops_total", "counter"},
+      {"beyondkv_shard_io_uring", "gauge"},
+      {"beyondkv_shard_inline_appends", "gauge"},
   };
   for (const auto& [name, type] : expected) {
     EXPECT_EQ(e.types[name], type) << name;
@@ -287,6 +289,9 @@ TEST_F(HttpMetricsTest, ParsesAndNamesEveryFamily) {
   for (const char* shard : {"0", "1"}) {
     EXPECT_EQ(e.Sum("beyondkv_cache_budget_bytes", {{"shard", shard}}), 64 << 20 >> 1) << shard;
     EXPECT_EQ(e.Count("beyondkv_shard_ops_total"), 2u);
+    // io_uring is available on the machines the tests run on (the fallback is for seccomp
+    // profiles that block it, k8s/seccomp).
+    EXPECT_EQ(e.Sum("beyondkv_shard_io_uring", {{"shard", shard}}), 1) << shard;
   }
 }
 

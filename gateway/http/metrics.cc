@@ -184,6 +184,14 @@ std::string HttpMetrics::RenderShards(const std::vector<absl::StatusOr<v1::OpRes
        &v1::ShardStats::expired_keys},
       {"beyondkv_shard_ops_total", "counter", "Ops executed by the shard, from any gateway.",
        &v1::ShardStats::commands},
+      {"beyondkv_shard_io_uring", "gauge",
+       "1 if the shard's engine thread uses io_uring, 0 if it fell back to blocking I/O "
+       "(kernel or seccomp profile refused io_uring).",
+       &v1::ShardStats::io_uring},
+      {"beyondkv_shard_inline_appends", "gauge",
+       "1 if log appends are pwrite()s on the engine thread (no non-blocking buffered "
+       "writes on this filesystem, or no io_uring).",
+       &v1::ShardStats::inline_appends},
   };
   for (const ShardFamily& f : kShardFamilies) {
     Family(out, f.name, f.type, f.help);

@@ -346,6 +346,8 @@ void ApplyStats(OpContext& ctx, const Op&, OpResult* result) {
   out->set_index_bytes(stats.index_bytes);
   out->set_expired_keys(stats.expired_keys);
   out->set_commands(ctx.ops_executed);
+  out->set_io_uring(stats.io_uring ? 1 : 0);
+  out->set_inline_appends(stats.inline_appends ? 1 : 0);
 }
 
 void ApplyMget(OpContext& ctx, const Op& op, OpResult* result) {
