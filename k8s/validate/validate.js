@@ -105,7 +105,8 @@ function check(overlay, file, k8sDir, routesFile) {
   }
   const s = c.startupProbe || {};
   const window = (s.periodSeconds || 10) * (s.failureThreshold || 3);
-  if (window < 60) probes.push(`startupProbe allows ${window} s; start-up may take 30 s per child stage`);
+  const startup = num("KV_STARTUP_TIMEOUT_SECS");
+  if (!(window >= startup)) probes.push(`startupProbe allows ${window} s, below KV_STARTUP_TIMEOUT_SECS ${env.KV_STARTUP_TIMEOUT_SECS}`);
   result("probes: startup and liveness GET /livez, readiness GET /readyz, on KV_HTTP_PORT", probes);
 
   // 3. Ports match the flags (KV_*), Services reach them.

@@ -118,6 +118,10 @@ int main(int argc, char** argv) {
                      "deprecated, use --max-clients: the RESP gateway accepts up to this many "
                      "connections per shard (this x the shard count in all)")
           ->envname("KV_MAX_CONNS_PER_SHARD");
+  app.add_option("--startup-timeout-secs", options.startup_timeout_secs,
+                 "at start-up, seconds each shard and gateway may take to serve (a shard "
+                 "recovers its log first) before beyond-kv gives up")
+      ->envname("KV_STARTUP_TIMEOUT_SECS")->capture_default_str();
   app.add_option("--idle-timeout-secs", options.idle_timeout_secs,
                  "close client connections idle this long, in seconds; 0 = never")
       ->envname("KV_IDLE_TIMEOUT_SECS")->capture_default_str();

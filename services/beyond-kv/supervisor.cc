@@ -44,9 +44,6 @@ constexpr char kPasswordEnv[] = "KV_REQUIREPASS";
 constexpr char kHttpTokenEnv[] = "KV_HTTP_TOKEN";
 
 constexpr Clock::duration kReadyPollInterval = milliseconds(20);
-// During start-up a child that does not serve within this time stops the whole server; a
-// child restarted later is only reported (it may be recovering a large log).
-constexpr Clock::duration kReadyTimeout = seconds(30);
 constexpr Clock::duration kInitialBackoff = milliseconds(100);
 constexpr Clock::duration kMaxBackoff = seconds(5);
 // A child that ran at least this long before dying is restarted after kInitialBackoff again.
@@ -285,7 +282,9 @@ void Supervisor::Start(Child& child) {
   }
   child.pid = *pid;
   child.state = State::kStarting;
-  child.ready_deadline = now_ + kReadyTimeout;
+  // During start-up a child that does not serve within this time stops the whole server; a
+  // child restarted later is only reported (it may be recovering a large log).
+  child.ready_deadline = now_ + seconds(options_.startup_timeout_secs);
   child.slow_start_reported = false;
   LOG(INFO) << "started " << child.name << " (pid " << child.pid
             << "): " << absl::StrJoin(child.command.argv, " ");
@@ -386,7 +385,9 @@ void Supervisor::ProbeStartingChildren() {
     } else if (now_ >= child->ready_deadline) {
       const std::string what =
           absl::StrCat(child->name, " (pid ", child->pid, ") does not accept connections on ",
-                       child->serves_on, " after ", Pretty(kReadyTimeout));
+                       child->serves_on, " after ",
+                       Pretty(seconds(options_.startup_timeout_secs)),
+                       " (--startup-timeout-secs)");
       if (phase_ == Phase::kStarting) {
         BeginShutdown(absl::DeadlineExceededError(what + "; giving up"));
         return;
@@ -536,6 +537,9 @@ absl::Status ValidateOptions(const SupervisorOptions& o) {
   }
   if (o.http_threads < 1 || o.http_threads > kMaxHttpThreads) {
     return OutOfRange("http-threads", o.http_threads, absl::StrCat("1..", kMaxHttpThreads));
+  }
+  if (o.startup_timeout_secs < 1 || o.startup_timeout_secs > 86400) {
+    return OutOfRange("startup-timeout-secs", o.startup_timeout_secs, "1..86400");
   }
   if (o.sse_heartbeat_ms < 10 || o.sse_heartbeat_ms > 3600000) {
     return OutOfRange("sse-heartbeat-ms", o.sse_heartbeat_ms, "10..3600000");

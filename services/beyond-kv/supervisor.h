@@ -44,6 +44,10 @@ struct SupervisorOptions {
   int http_threads = 128;  // HTTP worker threads (connections served at once), 1..4096
   // Idle time, ms, after which an SSE watch stream gets a `: heartbeat` comment; 10..3600000.
   int64_t sse_heartbeat_ms = 15000;
+  // At start-up, how long each child may take to serve (a shard serves once it has recovered
+  // its log: ~0.5 s per million keys, docs/benchmarks/engine.md) before the whole server gives
+  // up; a child restarted later is only reported when slow. Seconds, 1..86400.
+  int64_t startup_timeout_secs = 300;
   // Directory holding kv-shard and the gateways; "" = search the usual places (see
   // LocateChildBinary). main() fills it from KV_BIN_DIR.
   std::string bin_dir;

@@ -275,6 +275,16 @@ TEST_F(SupervisorTest, RefusesMaxClientsOutOfRange) {
   EXPECT_TRUE(absl::StrContains(Log(), "--max-clients=0 is out of range")) << Log();
 }
 
+TEST_F(SupervisorTest, RefusesStartupTimeoutOutOfRange) {
+  std::vector<std::string> args = BaseArgs(1);
+  args.push_back("--startup-timeout-secs=0");
+  Start(args);
+  const int status = WaitExit(milliseconds(5000));
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_TRUE(absl::StrContains(Log(), "--startup-timeout-secs=0 is out of range")) << Log();
+}
+
 TEST_F(SupervisorTest, MaxClientsReachesTheGateway) {
   std::vector<std::string> args = BaseArgs(2);
   args.push_back("--max-clients=77");
@@ -409,6 +419,8 @@ TEST_F(SupervisorTest, HelpListsDefaultsAndEnvironmentVariables) {
   EXPECT_FALSE(absl::StrContains(help, "HTTP not yet served"));
   EXPECT_TRUE(absl::StrContains(help, "(Env:KV_ADDRESS)"));
   EXPECT_TRUE(absl::StrContains(help, "--max-clients INT=10000 (Env:KV_MAX_CLIENTS)")) << help;
+  EXPECT_TRUE(absl::StrContains(
+      help, "--startup-timeout-secs INT=300 (Env:KV_STARTUP_TIMEOUT_SECS)")) << help;
   EXPECT_TRUE(absl::StrContains(help, "serve"));
 }
 
