@@ -100,6 +100,46 @@ def shard_pid(data_dir, shard):
     return None
 
 
+def child_pids(data_dir, binary):
+    """Pids of running processes of `binary` (kv-shard, kv-resp-gateway, ...) whose command
+    line names `data_dir` (their --data-dir or --socket-dir)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                argv = f.read().decode(errors="replace").split("\0")
+            with open("/proc/%s/stat" % name) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if (argv and argv[0].endswith(binary) and any(data_dir in a for a in argv)
+                and state != "Z"):
+            pids.append(int(name))
+    return pids
+
+
+def alive(pid):
+    """Whether `pid` runs (a zombie does not)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def answers_ping(port):
+    try:
+        c = resp.Connection(port, timeout=1)
+        try:
+            return c.call("PING") == ("+", "PONG")
+        finally:
+            c.close()
+    except (OSError, resp.RespError):
+        return False
+
+
 def wait_until(predicate, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,10 +201,17 @@ class Writer(threading.Thread):
                             a.revision = rev[1]
                     else:
                         a.error = reply
-                except (OSError, resp.RespError) as e:  # the gateway is not killed: unexpected
+                except (OSError, resp.RespError) as e:  # the gateway died: outcome unknown
                     a.error = ("conn", str(e))
                     conn.close()
-                    conn = resp.Connection(self.port)
+                    conn = None
+                    while conn is None and not self.stop.is_set():
+                        try:  # the supervisor restarts the gateway within ~100 ms
+                            conn = resp.Connection(self.port)
+                        except OSError:
+                            time.sleep(0.01)
+                    if conn is None:
+                        return
                 n += 1
             conn.close()
         except Exception as e:  # reported by the test
@@ -309,6 +356,52 @@ class CrashTest(unittest.TestCase):
                 revs = [a.revision for a in attempts_of_key if a.acked and a.revision]
                 self.assertEqual(revs, sorted(set(revs)), key)
             self.assertIn("restart", s.log_text())
+        finally:
+            code = s.stop()
+        self.assertEqual(code, 0)
+
+    def test_gateway_and_supervisor_sigkill_keep_every_acknowledged_write(self):
+        """SIGKILL of the RESP gateway under load (the supervisor restarts it; clients
+        reconnect), then of beyond-kv itself (its children must not outlive it), then a
+        restart on the same data directory (no stale socket or lock in the way): with
+        --fsync always every acknowledged write is there and nothing unwritten appears."""
+        s = CrashServer("--threads", "2", "--fsync", "always")
+        restart_s = []
+
+        def kill_gateway():
+            [old] = child_pids(s.data_dir, "kv-resp-gateway")
+            killed = time.monotonic()
+            os.kill(old, signal.SIGKILL)
+            wait_until(lambda: child_pids(s.data_dir, "kv-resp-gateway") not in ([], [old])
+                       and answers_ping(s.port), 10, "gateway restart")
+            restart_s.append(time.monotonic() - killed)
+
+        try:
+            s.ready()
+            by_key, writers, times = self.run_load(s, "gw", 4.0, [(1.5, kill_gateway)])
+            print("RESP gateway back %.3f s after SIGKILL" % restart_s[0])
+            self.assertLess(restart_s[0], 2.0)  # ~0.1 s backoff + start; slack for CI load
+            attempts = [a for w in writers for a in w.attempts]
+            self.assertTrue(any(a.error and a.error[0] == "conn" for a in attempts),
+                            "gateway kill not felt")
+            self.assertTrue(any(a.acked and a.sent > times[0] for a in attempts),
+                            "no write acknowledged after the gateway came back")
+            # Now the supervisor itself: every child goes with it (PR_SET_PDEATHSIG).
+            children = [p for b in ("kv-shard", "kv-resp-gateway")
+                        for p in child_pids(s.data_dir, b)]
+            self.assertEqual(len(children), 3)
+            s.proc.kill()
+            s.proc.wait()
+            wait_until(lambda: not any(alive(p) for p in children), 30,
+                       "children of a killed beyond-kv to exit")
+            s.start()  # same data directory: stale sockets and the lock must not stop it
+            s.ready()
+            wait_until(lambda: all_shards_serve(s.port), 30, "shards serving")
+            state = fetch(s.port, sorted(by_key))
+            self.summary("gateway and supervisor SIGKILL", by_key, writers, state)
+            violations, _ = check(by_key, state)
+            self.assertEqual(violations[:20], [])
+            self.assertEqual(state["__all_keys__"] - set(by_key), set(), "keys never written")
         finally:
             code = s.stop()
         self.assertEqual(code, 0)
