@@ -1215,11 +1215,14 @@ void LogEngine::CommitAsync(std::function<void(absl::Status)> done) {
         });
         continue;
       }
+      // Keep the write's own error (ENOSPC, EDQUOT, ...) for the client, not a bare EIO.
+      if (!s.ok() && commit->failure.ok()) commit->failure = s;
       OnCommitWriteDone(commit, i, s.ok() ? 0 : -EIO, -ECANCELED);
       continue;
     }
     if (fd < 0) {  // no descriptor (fault-injection Env): blocking calls
       absl::Status s = write->file->Write(write->offset, write->data);
+      if (!s.ok() && commit->failure.ok()) commit->failure = s;
       absl::Status synced = s.ok() && sync ? write->file->DataSync() : absl::CancelledError();
       const int write_result = s.ok() ? 0 : -EIO;
       const int sync_result = !s.ok() || !sync ? -ECANCELED : (synced.ok() ? 0 : -EIO);
