@@ -40,6 +40,9 @@ ApiError FromOpResult(const v1::OpResult& result, std::string_view conflict_mess
       if (result.reason() == v1::OpResult::SHARD_UNAVAILABLE) {
         return ApiError{503, "unavailable", result.message()};
       }
+      if (result.reason() == v1::OpResult::NO_SPACE) {  // the disk is full: not a 5xx retry
+        return ApiError{507, "insufficient_storage", result.message()};
+      }
       return ApiError{500, "internal", absl::StrCat("storage error: ", result.message())};
   }
 }

@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "services/kv-shard/op_table.h"
 
@@ -299,6 +300,7 @@ void EngineWorker::AdvanceBatch() {
         OpResult* result = call.response->mutable_results(i);
         result->Clear();
         result->set_code(OpResult::INTERNAL);
+        if (absl::IsResourceExhausted(committed)) result->set_reason(OpResult::NO_SPACE);
         result->set_message("write failed: " + std::string(committed.message()));
       }
     }

@@ -10,8 +10,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import json
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "differential"))
 import resp  # noqa: E402
@@ -29,13 +32,14 @@ class DiskFullTest(unittest.TestCase):
         self.mnt = os.path.join(self.tmp, "mnt")
         os.mkdir(self.mnt)
         self.port = free_port()
+        self.http_port = free_port()
         self.log = open(os.path.join(self.tmp, "server.log"), "w")
         script = ('mount -t tmpfs -o size=6m tmpfs "$1" && shift && exec "$@"')
         self.proc = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
              self.mnt, runfile("services/beyond-kv/beyond-kv"),
              "--data-dir", os.path.join(self.mnt, "data"), "--resp-port", str(self.port),
-             "--http-port", "0", "--threads", "2", "--fsync", "always"],
+             "--http-port", str(self.http_port), "--threads", "2", "--fsync", "always"],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -84,6 +88,15 @@ class DiskFullTest(unittest.TestCase):
         # Further writes keep failing with the same clear error, the server keeps serving.
         self.assertIn("No space left on device", c.call("SET", "more", VALUE)[1])
         self.assertEqual(c.call("PING"), ("+", "PONG"))
+        # The HTTP gateway answers 507 with the contract's error body (not a retried 5xx).
+        put = urllib.request.Request("http://127.0.0.1:%d/v1/kv/http-more" % self.http_port,
+                                     data=VALUE, method="PUT")
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(put, timeout=10)
+        self.assertEqual(caught.exception.code, 507)
+        body = json.loads(caught.exception.read())
+        self.assertEqual(body["error"]["code"], "insufficient_storage")
+        self.assertIn("No space left on device", body["error"]["message"])
         # Everything acknowledged reads back intact; the failed writes left nothing.
         for i in written:
             self.assertEqual(c.call("GET", "full:%d" % i), ("$", VALUE + b"%d" % i), i)
