@@ -108,7 +108,10 @@ void IoLoop::Run() {
   epoll_event events[256];
   int64_t last_idle_check = NowMs();
   while (!stop_.load()) {
-    int n = epoll_wait(epoll_.fd(), events, 256, MaintainLanes());
+    int timeout_ms = MaintainLanes();
+    // An idle shard still owed the latest observed revision (rate-limited nudge): wake in 1 ms.
+    if (batcher_.WantsNudge() && (timeout_ms < 0 || timeout_ms > 1)) timeout_ms = 1;
+    int n = epoll_wait(epoll_.fd(), events, 256, timeout_ms);
     if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;
@@ -449,6 +452,7 @@ void IoLoop::CompleteSlot(OpSlot* slot, v1::OpResult& result) {
 }
 
 void IoLoop::SendBatches() {
+  if (batcher_.WantsNudge()) batcher_.NudgeIdleShards(absl::GetCurrentTimeNanos());
   for (uint32_t shard = 0; shard < batcher_.shard_count(); ++shard) {
     if (!lanes_.empty()) {
       // The link: as many batches in flight as the lane's bounds allow, then one write.

@@ -88,8 +88,29 @@ Batch Batcher::Take(uint32_t shard) {
     batch = std::move(q.next);
     q.next = Batch();
   }
-  batch.request->set_observed_revision(ObservedRevision());
+  q.sent_observed = ObservedRevision();
+  batch.request->set_observed_revision(q.sent_observed);
   return batch;
+}
+
+bool Batcher::WantsNudge() const {
+  const uint64_t observed = ObservedRevision();
+  for (uint32_t shard = 0; shard < queues_.size(); ++shard) {
+    if (queues_[shard].sent_observed < observed && !HasBatch(shard)) return true;
+  }
+  return false;
+}
+
+void Batcher::NudgeIdleShards(int64_t now_ns) {
+  constexpr int64_t kNudgeIntervalNs = 1'000'000;
+  const uint64_t observed = ObservedRevision();
+  for (uint32_t shard = 0; shard < queues_.size(); ++shard) {
+    Queue& q = queues_[shard];
+    if (q.sent_observed >= observed || HasBatch(shard)) continue;
+    if (now_ns - q.last_nudge_ns < kNudgeIntervalNs) continue;
+    q.last_nudge_ns = now_ns;
+    Add(shard, [](v1::OpResult&) {})->set_type(v1::Op::PING);
+  }
 }
 
 void Batcher::GiveRequest(uint32_t shard, std::unique_ptr<v1::BatchRequest> request) {

@@ -83,11 +83,23 @@ class Batcher {
   // Storage for the next batch of `shard`: a cleared request to reuse (optional).
   void GiveRequest(uint32_t shard, std::unique_ptr<v1::BatchRequest> request);
 
+  // Causality for idle shards (ARCHITECTURE.md §6). A shard that gets no batch learns no
+  // revision the others issued, so its clock (and its watch watermarks) follow wall time
+  // only; a busy shard whose clock runs ahead of wall time (more than one mutation per ms)
+  // would then have its watch events held back for as long as that lead. So a shard with
+  // nothing to send gets a PING op once ObservedRevision() has moved past what it was last
+  // sent, at most once per ms (`now_ns`: absl::GetCurrentTimeNanos()). Call before sending.
+  void NudgeIdleShards(int64_t now_ns);
+  // Whether NudgeIdleShards would add anything (no clock read needed when not).
+  bool WantsNudge() const;
+
  private:
   struct Queue {
     Batch next;
     std::deque<Batch> full;
     std::unique_ptr<v1::BatchRequest> spare;
+    uint64_t sent_observed = 0;  // the observed_revision of the last batch taken
+    int64_t last_nudge_ns = 0;
   };
   std::vector<Queue> queues_;
 };

@@ -105,6 +105,7 @@ void LinkClient::Run() {
     }
     inbox.clear();
     const absl::Time now = absl::Now();
+    if (batcher_.WantsNudge()) batcher_.NudgeIdleShards(absl::ToUnixNanos(now));
     absl::Time next = now + absl::Seconds(1);
     for (uint32_t shard = 0; shard < lanes_.size(); ++shard) {
       LinkLane& lane = *lanes_[shard];
@@ -113,6 +114,7 @@ void LinkClient::Run() {
     }
     timeout_ms = static_cast<int>(std::clamp<int64_t>(
         absl::ToInt64Milliseconds(absl::Ceil(next - now, absl::Milliseconds(1))), 0, 1000));
+    if (batcher_.WantsNudge()) timeout_ms = std::min(timeout_ms, 1);  // owed a nudge
   }
 }
 

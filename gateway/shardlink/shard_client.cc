@@ -40,6 +40,9 @@ void ShardClient::Execute(std::unique_ptr<v1::BatchRequest> request, Done done,
                              std::chrono::milliseconds(deadline_ms));
   stub_->async()->Execute(&call->context, call->request.get(), &call->response,
                           [call](grpc::Status status) {
+                            // Every gRPC caller's answers count for causality (§6), not
+                            // only those that go through DeliverResults.
+                            if (status.ok()) ObserveRevision(call->response.high_revision());
                             call->done(status, &call->response);
                             delete call;
                           });

@@ -126,6 +126,7 @@ void WatchSession::OnEvent(size_t index, v1::WatchEvent event) {
     case v1::WatchEvent::READY:
       state.watermark = std::max(state.watermark, event.revision());
       state.ready = true;
+      state.ready_revision = event.revision();
       break;
     default:
       state.watermark = std::max(state.watermark, event.revision());
@@ -150,9 +151,11 @@ void WatchSession::OnStreamEnd(size_t, const absl::Status& error) {
 void WatchSession::Release() {
   uint64_t floor = UINT64_MAX;  // every shard has sent everything at or below this
   bool all_ready = true;
+  uint64_t replayed_up_to = 0;  // the highest revision any shard's replay may hold
   for (const ShardState& state : states_) {
     floor = std::min(floor, state.watermark);
     all_ready = all_ready && state.ready;
+    replayed_up_to = std::max(replayed_up_to, state.ready_revision);
   }
   // Merge the releasable events of every shard in revision order.
   while (!cancelled_) {
@@ -171,7 +174,10 @@ void WatchSession::Release() {
     ObserveRevision(event.revision());  // a client sees it: later writes must exceed it
     sink_(event);
   }
-  if (all_ready && !ready_sent_ && !cancelled_) {
+  // `ready` follows every replayed event (wire-protocol.md: replay, then ready, then live):
+  // a busy shard's replay can end above an idle shard's watermark, whose clock then has to
+  // catch up (wall time, or a revision it observes) before those events may be released.
+  if (all_ready && floor >= replayed_up_to && !ready_sent_ && !cancelled_) {
     ready_sent_ = true;
     v1::WatchEvent ready;
     ready.set_kind(v1::WatchEvent::READY);

@@ -64,6 +64,7 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
     std::deque<v1::WatchEvent> pending;  // SET/DEL/FLUSH not yet released
     uint64_t watermark = 0;
     bool ready = false;
+    uint64_t ready_revision = 0;  // the shard's watermark at its READY: its replay ends there
   };
 
   void OnEvent(size_t index, v1::WatchEvent event);
