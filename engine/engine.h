@@ -198,7 +198,7 @@ struct RecoveryStats {
   uint64_t keys = 0;           // live keys after recovery, all namespaces
   uint64_t bytes_scanned = 0;  // segment bytes read record by record
   uint64_t torn_bytes_truncated = 0;
-  uint64_t corrupt_records = 0;  // bad records skipped in sealed segments
+  uint64_t corrupt_records = 0;  // damaged records skipped, not the torn tail (segment_reader.h)
   int64_t elapsed_us = 0;
 };
 

@@ -280,6 +280,42 @@ TEST_F(EngineRecoveryTest, BitFlipInTheLastRecordDropsOnlyThatRecord) {
   EXPECT_EQ(Value(0, "b"), "<NotFound>");
 }
 
+// The scan's one rule (segment_reader.h): in the active segment too, damage followed by
+// intact records is damage, not a torn tail: counted, never served, and every intact record
+// after it is kept (and the file is not cut). A bit flip at every byte of a middle record.
+TEST_F(EngineRecoveryTest, DamageInTheMiddleOfTheActiveSegmentKeepsTheRecordsAfterIt) {
+  Open();
+  PutAndCommit(0, "a", "1");
+  const uint64_t b_start = testing::FileSize(SegmentPath(0));
+  PutAndCommit(0, "b", "2222");
+  const uint64_t b_end = testing::FileSize(SegmentPath(0));
+  PutAndCommit(0, "c", "333");
+  PutAndCommit(0, "d", "44");
+  engine_.reset();
+  const std::string original = testing::ReadFile(SegmentPath(0));
+  for (uint64_t at = b_start; at < b_end; ++at) {
+    std::string damaged = original;
+    damaged[at] ^= static_cast<char>(1 << (at % 8));
+    testing::WriteFile(SegmentPath(0), damaged);
+    Open();
+    EXPECT_EQ(Value(0, "a"), "1") << "flip at " << at;
+    EXPECT_EQ(Value(0, "b"), "<NotFound>") << "flip at " << at;
+    const bool lengths_usable = Value(0, "c") == "333";
+    if (lengths_usable) {
+      EXPECT_EQ(Value(0, "d"), "44") << "flip at " << at;
+      EXPECT_EQ(engine_->recovery_stats().corrupt_records, 1u) << "flip at " << at;
+      EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, 0u) << "flip at " << at;
+      EXPECT_EQ(testing::FileSize(SegmentPath(0)), original.size()) << "flip at " << at;
+    } else {
+      // A damaged length field: nothing after it can be located, so the rest is a tail.
+      EXPECT_EQ(Value(0, "d"), "<NotFound>") << "flip at " << at;
+      EXPECT_EQ(engine_->recovery_stats().torn_bytes_truncated, original.size() - b_start)
+          << "flip at " << at;
+    }
+    engine_.reset();
+  }
+}
+
 TEST_F(EngineRecoveryTest, DamagedRecordIsDataLossOnGetAndNeverServed) {
   options_.memory_bytes = 0;  // no value cache: every read goes to the file
   Open();

@@ -283,8 +283,11 @@ absl::Status LogEngine::RecoverSegment(uint32_t ns, uint64_t sequence, bool acti
   }
 
   stats_.bytes_scanned += *size;
+  // The scan's rule for damage (segment_reader.h): damage followed by intact records is
+  // counted, logged and skipped, and those records are kept; in the active segment, damage
+  // after the last intact record is the torn tail of an interrupted write, truncated below.
   SegmentReader reader(file.get(), kSegmentHeaderSize, *size);
-  uint64_t valid_end = *size;
+  std::vector<SegmentDamage> damage;
   ScannedRecord record;
   for (;;) {
     absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
@@ -294,32 +297,26 @@ absl::Status LogEngine::RecoverSegment(uint32_t ns, uint64_t sequence, bool acti
       if (absl::Status s = ApplyRecovered(ns, sequence, record); !s.ok()) return s;
       continue;
     }
-    const char* what = *result == SegmentReader::Result::kIncomplete ? "incomplete" : "corrupt";
-    const uint64_t bad = reader.offset();
-    if (active) {
-      // The end of the log: whatever a crash left half-written. Cut it off so new records
-      // follow the last good one.
-      LOG(WARNING) << path << ": " << what << " record at offset " << bad << "; truncating "
-                   << (*size - bad) << " bytes of torn tail";
-      if (absl::Status s = file->Truncate(bad); !s.ok()) return s;
-      if (absl::Status s = file->DataSync(); !s.ok()) return s;
-      stats_.torn_bytes_truncated += *size - bad;
-      valid_end = bad;
+    damage.push_back(reader.damage());
+  }
+  const uint64_t tail = active ? reader.intact_end() : *size;
+  for (const SegmentDamage& d : damage) {
+    if (d.offset >= tail) {
+      // The end of the log: whatever a crash left half-written. Cut off below so new
+      // records follow the last intact one.
+      LOG(WARNING) << path << ": torn tail, " << DescribeDamage(d) << "; truncating "
+                   << (*size - tail) << " bytes";
       break;
     }
-    // A sealed segment was complete when sealed, so this is damage: report it loudly and
-    // never serve it.
     ++stats_.corrupt_records;
-    if (reader.resync_offset() != 0) {
-      LOG(ERROR) << path << ": " << what << " record at offset " << bad << " ("
-                 << (reader.resync_offset() - bad) << " bytes) skipped; its key is lost";
-      reader.Seek(reader.resync_offset());
-      continue;
-    }
-    LOG(ERROR) << path << ": " << what << " record at offset " << bad
-               << " with unusable lengths; skipping the remaining " << (*size - bad)
-               << " bytes of the segment";
-    break;
+    LOG(ERROR) << path << ": " << DescribeDamage(d) << "; never served, its key is lost";
+  }
+  uint64_t valid_end = *size;
+  if (tail < *size) {
+    if (absl::Status s = file->Truncate(tail); !s.ok()) return s;
+    if (absl::Status s = file->DataSync(); !s.ok()) return s;
+    stats_.torn_bytes_truncated += *size - tail;
+    valid_end = tail;
   }
 
   if (active) {
@@ -552,16 +549,14 @@ absl::StatusOr<bool> LogEngine::ReplayStep(ReplayCursor* cursor, absl::Duration 
     for (;;) {
       absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
       if (!result.ok()) return result.status();
-      if (*result == SegmentReader::Result::kEnd || *result == SegmentReader::Result::kIncomplete) {
+      if (*result == SegmentReader::Result::kEnd) {
         cursor->offset = size;  // on to the next segment
         break;
       }
-      if (*result == SegmentReader::Result::kCorrupt) {
-        if (reader.resync_offset() == 0) {
-          cursor->offset = size;
-          break;
-        }
-        reader.Seek(reader.resync_offset());
+      if (*result == SegmentReader::Result::kDamage) {
+        // Damage recovery (or reclaim) already counted; a replay only skips it, as they do.
+        LOG(WARNING) << file->path() << ": replay skips damage, "
+                     << DescribeDamage(reader.damage());
         cursor->offset = reader.offset();
         continue;
       }

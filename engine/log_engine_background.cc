@@ -217,13 +217,12 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
       job.builder.Add(record);
       job.offset = reader.offset();
     } else {
-      // Damage in a sealed segment, handled as recovery does: skip the record, or the rest.
+      // Damage in a sealed segment: skipped by the scan's rule (segment_reader.h), as
+      // recovery skips it; the hint counts it so recovery from the hint counts it too.
       ++job.corrupt_records;
       ++corrupt_records_;
-      LOG(ERROR) << segment->second.file->path() << ": damaged record at offset " << reader.offset()
-                 << " left out of its hint file";
-      if (reader.resync_offset() == 0) return FinishHint();
-      reader.Seek(reader.resync_offset());
+      LOG(ERROR) << segment->second.file->path() << ": " << DescribeDamage(reader.damage())
+                 << "; left out of its hint file";
       job.offset = reader.offset();
     }
     if (StepDone(deadline)) return absl::OkStatus();
@@ -506,18 +505,12 @@ absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
           }
         }
       } else {
-        // Damage in a sealed segment, handled as recovery does. Entries still pointing at
-        // what could not be read are dealt with by ReclaimRescue().
+        // Damage in a sealed segment, skipped by the scan's rule (segment_reader.h). Entries
+        // still pointing at what could not be read are dealt with by ReclaimRescue().
         job.damaged_input = true;
         ++corrupt_records_;
-        LOG(ERROR) << segment.file->path() << ": damaged record at offset " << reader.offset()
-                   << " met by reclaim";
-        if (reader.resync_offset() == 0) {
-          ++job.input;
-          job.input_offset = kSegmentHeaderSize;
-          break;
-        }
-        reader.Seek(reader.resync_offset());
+        LOG(ERROR) << segment.file->path() << ": " << DescribeDamage(reader.damage())
+                   << "; met by reclaim";
         job.input_offset = reader.offset();
       }
       if (job.buffer.size() >= kReclaimWriteChunk) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "engine/crc32c.h"
 
 namespace beyondkv::engine {
@@ -12,10 +13,43 @@ namespace {
 constexpr size_t kBlockSize = 1 << 20;
 static_assert(kRecordHeaderSize + kMaxKeyBytes + kMaxMetaBytes <= kBlockSize);
 
+// Damaged()'s `end` when the bad record's lengths cannot be used: skip to the end of the range.
+constexpr uint64_t kToTheEnd = 0;
+
 }  // namespace
 
+std::string DescribeDamage(const SegmentDamage& damage) {
+  const char* what = "";
+  switch (damage.kind) {
+    case SegmentDamage::Kind::kTruncated:
+      what = "incomplete record";
+      break;
+    case SegmentDamage::Kind::kChecksum:
+      what = "checksum mismatch in the record";
+      break;
+    case SegmentDamage::Kind::kMalformed:
+      what = "malformed record header";
+      break;
+  }
+  const uint64_t bytes = damage.end - damage.offset;
+  if (damage.rest_skipped) {
+    return absl::StrCat(what, " at offset ", damage.offset, " with unusable lengths; the ",
+                        bytes, " bytes to the end were skipped");
+  }
+  return absl::StrCat(what, " at offset ", damage.offset, " (", bytes, " bytes skipped)");
+}
+
 SegmentReader::SegmentReader(File* file, uint64_t start, uint64_t end)
-    : file_(file), end_(end), offset_(start) {}
+    : file_(file), end_(end), offset_(start), intact_end_(start) {}
+
+SegmentReader::Result SegmentReader::Damaged(SegmentDamage::Kind kind, uint64_t end) {
+  damage_.kind = kind;
+  damage_.offset = offset_;
+  damage_.end = end == 0 ? end_ : end;
+  damage_.rest_skipped = end == 0;
+  offset_ = damage_.end;
+  return Result::kDamage;
+}
 
 absl::StatusOr<std::string_view> SegmentReader::Window(uint64_t offset, size_t n) {
   n = static_cast<size_t>(std::min<uint64_t>(n, end_ - std::min(offset, end_)));
@@ -33,33 +67,34 @@ absl::StatusOr<std::string_view> SegmentReader::Window(uint64_t offset, size_t n
 }
 
 absl::StatusOr<SegmentReader::Result> SegmentReader::Next(ScannedRecord* record) {
-  resync_offset_ = 0;
   if (offset_ >= end_) return Result::kEnd;
 
   absl::StatusOr<std::string_view> head = Window(offset_, kRecordHeaderSize);
   if (!head.ok()) return head.status();
   RecordHeader header;
   switch (DecodeRecordHeader(*head, kMaxValueBytesLimit, &header)) {
-    case DecodeStatus::kIncomplete:
-      return Result::kIncomplete;
+    case DecodeStatus::kIncomplete:  // fewer bytes than a header before the end
+      return Damaged(SegmentDamage::Kind::kTruncated, kToTheEnd);
     case DecodeStatus::kCorrupt:
       // A damaged type or flags byte with sane lengths still tells where the next record is.
       if (LengthsWithinCaps(header, kMaxValueBytesLimit) &&
-          offset_ + header.record_size() <= end_) {
-        resync_offset_ = offset_ + header.record_size();
+          header.record_size() <= end_ - offset_) {
+        return Damaged(SegmentDamage::Kind::kMalformed, offset_ + header.record_size());
       }
-      return Result::kCorrupt;
+      return Damaged(SegmentDamage::Kind::kMalformed, kToTheEnd);
     case DecodeStatus::kOk:
       break;
   }
   const uint64_t size = header.record_size();
-  if (offset_ + size > end_) return Result::kIncomplete;
+  if (size > end_ - offset_) return Damaged(SegmentDamage::Kind::kTruncated, kToTheEnd);
 
   // Header, key and metadata in one window; the value streamed through the CRC in blocks.
   const uint64_t value_offset = offset_ + header.value_offset();
   absl::StatusOr<std::string_view> front = Window(offset_, header.value_offset());
   if (!front.ok()) return front.status();
-  if (front->size() < header.value_offset()) return Result::kIncomplete;
+  if (front->size() < header.value_offset()) {  // the file shrank under us
+    return Damaged(SegmentDamage::Kind::kTruncated, kToTheEnd);
+  }
   uint32_t crc = RecordCrcStart(*front);
   crc = crc32c::Extend(crc, front->data() + kRecordHeaderSize,
                        front->size() - kRecordHeaderSize);
@@ -69,14 +104,11 @@ absl::StatusOr<SegmentReader::Result> SegmentReader::Next(ScannedRecord* record)
     const size_t chunk = static_cast<size_t>(std::min<uint64_t>(kBlockSize, offset_ + size - pos));
     absl::StatusOr<std::string_view> part = Window(pos, chunk);
     if (!part.ok()) return part.status();
-    if (part->empty()) return Result::kIncomplete;
+    if (part->empty()) return Damaged(SegmentDamage::Kind::kTruncated, kToTheEnd);
     crc = crc32c::Extend(crc, part->data(), part->size());
     pos += part->size();
   }
-  if (crc != header.crc) {
-    resync_offset_ = offset_ + size;  // lengths passed the caps and fit in the file
-    return Result::kCorrupt;
-  }
+  if (crc != header.crc) return Damaged(SegmentDamage::Kind::kChecksum, offset_ + size);
 
   record->type = header.type;
   record->revision = header.revision;
@@ -87,6 +119,7 @@ absl::StatusOr<SegmentReader::Result> SegmentReader::Next(ScannedRecord* record)
   record->value_len = header.value_len;
   record->meta_len = header.meta_len;
   offset_ += size;
+  intact_end_ = offset_;
   return Result::kRecord;
 }
 

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "engine/test_util.h"
 #include "gtest/gtest.h"
 
@@ -56,7 +57,7 @@ TEST_F(SegmentReaderTest, ScansRecordsAndReportsTheirPositions) {
   EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kEnd);
 }
 
-TEST_F(SegmentReaderTest, TornTailIsIncompleteAtTheRecordStart) {
+TEST_F(SegmentReaderTest, TornTailIsDamageToTheEndAfterTheLastIntactRecord) {
   const std::string a = Record("a", "1", 10);
   const std::string b = Record("b", std::string(100, 'x'), 11);
   const std::string bytes = a + b.substr(0, 50);
@@ -64,11 +65,16 @@ TEST_F(SegmentReaderTest, TornTailIsIncompleteAtTheRecordStart) {
   SegmentReader reader(file, 0, bytes.size());
   ScannedRecord r;
   ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
-  EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kIncomplete);
-  EXPECT_EQ(reader.offset(), a.size());
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kDamage);
+  EXPECT_EQ(reader.damage().kind, SegmentDamage::Kind::kTruncated);
+  EXPECT_EQ(reader.damage().offset, a.size());
+  EXPECT_EQ(reader.damage().end, bytes.size());
+  EXPECT_TRUE(reader.damage().rest_skipped);
+  EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kEnd);
+  EXPECT_EQ(reader.intact_end(), a.size());  // what recovery keeps of an active segment
 }
 
-TEST_F(SegmentReaderTest, CorruptValueAllowsResynchronising) {
+TEST_F(SegmentReaderTest, ChecksumDamageIsSkippedByItsLengthsAndLaterRecordsKept) {
   const std::string a = Record("a", "1", 10);
   std::string b = Record("b", "22", 11);
   b.back() ^= 0x40;
@@ -77,23 +83,48 @@ TEST_F(SegmentReaderTest, CorruptValueAllowsResynchronising) {
   SegmentReader reader(file, 0, a.size() + b.size() + c.size());
   ScannedRecord r;
   ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
-  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kCorrupt);
-  EXPECT_EQ(reader.offset(), a.size());
-  ASSERT_EQ(reader.resync_offset(), a.size() + b.size());
-  reader.Seek(reader.resync_offset());
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kDamage);
+  EXPECT_EQ(reader.damage().kind, SegmentDamage::Kind::kChecksum);
+  EXPECT_EQ(reader.damage().offset, a.size());
+  EXPECT_EQ(reader.damage().end, a.size() + b.size());
+  EXPECT_FALSE(reader.damage().rest_skipped);
+  EXPECT_EQ(DescribeDamage(reader.damage()),
+            absl::StrCat("checksum mismatch in the record at offset ", a.size(), " (", b.size(),
+                         " bytes skipped)"));
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+  EXPECT_EQ(r.key, "c");
+  EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kEnd);
+  // Damage followed by an intact record is not a torn tail.
+  EXPECT_EQ(reader.intact_end(), a.size() + b.size() + c.size());
+}
+
+TEST_F(SegmentReaderTest, MalformedTypeWithSaneLengthsIsSkippedAsOneRecord) {
+  std::string a = Record("a", "1", 10);
+  a[4] = 9;  // type: unknown
+  const std::string c = Record("c", "333", 12);
+  File* file = Write(a + c);
+  SegmentReader reader(file, 0, a.size() + c.size());
+  ScannedRecord r;
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kDamage);
+  EXPECT_EQ(reader.damage().kind, SegmentDamage::Kind::kMalformed);
+  EXPECT_EQ(reader.damage().end, a.size());
   ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
   EXPECT_EQ(r.key, "c");
 }
 
-TEST_F(SegmentReaderTest, ImplausibleLengthCannotResynchronise) {
+TEST_F(SegmentReaderTest, ImplausibleLengthSkipsTheRestOfTheRange) {
   std::string a = Record("a", "1", 10);
   a[24 + 3] = 0x7f;  // key_len's high byte: far above kMaxKeyBytes
   const std::string c = Record("c", "333", 12);
   File* file = Write(a + c);
   SegmentReader reader(file, 0, a.size() + c.size());
   ScannedRecord r;
-  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kCorrupt);
-  EXPECT_EQ(reader.resync_offset(), 0u);
+  ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kDamage);
+  EXPECT_EQ(reader.damage().kind, SegmentDamage::Kind::kMalformed);
+  EXPECT_TRUE(reader.damage().rest_skipped);
+  EXPECT_EQ(reader.damage().end, a.size() + c.size());
+  EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kEnd);
+  EXPECT_EQ(reader.intact_end(), 0u);
 }
 
 }  // namespace

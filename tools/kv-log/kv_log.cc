@@ -88,20 +88,15 @@ absl::StatusOr<std::vector<NamespaceFiles>> Inventory(Env* env, const std::strin
   return out;
 }
 
-// A bad stretch of a segment: the record at `offset` is incomplete (the file ends inside
-// it) or corrupt; the scan resumed at `resume`, or gave up on the rest of the file (0).
-struct Damage {
-  uint64_t offset = 0;
-  bool incomplete = false;
-  uint64_t resume = 0;
-};
-
 struct SegmentInfo {
   uint64_t size = 0;
   std::string header_problem;  // empty if the header is sound
   uint64_t records = 0;
   uint64_t by_type[5] = {0, 0, 0, 0, 0};  // indexed by RecordType
-  std::vector<Damage> damage;
+  std::vector<engine::SegmentDamage> damage;
+  // End of the last intact record: in the active segment, damage from here on is its torn
+  // tail (segment_reader.h), which Open truncates.
+  uint64_t intact_end = 0;
 };
 
 // Checks the header of segment `sequence` and scans its records, calling `on_record` for
@@ -153,14 +148,9 @@ absl::StatusOr<SegmentInfo> ScanSegment(
       if (on_record) on_record(file->get(), record);
       continue;
     }
-    Damage damage;
-    damage.offset = reader.offset();
-    damage.incomplete = *result == SegmentReader::Result::kIncomplete;
-    damage.resume = reader.resync_offset();
-    info.damage.push_back(damage);
-    if (damage.resume == 0) break;
-    reader.Seek(damage.resume);
+    info.damage.push_back(reader.damage());
   }
+  info.intact_end = reader.intact_end();
   return info;
 }
 
@@ -205,15 +195,6 @@ std::optional<uint32_t> CheckManifest(Env* env, const std::string& shard_dir, st
     ++*problems;
   }
   return m.shard_id;
-}
-
-std::string DescribeDamage(const Damage& d, uint64_t size) {
-  if (d.resume != 0) {
-    return absl::StrCat(d.incomplete ? "incomplete" : "corrupt", " record at offset ", d.offset,
-                        " (", d.resume - d.offset, " bytes skipped)");
-  }
-  return absl::StrCat(d.incomplete ? "incomplete" : "corrupt", " record at offset ", d.offset,
-                      "; the remaining ", size - d.offset, " bytes are unreadable");
 }
 
 }  // namespace
@@ -303,13 +284,13 @@ int Verify(Env* env, const std::string& shard_dir, std::ostream& out) {
         }
         continue;
       }
-      for (const Damage& d : info->damage) {
-        if (active && d.incomplete && d.resume == 0) {
-          out << "WARNING " << name << ": torn tail, " << DescribeDamage(d, info->size)
+      for (const engine::SegmentDamage& d : info->damage) {
+        if (active && d.offset >= info->intact_end) {
+          out << "WARNING " << name << ": torn tail, " << engine::DescribeDamage(d)
               << " (a crash during a write; Open truncates it)\n";
           ++warnings;
         } else {
-          out << "ERROR " << name << ": " << DescribeDamage(d, info->size) << "\n";
+          out << "ERROR " << name << ": " << engine::DescribeDamage(d) << "\n";
           ++problems;
         }
       }
@@ -416,8 +397,8 @@ int Dump(Env* env, const std::string& shard_dir, const DumpOptions& options, std
         return 2;
       }
       if (!info->header_problem.empty()) out << name << ": " << info->header_problem << "\n";
-      for (const Damage& d : info->damage) {
-        out << name << ": " << DescribeDamage(d, info->size) << "\n";
+      for (const engine::SegmentDamage& d : info->damage) {
+        out << name << ": " << engine::DescribeDamage(d) << "\n";
       }
     }
   }

@@ -29,7 +29,7 @@ printf '\xff' | dd of="$first" bs=1 seek=60 conv=notrunc status=none
 out=$($KV_LOG verify "$dir")
 code=$?
 [ "$code" = 1 ] || fail "verify of a damaged directory exited $code: $out"
-echo "$out" | grep -q "ERROR ns-0/00000000000000000001.log: corrupt record at offset 40" \
+echo "$out" | grep -q "ERROR ns-0/00000000000000000001.log: checksum mismatch in the record at offset 40" \
   || fail "verify does not locate the damage: $out"
 
 $KV_LOG verify "$dir/no-such-dir" > /dev/null

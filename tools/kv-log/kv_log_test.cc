@@ -72,7 +72,7 @@ TEST_F(KvLogTest, VerifyLocatesADamagedRecord) {
   engine::testing::WriteFile(path, bytes);
   std::string out;
   EXPECT_EQ(Run(Verify, &out), 1) << out;
-  EXPECT_NE(out.find("ERROR ns-0/" + engine::SegmentFileName(1) + ": corrupt record at offset 40"),
+  EXPECT_NE(out.find("ERROR ns-0/" + engine::SegmentFileName(1) + ": checksum mismatch in the record at offset 40"),
             std::string::npos)
       << out;
   // The hint no longer matches the segment either.
