@@ -29,6 +29,7 @@ overwrites one of a few hot keys per writer (so recovery must also pick the late
 Run by Bazel (tests/BUILD.bazel): bazel test //tests:crash_test. Takes ~10 s.
 """
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -275,6 +276,207 @@ def check(attempts_by_key, state, old_before=None):
     return violations, lost
 
 
+# ---- Mixed load: every kind of write, checked against a model of each key -----------------
+#
+# Each mixed writer owns its keys, so per key its own order is the only order. A key's
+# possible states are tracked as a set: an acknowledged command applies to every state its
+# reply agrees with (a DEL answering 1 rules out the states where the key was absent); a
+# command whose outcome is unknown (the gateway or the shard died under it: `-ERR shard N
+# unavailable` or a dropped connection) may or may not have been applied, so both stay
+# possible; a GET during the load is an observation that must match some state, and keeps
+# only those. At the end, the key's value and whether it has a TTL must match a possible state.
+
+AMBIGUOUS = object()  # an outcome the client cannot know
+MAX_STATES = 4096
+
+
+def _reg_apply(state, op):
+    """(new state, expected reply) of `op` on a string key's `state` = (value or None, has_ttl)."""
+    value, has_ttl = state
+    kind = op[0]
+    if kind == "SET":
+        return (op[1], False), ("+", "OK")
+    if kind == "SETEX":
+        return (op[1], True), ("+", "OK")
+    if kind == "DEL":
+        return (None, False), (":", 1 if value is not None else 0)
+    if kind == "GETDEL":
+        return (None, False), ("$", value)
+    if kind == "EXPIRE":
+        if value is None:
+            return state, (":", 0)
+        return (value, True), (":", 1)
+    if kind == "PERSIST":
+        if value is None or not has_ttl:
+            return state, (":", 0)
+        return (value, False), (":", 1)
+    if kind == "INCRBY":
+        n = int(value or b"0") + op[1]
+        return (str(n).encode(), has_ttl), (":", n)
+    if kind == "APPEND":
+        v = (value or b"") + op[1]
+        return (v, has_ttl), (":", len(v))
+    raise AssertionError(kind)
+
+
+class KeyModel:
+    """The possible states of one key under one writer's commands."""
+
+    def __init__(self, key):
+        self.key = key
+        self.states = {(None, False)}
+        self.history = []  # (op, reply) for the report
+        self.broken = False  # a violation was reported; no further checks of this key
+
+    def apply(self, op, reply):
+        self.history.append((op[0], reply))
+        if reply is AMBIGUOUS:
+            self.states |= {_reg_apply(st, op)[0] for st in self.states}
+        else:
+            self.states = {new for st in self.states
+                           for new, want in [_reg_apply(st, op)] if want == reply}
+        if len(self.states) > MAX_STATES:
+            raise AssertionError("%s: too many possible states" % self.key)
+        return bool(self.states)
+
+    def observe_value(self, value):
+        self.history.append(("GET", value))
+        self.states = {st for st in self.states if st[0] == value}
+        return bool(self.states)
+
+
+class MixedWriter(threading.Thread):
+    """One connection; a random mix of SET, SET EX, DEL, GETDEL, EXPIRE, PERSIST, INCRBY,
+    APPEND, MSET over its own string keys, counter keys and append keys, and GETs that check
+    what it reads. Violations are collected in self.violations."""
+
+    def __init__(self, port, tag, number, stop, seed):
+        super().__init__(daemon=True)
+        self.port, self.tag, self.number, self.stop = port, tag, number, stop
+        self.rng = random.Random(seed)
+        self.models = {}
+        # Keys with a write of unknown outcome: read (GET) before written again, as a careful
+        # client does, so the possible states stay few.
+        self.unsure = set()
+        self.violations = []
+        self.ops = 0
+        self.ambiguous = 0
+        self.failure = None
+
+    def key(self, kind, i):
+        return "mixed:%s:w%d:%s%d" % (self.tag, self.number, kind, i)
+
+    def model(self, key):
+        if key not in self.models:
+            self.models[key] = KeyModel(key)
+        return self.models[key]
+
+    def call(self, conn, *args):
+        """(reply or AMBIGUOUS, connection to use next)."""
+        try:
+            reply = conn.call(*args)
+        except (OSError, resp.RespError):  # the gateway died: outcome unknown
+            conn.close()
+            conn = None
+            while conn is None and not self.stop.is_set():
+                try:
+                    conn = resp.Connection(self.port)
+                except OSError:
+                    time.sleep(0.01)
+            return AMBIGUOUS, conn
+        if reply[0] == "-" and "unavailable" in reply[1]:
+            return AMBIGUOUS, conn
+        return reply, conn
+
+    def broken(self, key):
+        return key in self.models and self.models[key].broken
+
+    def record(self, key, op, reply):
+        m = self.model(key)
+        if not m.apply(op, reply):
+            self.violations.append("%s: %s answered %r, impossible after %r"
+                                   % (key, op[0], reply, m.history[-12:-1]))
+            m.broken = True
+
+    def run(self):
+        try:
+            conn = resp.Connection(self.port)
+            n = 0
+            while not self.stop.is_set() and conn is not None:
+                n += 1
+                r = self.rng.random()
+                value = ("%s-w%d-n%d" % (self.tag, self.number, n)).encode()
+                if r < 0.55:
+                    key = self.key("s", self.rng.randrange(24))
+                    op = self.rng.choice([("SET", value), ("SET", value), ("SETEX", value),
+                                          ("DEL",), ("GETDEL",), ("EXPIRE",), ("PERSIST",),
+                                          ("GET",)])
+                    if op[0] == "SET":
+                        args = ("SET", key, value)
+                    elif op[0] == "SETEX":
+                        args = ("SET", key, value, "EX", "100000")
+                    elif op[0] == "EXPIRE":
+                        args = ("EXPIRE", key, "100000")
+                    else:
+                        args = (op[0], key)
+                elif r < 0.75:
+                    key = self.key("c", self.rng.randrange(6))
+                    delta = self.rng.choice([1, 2, 5, -3, 100])
+                    op, args = ("INCRBY", delta), ("INCRBY", key, str(delta))
+                    if self.rng.random() < 0.3:
+                        op, args = ("GET",), ("GET", key)
+                elif r < 0.9:
+                    key = self.key("a", self.rng.randrange(6))
+                    chunk = b"<%d>" % n
+                    op, args = ("APPEND", chunk), ("APPEND", key, chunk)
+                    if self.rng.random() < 0.3:
+                        op, args = ("GET",), ("GET", key)
+                else:
+                    # MSET across shards: atomic per shard only, so each key is judged alone.
+                    keys = sorted({self.key("s", self.rng.randrange(24)) for _ in range(3)})
+                    if any(self.broken(k) or k in self.unsure for k in keys):
+                        continue
+                    reply, conn = self.call(conn, "MSET", *[x for k in keys for x in (k, value)])
+                    self.ops += 1
+                    if reply is not AMBIGUOUS and reply != ("+", "OK"):
+                        self.violations.append("MSET %s answered %r" % (keys, reply))
+                    for k in keys:
+                        self.record(k, ("SET", value), AMBIGUOUS if reply is AMBIGUOUS
+                                    else ("+", "OK"))
+                    if reply is AMBIGUOUS:
+                        self.ambiguous += 1
+                        self.unsure.update(keys)
+                    continue
+                if self.broken(key):
+                    continue
+                if key in self.unsure:
+                    op, args = ("GET",), ("GET", key)
+                reply, conn = self.call(conn, *args)
+                self.ops += 1
+                if reply is AMBIGUOUS:
+                    self.ambiguous += 1
+                    if op[0] != "GET":
+                        self.record(key, op, AMBIGUOUS)
+                        self.unsure.add(key)
+                    continue
+                if op[0] == "GET":
+                    m = self.model(key)
+                    self.unsure.discard(key)
+                    if reply[0] != "$" or not m.observe_value(reply[1]):
+                        self.violations.append("%s: GET answered %r, impossible after %r"
+                                               % (key, reply, m.history[-12:-1]))
+                        m.broken = True
+                    continue
+                if reply[0] == "-":
+                    self.violations.append("%s: %s answered %r" % (key, op[0], reply))
+                    continue
+                self.record(key, op, reply)
+            if conn is not None:
+                conn.close()
+        except Exception as e:  # reported by the test
+            self.failure = repr(e)
+
+
 class CrashTest(unittest.TestCase):
     def run_load(self, server, tag, duration, events):
         """Writers for `duration` s; `events` = [(at_seconds, fn)] run meanwhile, in order.
@@ -403,6 +605,133 @@ class CrashTest(unittest.TestCase):
             self.assertEqual(violations[:20], [])
             self.assertEqual(state["__all_keys__"] - set(by_key), set(), "keys never written")
         finally:
+            code = s.stop()
+        self.assertEqual(code, 0)
+
+    def test_mixed_load_sigkill_of_shards_gateway_and_supervisor(self):
+        """Issue 14: SET/SET EX/DEL/GETDEL/EXPIRE/PERSIST/INCRBY/APPEND/MSET and checked GETs
+        from 4 writers with --fsync always while shard 0, shard 1, the RESP gateway and then
+        beyond-kv itself are SIGKILLed. Each shard is back within a second; meanwhile its
+        keys fail fast and the other shard keeps serving; after the restart every key is in a
+        state its acknowledged commands allow (no acknowledged write lost, nothing unwritten)."""
+        s = CrashServer("--threads", "2", "--fsync", "always")
+        stop = threading.Event()
+        try:
+            s.ready()
+            probe_keys = {}
+            c = resp.Connection(s.port)
+            for i in range(64):
+                k = "mixed:probe:%d" % i
+                c.call("SET", k, "p")
+                probe_keys.setdefault(c.call("REVISION", k)[1] & 0x3F, k)
+                if len(probe_keys) == 2:
+                    break
+            c.close()
+            self.assertEqual(sorted(probe_keys), [0, 1])
+            samples = {0: [], 1: []}  # shard -> [(sent, latency s, ok)]
+
+            def probe(shard):
+                conn = resp.Connection(s.port, timeout=5)
+                while not stop.is_set():
+                    t0 = time.monotonic()
+                    try:
+                        ok = conn.call("GET", probe_keys[shard]) == ("$", b"p")
+                    except (OSError, resp.RespError):
+                        ok = False
+                        conn.close()
+                        while not stop.is_set():
+                            try:
+                                conn = resp.Connection(s.port, timeout=5)
+                                break
+                            except OSError:
+                                time.sleep(0.01)
+                    samples[shard].append((t0, time.monotonic() - t0, ok))
+                    time.sleep(0.005)
+                conn.close()
+
+            probers = [threading.Thread(target=probe, args=(i,), daemon=True) for i in (0, 1)]
+            writers = [MixedWriter(s.port, "mx", w, stop, seed=1000 + w) for w in range(WRITERS)]
+            for t in probers + writers:
+                t.start()
+            kills = {}
+
+            def kill_shard(i):
+                pid = shard_pid(s.data_dir, i)
+                self.assertIsNotNone(pid)
+                kills[i] = time.monotonic()
+                os.kill(pid, signal.SIGKILL)
+
+            def kill_gateway():
+                [old] = child_pids(s.data_dir, "kv-resp-gateway")
+                os.kill(old, signal.SIGKILL)
+
+            start = time.monotonic()
+            for at, fn in [(1.0, lambda: kill_shard(0)), (2.5, lambda: kill_shard(1)),
+                           (3.6, kill_gateway)]:
+                time.sleep(max(0.0, start + at - time.monotonic()))
+                fn()
+            time.sleep(max(0.0, start + 4.8 - time.monotonic()))
+            stop.set()
+            for t in probers + writers:
+                t.join(30)
+                self.assertFalse(t.is_alive(), "client stuck")
+            for w in writers:
+                self.assertIsNone(w.failure)
+
+            # Each shard back within a second; its keys failed fast meanwhile; the other
+            # shard answered every probe until the gateway kill.
+            for i in (0, 1):
+                after = [x for x in samples[i] if x[0] >= kills[i]]
+                back = next((t0 + lat for t0, lat, ok in after if ok), None)
+                self.assertIsNotNone(back, "shard %d never served again" % i)
+                outage = [x for x in after if x[0] + x[1] <= back]
+                slowest = max((lat for _, lat, _ in outage), default=0.0)
+                print("shard %d: serving again %.3f s after SIGKILL; %d probes meanwhile, "
+                      "slowest answer %.3f s" % (i, back - kills[i], len(outage), slowest))
+                self.assertLess(back - kills[i], 1.0, "shard %d restart" % i)
+                self.assertLess(slowest, 0.5, "requests for a dead shard must fail fast")
+                other = 1 - i
+                window = [x for x in samples[other]
+                          if kills[i] <= x[0] and x[0] + x[1] <= back]
+                self.assertTrue(window and all(ok for _, _, ok in window),
+                                "shard %d did not keep serving while shard %d was down: %r"
+                                % (other, i, [x for x in window if not x[2]][:3]))
+
+            # Then beyond-kv itself: children exit with it; a restart on the same directory.
+            children = [p for b in ("kv-shard", "kv-resp-gateway")
+                        for p in child_pids(s.data_dir, b)]
+            s.proc.kill()
+            s.proc.wait()
+            wait_until(lambda: not any(alive(p) for p in children), 30,
+                       "children of a killed beyond-kv to exit")
+            s.start()
+            s.ready()
+            wait_until(lambda: all_shards_serve(s.port), 30, "shards serving")
+
+            models = {k: m for w in writers for k, m in w.models.items()}
+            violations = [v for w in writers for v in w.violations]
+            c = resp.Connection(s.port, timeout=30)
+            keys = sorted(models)
+            replies = c.pipeline([("GET", k) for k in keys] + [("TTL", k) for k in keys])
+            for j, k in enumerate(keys):
+                value, ttl = replies[j][1], replies[len(keys) + j][1]
+                final = (value, value is not None and ttl > 0)
+                m = models[k]
+                if not m.broken and final not in m.states:
+                    violations.append("%s: after restart %r (ttl %r), possible %r; last: %r"
+                                      % (k, value, ttl, sorted(m.states, key=repr)[:4],
+                                         m.history[-8:]))
+            present = {x[1].decode() for x in c.call("KEYS", "mixed:mx:*")[1]}
+            c.close()
+            ops = sum(w.ops for w in writers)
+            ambiguous = sum(w.ambiguous for w in writers)
+            print("mixed load: %d commands, %d with unknown outcome (shard or gateway killed "
+                  "under them), %d keys checked" % (ops, ambiguous, len(keys)))
+            self.assertEqual(violations[:10], [])
+            self.assertEqual(present - set(keys), set(), "keys never written")
+            self.assertGreater(ambiguous, 0, "the kills were not felt")
+        finally:
+            stop.set()
             code = s.stop()
         self.assertEqual(code, 0)
 
