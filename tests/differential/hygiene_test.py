@@ -17,6 +17,16 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import urllib.request
+
+
+def _parent(pid):
+    """The parent pid of `pid` (a /proc entry name), or None if it is gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class Server:
@@ -25,9 +35,10 @@ class Server:
         self.port = free_port()
         self.log_path = os.path.join(self.tmp, "server.log")
         self.log = open(self.log_path, "w")
+        self.http_port = free_port()
         self.proc = subprocess.Popen(
             [binary or runfile("services/beyond-kv/beyond-kv"), "--data-dir", os.path.join(self.tmp, "d"),
-             "--resp-port", str(self.port), "--http-port", str(free_port()), "--threads", "2",
+             "--resp-port", str(self.port), "--http-port", str(self.http_port), "--threads", "2",
              "--fsync", "never"] + list(flags),
             stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -78,6 +89,42 @@ class HygieneTest(unittest.TestCase):
             c.close()
         finally:
             self.assertEqual(s.stop(), 0)
+
+    def test_secrets_never_shown(self):
+        """--requirepass and --http-token reach the children through their environment: no
+        child's command line, no reply (INFO, CONFIG GET, CLIENT LIST), no /metrics text and
+        no log line shows them (issue 14)."""
+        password, token = "pw-Zq81-secret", "tok-Xv27-secret"
+        s = Server("--requirepass", password, "--http-token", token)
+        try:
+            s.ready(password)
+            c = resp.Connection(s.port)
+            self.assertEqual(c.call("AUTH", password), ("+", "OK"))
+            shown = []
+            for args in (("INFO", "everything"), ("CONFIG", "GET", "*"),
+                         ("CONFIG", "GET", "requirepass"), ("CLIENT", "LIST"),
+                         ("CLIENT", "INFO")):
+                shown.append(repr(c.call(*args)))
+            c.close()
+            req = urllib.request.Request("http://127.0.0.1:%d/metrics" % s.http_port,
+                                         headers={"Authorization": "Bearer " + token})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                self.assertEqual(r.status, 200)
+                shown.append(r.read().decode())
+            children = [p for p in os.listdir("/proc") if p.isdigit()
+                        and _parent(p) == s.proc.pid]
+            self.assertEqual(len(children), 4)  # 2 shards and 2 gateways
+            for pid in children:
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    shown.append(f.read().decode(errors="replace"))
+            s.log.flush()
+            with open(s.log_path, errors="replace") as f:
+                shown.append(f.read())
+        finally:
+            self.assertEqual(s.stop(), 0)
+        for text in shown:
+            self.assertNotIn(password, text)
+            self.assertNotIn(token, text)
 
     def test_client_list_and_kill_across_io_threads(self):
         s = Server()
