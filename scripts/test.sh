@@ -6,7 +6,10 @@
 #      against a real beyond-kv;
 #   3. tests/k8s/run.sh: the Kubernetes manifests rendered, linted and validated offline, the
 #      image's entrypoint run as the pod runs it, the backup procedure (docs/operations.md);
-#   4. tools/fuzz/run.sh 30: each libFuzzer target (clang 14, ASan + UBSan) for 30 s.
+#   4. tools/fuzz/run.sh 30: each libFuzzer target (clang 14, ASan + UBSan) for 30 s;
+#   5. `bazel test --config=asan //...`: the whole suite again, every binary built with
+#      AddressSanitizer + UndefinedBehaviorSanitizer (~20 min on 2 cores; its own output
+#      directory, so it does not rebuild the normal tree). BKV_SKIP_ASAN=1 skips it.
 # Prints "N passed, N failed" and exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +34,14 @@ if [ "$code" -eq 0 ] || [ "$code" -eq 3 ]; then
   step bash tests/clients/run.sh bazel-bin/services/beyond-kv/beyond-kv
   step bash tests/k8s/run.sh
   step bash tools/fuzz/run.sh 30
+  if [ "${BKV_SKIP_ASAN:-}" != "1" ]; then
+    echo "== the whole suite under ASan + UBSan (bazel test --config=asan //...)"
+    bazel test --config=asan --nocache_test_results //... 2>&1 | tee "$log"
+    asan_code=${PIPESTATUS[0]}
+    passed=$((passed + $(grep -cE '^//\S+ +PASSED' "$log" || true)))
+    failed=$((failed + $(grep -cE '^//\S+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log" || true)))
+    if [ "$asan_code" -ne 0 ] && [ "$code" -eq 0 ]; then code=$asan_code; fi
+  fi
 fi
 rm -f "$log"
 if [ "${CI:-}" = "true" ]; then bazel shutdown >/dev/null 2>&1 || true; fi

@@ -534,7 +534,7 @@ class SseTest(unittest.TestCase):
             self.assertEqual(error["code"], "unavailable")
         w.close()
         self.assertEqual(writer.call("GET", "slow:999")[1], value.encode())
-        self.assertLess(s.gateway_status("VmRSS"), 256 * 1024)
+        self.assertLess(s.gateway_status("VmRSS"), resp.rss_limit_kb(256 * 1024))
         writer.close()
         deadline = time.time() + 10
         while s.metric("beyondkv_http_sse_streams") != 0 and time.time() < deadline:

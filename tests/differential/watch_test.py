@@ -287,7 +287,7 @@ class WatchTest(unittest.TestCase):
             except OSError:
                 pass
         self.assertGreater(gateway_rss_kb, 0)
-        self.assertLess(gateway_rss_kb, 256 * 1024)
+        self.assertLess(gateway_rss_kb, resp.rss_limit_kb(256 * 1024))
         writer.close()
 
 
