@@ -194,7 +194,7 @@ export class HttpKvClient implements KvClient {
     return `/v1/kv/${encodeURIComponent(key)}`;
   }
 
-  get(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
+  async get(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
     const path = this.#keyPath(key);
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
       const res = await this.#fetch(signal, "GET", this.#url(path), { ok: [200, 404], key });
@@ -206,7 +206,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  set(key: string, value: KvInput, options: KvSetOptions = {}): Promise<KvSetResult> {
+  async set(key: string, value: KvInput, options: KvSetOptions = {}): Promise<KvSetResult> {
     const path = this.#keyPath(key);
     checkSetOptions(options);
     const bytes = toBytes(value);
@@ -231,7 +231,7 @@ export class HttpKvClient implements KvClient {
   }
 
   /** A set whose metadata is too large for a header: one batch op (which reports no revision). */
-  #setByBatch(key: string, bytes: Uint8Array, options: KvSetOptions, conflict: KvConflictReason): Promise<KvSetResult> {
+  async #setByBatch(key: string, bytes: Uint8Array, options: KvSetOptions, conflict: KvConflictReason): Promise<KvSetResult> {
     const op: Record<string, unknown> = { op: "set", key, value: toBase64Url(bytes), metadata: options.metadata };
     if (options.ttl !== undefined) op.ttl = options.ttl;
     if (options.ttlMs !== undefined) op.ttlMs = options.ttlMs;
@@ -257,7 +257,7 @@ export class HttpKvClient implements KvClient {
     return (await res.json()) as T[];
   }
 
-  delete(key: string, options?: KvCallOptions): Promise<boolean> {
+  async delete(key: string, options?: KvCallOptions): Promise<boolean> {
     const path = this.#keyPath(key);
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
       // Return-Old is how HTTP tells whether the key existed (DELETE is 204 either way).
@@ -267,7 +267,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  getDel(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
+  async getDel(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
     const path = this.#keyPath(key);
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
       const res = await this.#fetch(signal, "DELETE", this.#url(path), { headers: { "x-kv-return-old": "1" }, ok: [200, 204], key });
@@ -276,7 +276,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  getSet(key: string, value: KvInput, options?: KvCallOptions): Promise<KvEntry | null> {
+  async getSet(key: string, value: KvInput, options?: KvCallOptions): Promise<KvEntry | null> {
     const path = this.#keyPath(key);
     const bytes = toBytes(value);
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
@@ -291,7 +291,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  getEx(key: string, options: KvGetExOptions = {}): Promise<KvEntry | null> {
+  async getEx(key: string, options: KvGetExOptions = {}): Promise<KvEntry | null> {
     const path = this.#keyPath(key);
     const change = expiryChange(options);
     if (!change) return this.get(key, options);
@@ -308,7 +308,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  exists(key: string, options?: KvCallOptions): Promise<boolean> {
+  async exists(key: string, options?: KvCallOptions): Promise<boolean> {
     const path = this.#keyPath(key);
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
       const res = await this.#fetch(signal, "HEAD", this.#url(path), { ok: [200, 404], key });
@@ -316,7 +316,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  incr(key: string, by = 1, options?: KvCallOptions): Promise<number> {
+  async incr(key: string, by = 1, options?: KvCallOptions): Promise<number> {
     const path = this.#keyPath(key);
     checkDelta(by);
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
@@ -325,12 +325,12 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  decr(key: string, by = 1, options?: KvCallOptions): Promise<number> {
+  async decr(key: string, by = 1, options?: KvCallOptions): Promise<number> {
     checkDelta(by);
     return this.incr(key, -by, options);
   }
 
-  expire(key: string, options: KvExpireOptions): Promise<boolean> {
+  async expire(key: string, options: KvExpireOptions): Promise<boolean> {
     const path = this.#keyPath(key);
     const change = expiryChange(options);
     if (!change) throw new KvArgumentError("expire needs one of ttl, ttlMs, at, persist");
@@ -355,7 +355,7 @@ export class HttpKvClient implements KvClient {
     return ms === null ? Infinity : Number(ms);
   }
 
-  #head(key: string, options?: KvCallOptions): Promise<Headers | null> {
+  async #head(key: string, options?: KvCallOptions): Promise<Headers | null> {
     const path = this.#keyPath(key);
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
       const res = await this.#fetch(signal, "HEAD", this.#url(path), { ok: [200, 404], key });
@@ -363,7 +363,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  mget(keys: readonly string[], options?: KvCallOptions): Promise<Array<KvEntry | null>> {
+  async mget(keys: readonly string[], options?: KvCallOptions): Promise<Array<KvEntry | null>> {
     keys.forEach(checkKey);
     if (keys.length === 0) return Promise.resolve([]);
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
@@ -372,7 +372,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  mset(entries: Record<string, KvInput> | Iterable<readonly [string, KvInput]>, options: KvMsetOptions = {}): Promise<void> {
+  async mset(entries: Record<string, KvInput> | Iterable<readonly [string, KvInput]>, options: KvMsetOptions = {}): Promise<void> {
     const pairs = entriesOf(entries);
     pairs.forEach(([key]) => checkKey(key));
     checkSetOptions(options);
@@ -388,7 +388,7 @@ export class HttpKvClient implements KvClient {
     });
   }
 
-  list(options: KvListOptions = {}): Promise<KvListPage> {
+  async list(options: KvListOptions = {}): Promise<KvListPage> {
     const limit = Math.min(Math.max(1, options.limit ?? 100), 1000);
     const query = { prefix: options.prefix || undefined, cursor: options.cursor, limit: String(limit) };
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
@@ -409,14 +409,14 @@ export class HttpKvClient implements KvClient {
     } while (cursor !== undefined);
   }
 
-  count(options: KvCountOptions = {}): Promise<number> {
+  async count(options: KvCountOptions = {}): Promise<number> {
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
       const res = await this.#fetch(signal, "GET", this.#url("/v1/kv", { count: "1", prefix: options.prefix || undefined }), { ok: [200] });
       return ((await res.json()) as { count: number }).count;
     });
   }
 
-  flush(options?: KvCallOptions): Promise<void> {
+  async flush(options?: KvCallOptions): Promise<void> {
     return withDeadline(options, this.#config.timeoutMs, async (signal) => {
       await this.#fetch(signal, "DELETE", this.#url("/v1/kv"), { ok: [204] });
     });

@@ -183,7 +183,7 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  get(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
+  async get(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
     checkKey(key);
     return this.#call(options, key, async () => {
       const [value, revision, pttl] = await this.#exec(this.#redis.pipeline().getBuffer(key).call("REVISION", key).pttl(key));
@@ -191,7 +191,7 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  set(key: string, value: KvInput, options: KvSetOptions = {}): Promise<KvSetResult> {
+  async set(key: string, value: KvInput, options: KvSetOptions = {}): Promise<KvSetResult> {
     checkKey(key);
     if (options.metadata !== undefined) {
       throw new KvUnsupportedError("resp", "metadata is stored only by the HTTP backend (use an http:// or https:// URL); nothing was sent");
@@ -224,12 +224,12 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  delete(key: string, options?: KvCallOptions): Promise<boolean> {
+  async delete(key: string, options?: KvCallOptions): Promise<boolean> {
     checkKey(key);
     return this.#call(options, key, async () => (await this.#redis.del(key)) > 0);
   }
 
-  getDel(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
+  async getDel(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
     checkKey(key);
     return this.#call(options, key, async () => {
       const [revision, pttl, value] = await this.#exec(this.#redis.pipeline().call("REVISION", key).pttl(key).getdelBuffer(key));
@@ -237,7 +237,7 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  getSet(key: string, value: KvInput, options?: KvCallOptions): Promise<KvEntry | null> {
+  async getSet(key: string, value: KvInput, options?: KvCallOptions): Promise<KvEntry | null> {
     checkKey(key);
     const bytes = Buffer.from(toBytes(value));
     return this.#call(options, key, async () => {
@@ -246,7 +246,7 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  getEx(key: string, options: KvGetExOptions = {}): Promise<KvEntry | null> {
+  async getEx(key: string, options: KvGetExOptions = {}): Promise<KvEntry | null> {
     checkKey(key);
     const change = expiryChange(options);
     if ((change?.kind === "ttl" && change.seconds <= 0) || (change?.kind === "ttlMs" && change.ms <= 0)) {
@@ -259,24 +259,24 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  exists(key: string, options?: KvCallOptions): Promise<boolean> {
+  async exists(key: string, options?: KvCallOptions): Promise<boolean> {
     checkKey(key);
     return this.#call(options, key, async () => (await this.#redis.exists(key)) === 1);
   }
 
-  incr(key: string, by = 1, options?: KvCallOptions): Promise<number> {
+  async incr(key: string, by = 1, options?: KvCallOptions): Promise<number> {
     checkKey(key);
     checkDelta(by);
     return this.#call(options, key, () => this.#redis.incrby(key, by));
   }
 
-  decr(key: string, by = 1, options?: KvCallOptions): Promise<number> {
+  async decr(key: string, by = 1, options?: KvCallOptions): Promise<number> {
     checkKey(key);
     checkDelta(by);
     return this.#call(options, key, () => this.#redis.decrby(key, by));
   }
 
-  expire(key: string, options: KvExpireOptions): Promise<boolean> {
+  async expire(key: string, options: KvExpireOptions): Promise<boolean> {
     checkKey(key);
     const change = expiryChange(options);
     if (!change) throw new KvArgumentError("expire needs one of ttl, ttlMs, at, persist");
@@ -302,7 +302,7 @@ export class RespKvClient implements KvClient {
     return ms === null || ms === Infinity ? ms : msToSeconds(ms);
   }
 
-  ttlMs(key: string, options?: KvCallOptions): Promise<number | null> {
+  async ttlMs(key: string, options?: KvCallOptions): Promise<number | null> {
     checkKey(key);
     return this.#call(options, key, async () => {
       const ms = await this.#redis.pttl(key);
@@ -310,7 +310,7 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  mget(keys: readonly string[], options?: KvCallOptions): Promise<Array<KvEntry | null>> {
+  async mget(keys: readonly string[], options?: KvCallOptions): Promise<Array<KvEntry | null>> {
     keys.forEach(checkKey);
     if (keys.length === 0) return Promise.resolve([]);
     return this.#call(options, undefined, async () => {
@@ -321,7 +321,7 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  mset(entries: Record<string, KvInput> | Iterable<readonly [string, KvInput]>, options: KvMsetOptions = {}): Promise<void> {
+  async mset(entries: Record<string, KvInput> | Iterable<readonly [string, KvInput]>, options: KvMsetOptions = {}): Promise<void> {
     const pairs = entriesOf(entries);
     pairs.forEach(([key]) => checkKey(key));
     checkSetOptions(options);
@@ -338,7 +338,7 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  list(options: KvListOptions = {}): Promise<KvListPage> {
+  async list(options: KvListOptions = {}): Promise<KvListPage> {
     const limit = Math.min(Math.max(1, options.limit ?? 100), 1000);
     if (options.cursor !== undefined && !/^\d+$/.test(options.cursor)) throw new KvArgumentError(`not a RESP SCAN cursor: "${options.cursor}"`);
     return this.#call(options, undefined, async () => {
@@ -358,7 +358,7 @@ export class RespKvClient implements KvClient {
     } while (cursor !== undefined);
   }
 
-  count(options: KvCountOptions = {}): Promise<number> {
+  async count(options: KvCountOptions = {}): Promise<number> {
     return this.#call(options, undefined, async () => {
       if (!options.prefix) return this.#redis.dbsize();
       let n = 0;
@@ -372,7 +372,7 @@ export class RespKvClient implements KvClient {
     });
   }
 
-  flush(options?: KvCallOptions): Promise<void> {
+  async flush(options?: KvCallOptions): Promise<void> {
     return this.#call(options, undefined, async () => {
       await this.#redis.flushdb();
     });
@@ -389,10 +389,15 @@ export class RespKvClient implements KvClient {
   async close(): Promise<void> {
     await Promise.all([...this.#watches].map((w) => w.close()));
     this.#watches.clear();
-    try {
-      await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+    // QUIT lets queued replies arrive first; a server that does not answer gets a hard close.
+    const quit = this.#redis.quit().then(
+      () => true,
+      () => false,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.min(this.#config.timeoutMs, 1000))));
+    const clean = await Promise.race([quit, timeout]);
+    clearTimeout(timer);
+    if (!clean) this.#redis.disconnect();
   }
 }
