@@ -199,16 +199,20 @@ export class TestServer {
   }
 
   /**
-   * SIGKILLs one child (the first one named so, or the shard with `--shard-id=<shard>`) and
-   * waits until the supervisor has started its replacement and the server is ready again.
+   * SIGKILLs one child (the first one named so, or the shard with `--shard-id=<shard>`), runs
+   * `during` at once (while it is down), then waits until the supervisor has started its
+   * replacement and the server is ready again.
    */
-  async killChild(name: ChildName, shard?: number): Promise<{ killed: number; replacement: number }> {
-    const victim = this.children().find((c) => c.name === name && (shard === undefined || c.args.includes(`--shard-id=${shard}`)));
+  async killChild(name: ChildName, options: { shard?: number; during?: () => Promise<void> } = {}): Promise<{ killed: number; replacement: number }> {
+    const { shard } = options;
+    const matches = (c: { name: string; args: string[] }): boolean => c.name === name && (shard === undefined || c.args.includes(`--shard-id=${shard}`));
+    const victim = this.children().find(matches);
     if (!victim) throw new Error(`no ${name} child of beyond-kv ${this.pid}`);
     process.kill(victim.pid, "SIGKILL");
+    await options.during?.();
     let replacement = -1;
     await until(`a new ${name}`, 30_000, () => {
-      const next = this.children().find((c) => c.name === name && c.pid !== victim.pid && (shard === undefined || c.args.includes(`--shard-id=${shard}`)));
+      const next = this.children().find((c) => matches(c) && c.pid !== victim.pid);
       if (next) replacement = next.pid;
       return next !== undefined;
     });
