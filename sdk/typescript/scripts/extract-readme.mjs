@@ -11,7 +11,8 @@ const readme = readFileSync(path.join(root, "README.md"), "utf8");
 const blocks = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 if (blocks.length === 0) throw new Error("README.md has no ```ts blocks");
 
-const imports = new Map();
+// The cached client of @beyond.dev/kv/next must be closed, or the test process never exits.
+const imports = new Map([["@beyond.dev/kv/next", new Set(["closeServerKvClient"])]]);
 const bodies = blocks.map((code, i) => {
   const lines = code.split("\n");
   const body = [];
@@ -40,7 +41,10 @@ import { TestServer } from "./server.js";
 ${header}
 
 const server = await TestServer.start();
-after(() => server.stop());
+after(async () => {
+  await closeServerKvClient();
+  await server.stop();
+});
 process.env.KV_URL = server.respUrl;
 const RESP_URL = server.respUrl;
 const HTTP_URL = server.httpUrl;

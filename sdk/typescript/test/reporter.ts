@@ -46,7 +46,7 @@ export default async function* reporter(source: AsyncIterable<TestEvent>): Async
       yield `FAIL ${label(data)}\n${describeError(data.details?.error)}\n`;
     } else if (event.type === "test:stderr" || event.type === "test:stdout") {
       const message = (data as unknown as { message?: string }).message;
-      if (message) yield `    | ${message.trimEnd()}\n`;
+      if (message) yield message.trimEnd().split("\n").map((line) => `    | ${line}\n`).join("");
     }
   }
   yield `typescript sdk: ${passed} passed, ${failed} failed\n`;
