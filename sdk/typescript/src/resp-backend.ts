@@ -154,6 +154,9 @@ export class RespKvClient implements KvClient {
     this.#redis.on("error", (error: Error) => {
       this.#lastConnectionError = error;
     });
+    this.#redis.on("ready", () => {
+      this.#lastConnectionError = undefined;
+    });
   }
 
   /** Runs `run` under the call's deadline, translating ioredis's errors. */
