@@ -14,15 +14,17 @@ if [ ! -x "$bin" ]; then
   exit 1
 fi
 
-# Every server the tests start writes its pid here; whatever survives the run is stopped.
+# Every server the tests start writes "pid data-dir" here; whatever survives the run is
+# stopped and its directory removed (the tests do this themselves unless interrupted).
 pidfile=$(mktemp /tmp/bkv-sdk-pids-XXXXXX)
 cleanup() {
-  while read -r pid; do
+  while read -r pid dir; do
     [ -n "$pid" ] || continue
     if kill -0 "$pid" 2>/dev/null; then
       kids=$(pgrep -P "$pid" || true)
       kill -KILL "$pid" $kids 2>/dev/null || true
     fi
+    case "$dir" in /tmp/bkv-sdk-test-*) rm -rf "$dir" ;; esac
   done <"$pidfile"
   rm -f "$pidfile"
 }
@@ -43,4 +45,8 @@ step "tsc (tests and README examples)" npm run build:test
 
 export BEYOND_KV_BIN="$bin" BKV_SDK_PIDFILE="$pidfile"
 # Test files run two at a time, each with its own server (2 shards): modest on 2 cores.
-node --test --test-concurrency=2 --test-timeout=90000 --test-reporter=./build-test/reporter.js build-test/*.test.js
+node --test --test-concurrency=2 --test-timeout=90000 --test-reporter=./build-test/reporter.js build-test/*.test.js &
+runner=$!
+# Interrupted: stop the runner (its files stop their servers), then the EXIT trap the rest.
+trap 'kill -TERM "$runner" 2>/dev/null; wait "$runner"; exit 130' INT TERM
+wait "$runner"

@@ -188,10 +188,35 @@ export class RespKvClient implements KvClient {
 
   async get(key: string, options?: KvCallOptions): Promise<KvEntry | null> {
     checkKey(key);
-    return this.#call(options, key, async () => {
-      const [value, revision, pttl] = await this.#exec(this.#redis.pipeline().getBuffer(key).call("REVISION", key).pttl(key));
-      return entryFrom(value as Buffer | null, revision, pttl);
-    });
+    return this.#call(options, key, async () => (await this.#readEntries([key]))[0] ?? null);
+  }
+
+  /**
+   * Reads entries so that each value belongs to the revision reported with it: one pipeline
+   * of `REVISION`, `GET`, `PTTL`, `REVISION` per key. Every write raises a key's revision, so
+   * equal revisions before and after mean no write came in between; a key written meanwhile
+   * is read again (a pipeline may be split across the server's batches, so this is checked,
+   * not assumed).
+   */
+  async #readEntries(keys: readonly string[]): Promise<Array<KvEntry | null>> {
+    const out: Array<KvEntry | null> = new Array<KvEntry | null>(keys.length).fill(null);
+    let pending = keys.map((_, i) => i);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      const pipeline = this.#redis.pipeline();
+      for (const i of pending) {
+        const key = keys[i] as string;
+        pipeline.call("REVISION", key).getBuffer(key).pttl(key).call("REVISION", key);
+      }
+      const replies = await this.#exec(pipeline);
+      const retry: number[] = [];
+      pending.forEach((i, j) => {
+        const [before, value, pttl, after] = replies.slice(4 * j, 4 * j + 4);
+        if (Number(before) !== Number(after) && attempt < 10) retry.push(i);
+        else out[i] = entryFrom(value as Buffer | null, after, pttl);
+      });
+      pending = retry;
+    }
+    return out;
   }
 
   async set(key: string, value: KvInput, options: KvSetOptions = {}): Promise<KvSetResult> {
@@ -315,13 +340,8 @@ export class RespKvClient implements KvClient {
 
   async mget(keys: readonly string[], options?: KvCallOptions): Promise<Array<KvEntry | null>> {
     keys.forEach(checkKey);
-    if (keys.length === 0) return Promise.resolve([]);
-    return this.#call(options, undefined, async () => {
-      const pipeline = this.#redis.pipeline();
-      for (const key of keys) pipeline.getBuffer(key).call("REVISION", key).pttl(key);
-      const replies = await this.#exec(pipeline);
-      return keys.map((_, i) => entryFrom(replies[3 * i] as Buffer | null, replies[3 * i + 1], replies[3 * i + 2]));
-    });
+    if (keys.length === 0) return [];
+    return this.#call(options, undefined, () => this.#readEntries(keys));
   }
 
   async mset(entries: Record<string, KvInput> | Iterable<readonly [string, KvInput]>, options: KvMsetOptions = {}): Promise<void> {

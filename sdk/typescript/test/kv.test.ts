@@ -135,6 +135,32 @@ for (const backend of ["resp", "http"] as const) {
       assert.ok(withTtl.revision !== undefined && withTtl.revision > rev);
     });
 
+    test(t("concurrent compare-and-set increments from 4 connections lose no update"), async () => {
+      const clients = Array.from({ length: 4 }, () => createKvClient({ url: url(), db }));
+      try {
+        await kv.set("cas-race", "0");
+        let conflicts = 0;
+        await Promise.all(
+          clients.map(async (c) => {
+            for (let done = 0; done < 10; ) {
+              const e = await c.get("cas-race");
+              assert.ok(e);
+              try {
+                await c.set("cas-race", String(Number(e.value.text()) + 1), { ifMatch: e.revision });
+                done++;
+              } catch (error) {
+                if (!(error instanceof KvConflictError)) throw error;
+                conflicts++;
+              }
+            }
+          }),
+        );
+        assert.equal((await kv.get("cas-race"))?.value.text(), "40", `${conflicts} conflicts retried`);
+      } finally {
+        await Promise.all(clients.map((c) => c.close()));
+      }
+    });
+
     test(t("incr / decr; non-integer value is a KvServerError"), async () => {
       assert.equal(await kv.incr("counter"), 1);
       assert.equal(await kv.incr("counter", 10), 11);

@@ -24,9 +24,9 @@ export interface ServerOptions {
 }
 
 /** Every process started by this test process, for the exit hook. */
-const started = new Set<number>();
+const started = new Map<number, string>();
 function killStarted(): void {
-  for (const pid of started) {
+  for (const [pid, dir] of started) {
     for (const victim of [...childrenOf(pid).map((c) => c.pid), pid]) {
       try {
         process.kill(victim, "SIGKILL");
@@ -34,6 +34,7 @@ function killStarted(): void {
         // already gone
       }
     }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 process.on("exit", killStarted);
@@ -149,9 +150,9 @@ export class TestServer {
     const proc = spawn(BEYOND_KV_BIN, args, { stdio: ["ignore", "ignore", log], env });
     this.#proc = proc;
     if (proc.pid === undefined) throw new Error(`could not start ${BEYOND_KV_BIN}`);
-    started.add(proc.pid);
+    started.set(proc.pid, this.dir);
     const pidFile = process.env.BKV_SDK_PIDFILE;
-    if (pidFile) appendFileSync(pidFile, `${proc.pid}\n`);
+    if (pidFile) appendFileSync(pidFile, `${proc.pid} ${this.dir}\n`);
     let exited = false;
     proc.once("exit", () => (exited = true));
     try {
