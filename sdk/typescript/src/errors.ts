@@ -111,6 +111,13 @@ export class KvArgumentError extends KvError {
   override name = "KvArgumentError";
 }
 
+const RESP_AUTH_ERROR = /^(NOAUTH|WRONGPASS)\b|invalid password|invalid username-password/i;
+
+/** @internal Whether a RESP error text means bad or missing credentials. */
+export function isRespAuthError(text: string): boolean {
+  return RESP_AUTH_ERROR.test(text);
+}
+
 /** The HTTP contract's error body. */
 interface ErrorBody {
   error?: { code?: string; message?: string };

@@ -39,7 +39,7 @@ interface SseEvent {
 }
 
 /** Splits an SSE byte stream into events (https://html.spec.whatwg.org/#parsing-an-event-stream). */
-async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let pending = "";
   let event = "";
@@ -48,6 +48,8 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseE
     pending += decoder.decode(chunk, { stream: true });
     let eol: number;
     while ((eol = pending.search(/\r\n|\r|\n/)) >= 0) {
+      // A CR that ends the chunk may be the first half of a CRLF: wait for the next byte.
+      if (eol === pending.length - 1 && pending[eol] === "\r") break;
       const line = pending.slice(0, eol);
       pending = pending.slice(eol + (pending.startsWith("\r\n", eol) ? 2 : 1));
       if (line === "") {

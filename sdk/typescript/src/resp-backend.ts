@@ -15,6 +15,7 @@ import {
   KvError,
   KvServerError,
   KvUnsupportedError,
+  isRespAuthError,
   type KvConflictReason,
 } from "./errors.js";
 import {
@@ -72,13 +73,6 @@ export function parseRespUrl(url: URL): Omit<RespTarget, "db"> & { db: number | 
   };
 }
 
-const AUTH_ERROR = /^(NOAUTH|WRONGPASS)\b|invalid password|invalid username-password/i;
-
-/** Whether a RESP error text means bad or missing credentials. */
-export function isAuthErrorText(text: string): boolean {
-  return AUTH_ERROR.test(text);
-}
-
 /** The server's error reply or connection failure, as the SDK's error type. */
 function translate(error: unknown, key?: string, conflict: KvConflictReason = "ifMatch"): KvError {
   if (error instanceof KvError) return error;
@@ -86,7 +80,7 @@ function translate(error: unknown, key?: string, conflict: KvConflictReason = "i
     if (error.name === "ReplyError") {
       const text = error.message;
       if (text.startsWith("CONFLICT")) return new KvConflictError(key ?? "", conflict, text);
-      if (isAuthErrorText(text)) return new KvAuthError(text);
+      if (isRespAuthError(text)) return new KvAuthError(text);
       return new KvServerError(text.split(" ", 1)[0] ?? "ERR", text);
     }
     return new KvConnectionError(error.message, { cause: error });
@@ -168,7 +162,7 @@ export class RespKvClient implements KvClient {
         const translated = translate(error, key, conflict);
         // ioredis reports a failed AUTH on the connection, and fails queued commands with
         // a generic error; surface the credentials problem instead.
-        if (translated instanceof KvConnectionError && this.#lastConnectionError && isAuthErrorText(this.#lastConnectionError.message)) {
+        if (translated instanceof KvConnectionError && this.#lastConnectionError && isRespAuthError(this.#lastConnectionError.message)) {
           throw new KvAuthError(this.#lastConnectionError.message, { cause: error });
         }
         throw translated;

@@ -8,7 +8,7 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import { KvAuthError, KvConnectionError, KvError, KvServerError } from "./errors.js";
+import { KvAuthError, KvConnectionError, KvError, KvServerError, isRespAuthError } from "./errors.js";
 import { Resp3ErrorReply, Resp3Push, Resp3Reader, encodeCommand, type Resp3Value } from "./resp3.js";
 import { KvValue, type KvWatchEvent } from "./types.js";
 import type { WatchConnector } from "./watch.js";
@@ -23,7 +23,6 @@ export interface RespTarget {
   db: number;
 }
 
-const AUTH_ERROR = /^(NOAUTH|WRONGPASS)\b|invalid password|invalid username-password/i;
 /** Errors a retry cannot fix: the subscription itself is refused. */
 const FATAL_WATCH_ERROR = /replay floor|RESP3|syntax error|wrong number of arguments|unknown command|not an integer|invalid/i;
 
@@ -142,7 +141,7 @@ export function eventFromPush(push: Resp3Push): KvWatchEvent | undefined {
 }
 
 function replyError(reply: Resp3ErrorReply): KvError {
-  if (AUTH_ERROR.test(reply.message)) return new KvAuthError(reply.message);
+  if (isRespAuthError(reply.message)) return new KvAuthError(reply.message);
   return new KvServerError(reply.message.split(" ", 1)[0] ?? "ERR", reply.message);
 }
 
