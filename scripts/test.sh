@@ -4,10 +4,12 @@
 #      (tests/), the differential test against a real redis-server, the command fuzzer;
 #   2. tests/clients/run.sh: real clients (redis-cli, python3-redis, ioredis, redis-benchmark)
 #      against a real beyond-kv;
-#   3. tests/k8s/run.sh: the Kubernetes manifests rendered, linted and validated offline, the
+#   3. sdk/typescript/run-tests.sh: the TypeScript SDK (npm ci, tsc, node --test) against a
+#      real beyond-kv, both backends;
+#   4. tests/k8s/run.sh: the Kubernetes manifests rendered, linted and validated offline, the
 #      image's entrypoint run as the pod runs it, the backup procedure (docs/operations.md);
-#   4. tools/fuzz/run.sh 30: each libFuzzer target (clang 14, ASan + UBSan) for 30 s;
-#   5. `bazel test --config=asan //...`: the whole suite again, every binary built with
+#   5. tools/fuzz/run.sh 30: each libFuzzer target (clang 14, ASan + UBSan) for 30 s;
+#   6. `bazel test --config=asan //...`: the whole suite again, every binary built with
 #      AddressSanitizer + UndefinedBehaviorSanitizer (~20 min on 2 cores; its own output
 #      directory, so it does not rebuild the normal tree). BKV_SKIP_ASAN=1 skips it.
 # Prints "N passed, N failed" and exits non-zero if anything failed.
@@ -33,6 +35,7 @@ step() {
 if [ "$code" -eq 0 ] || [ "$code" -eq 3 ]; then
   step bash tests/clients/run.sh bazel-bin/services/beyond-kv/beyond-kv
   step bash tests/k8s/run.sh
+  step bash sdk/typescript/run-tests.sh bazel-bin/services/beyond-kv/beyond-kv
   step bash tools/fuzz/run.sh 30
   if [ "${BKV_SKIP_ASAN:-}" != "1" ]; then
     echo "== the whole suite under ASan + UBSan (bazel test --config=asan //...)"
