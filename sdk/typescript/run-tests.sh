@@ -6,9 +6,10 @@
 # test starting with PASS or FAIL, and a summary; exits non-zero if anything failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-cd "$here"
 bin=${1:-$here/../../bazel-bin/services/beyond-kv/beyond-kv}
-case "$bin" in /*) ;; *) bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")" ;; esac
+# A relative path is relative to where the script was started, as usual.
+case "$bin" in /*) ;; *) bin="$(cd "$(dirname "$bin")" 2>/dev/null && pwd)/$(basename "$bin")" ;; esac
+cd "$here"
 if [ ! -x "$bin" ]; then
   echo "FAIL setup: no beyond-kv executable at $bin"
   exit 1
