@@ -117,15 +117,18 @@ std::vector<OpResults> ClientCore::ExecuteAll(
   auto answered = [&waiter]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(waiter->mu) {
     return waiter->remaining == 0;
   };
-  if (!waiter->mu.AwaitWithDeadline(absl::Condition(&answered), deadline)) {
-    for (size_t i = 0; i < waiter->results.size(); ++i) {
-      if (waiter->results[i].status().code() == absl::StatusCode::kUnknown) {
-        waiter->results[i] = absl::DeadlineExceededError(absl::StrCat(
-            "shard ", calls[i].first, " did not answer within ", options_.timeout_ms, " ms"));
-      }
+  if (waiter->mu.AwaitWithDeadline(absl::Condition(&answered), deadline)) {
+    return std::move(waiter->results);  // every answer is in: nothing writes here any more
+  }
+  // Late answers will still write into waiter->results: hand out a copy.
+  std::vector<OpResults> results = waiter->results;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].status().code() == absl::StatusCode::kUnknown) {
+      results[i] = absl::DeadlineExceededError(absl::StrCat(
+          "shard ", calls[i].first, " did not answer within ", options_.timeout_ms, " ms"));
     }
   }
-  return std::move(waiter->results);
+  return results;
 }
 
 OpResults ClientCore::Execute(uint32_t shard, std::vector<v1::Op> ops) {
