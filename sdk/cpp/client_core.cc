@@ -137,6 +137,16 @@ OpResults ClientCore::Execute(uint32_t shard, std::vector<v1::Op> ops) {
   return std::move(ExecuteAll(std::move(calls))[0]);
 }
 
+ClientStats ClientCore::Stats() const {
+  ClientStats stats;
+  for (const std::unique_ptr<ShardLane>& lane : lanes_) {
+    const ShardLane::Counts counts = lane->counts();
+    stats.batches_sent += counts.batches;
+    stats.ops_sent += counts.ops;
+  }
+  return stats;
+}
+
 void ClientCore::NoteAnswer() {
   if (nudge_wanted_.load(std::memory_order_relaxed)) return;  // the nudger will look anyway
   absl::MutexLock lock(&nudge_mu_);

@@ -51,6 +51,8 @@ class ClientCore {
   std::vector<OpResults> ExecuteAll(std::vector<std::pair<uint32_t, std::vector<v1::Op>>> calls);
   OpResults Execute(uint32_t shard, std::vector<v1::Op> ops);
 
+  ClientStats Stats() const;
+
  private:
   // After any answer: lets the nudger look at the idle shards again.
   void NoteAnswer();

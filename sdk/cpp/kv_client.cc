@@ -80,6 +80,7 @@ Client::~Client() = default;
 
 uint32_t Client::shard_count() const { return core_->shard_count(); }
 uint32_t Client::ns() const { return core_->options().ns; }
+ClientStats Client::stats() const { return core_->Stats(); }
 
 absl::StatusOr<Entry> Client::Get(std::string_view key) {
   std::vector<v1::Op> ops(1);

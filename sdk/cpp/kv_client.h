@@ -102,6 +102,12 @@ struct SetOptions {
   std::optional<uint64_t> if_revision;
 };
 
+// What the client sent, since it was opened (all shards).
+struct ClientStats {
+  uint64_t batches_sent = 0;  // Execute calls (BatchRequests)
+  uint64_t ops_sent = 0;      // ops in them: ops_sent / batches_sent is the coalescing factor
+};
+
 // One page of Scan.
 struct ScanPage {
   std::vector<std::string> keys;  // in byte order, each key at most once
@@ -125,6 +131,7 @@ class Client {
 
   uint32_t shard_count() const;
   uint32_t ns() const;
+  ClientStats stats() const;
 
   // The key's value, revision and expiry; NotFound when absent or expired.
   absl::StatusOr<Entry> Get(std::string_view key);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
@@ -283,6 +284,7 @@ TEST_F(KvClientTest, NamespacesAreSeparate) {
 TEST_F(KvClientTest, EightThreads) {
   constexpr int kThreads = 8;
   constexpr int kOpsPerThread = 300;
+  const ClientStats before = client_->stats();
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -302,6 +304,14 @@ TEST_F(KvClientTest, EightThreads) {
   }
   for (std::thread& th : threads) th.join();
   ASSERT_EQ(failures.load(), 0);
+  // Calls that met a batch in flight to their shard left together: fewer batches than ops.
+  const ClientStats after = client_->stats();
+  const uint64_t batches = after.batches_sent - before.batches_sent;
+  const uint64_t ops = after.ops_sent - before.ops_sent;
+  EXPECT_GE(ops, 3u * kThreads * kOpsPerThread);
+  EXPECT_LT(batches, ops) << "no two calls ever shared a batch";
+  std::printf("8 threads: %llu ops in %llu batches\n", static_cast<unsigned long long>(ops),
+              static_cast<unsigned long long>(batches));
 
   EXPECT_EQ(client_->Get("mt:shared")->value, std::to_string(kThreads * kOpsPerThread));
   for (int t = 0; t < kThreads; ++t) {

@@ -78,6 +78,8 @@ void ShardLane::TakeBatch(v1::BatchRequest* request, Parts* parts) {
     queue_.pop_front();
   }
   in_flight_ = true;
+  ++counts_.batches;
+  counts_.ops += static_cast<uint64_t>(request->ops_size());
   // ShardClient::Execute stamps the process's observed revision: at least this one.
   sent_observed_ = shardlink::ObservedRevision();
 }
@@ -152,6 +154,11 @@ absl::Time ShardLane::NudgeIfIdle(uint64_t observed, absl::Time now) {
   }
   Pump();
   return absl::InfiniteFuture();
+}
+
+ShardLane::Counts ShardLane::counts() {
+  absl::MutexLock lock(&mu_);
+  return counts_;
 }
 
 void ShardLane::Drain() {

@@ -72,6 +72,13 @@ class ShardLane {
   // Blocks until nothing is queued or in flight (every `done` has run).
   void Drain();
 
+  // Batches sent and the ops they carried (nudge PINGs included), since construction.
+  struct Counts {
+    uint64_t batches = 0;
+    uint64_t ops = 0;
+  };
+  Counts counts();
+
   static constexpr absl::Duration kNudgeInterval = absl::Milliseconds(1);
 
  private:
@@ -103,6 +110,7 @@ class ShardLane {
   bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t sent_observed_ ABSL_GUARDED_BY(mu_) = 0;  // observed_revision of the last batch
   absl::Time last_nudge_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  Counts counts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace beyondkv::sdk
