@@ -602,7 +602,7 @@ TEST_F(KvClientTest, WatchEqualsGatewayPwatch) {
   EXPECT_LT(absl::Now() - before, absl::Seconds(5));
 }
 
-TEST_F(KvClientTest, WatchBelowTheReplayFloorOrOfNothingFails) {
+TEST_F(KvClientTest, WatchWithoutSinceStartsLiveAndOutlivesItsClient) {
   EXPECT_EQ(client_->Watch({}).status().code(), absl::StatusCode::kInvalidArgument);
   // Without since: ready, then only live changes.
   absl::StatusOr<std::unique_ptr<WatchStream>> watch = client_->Watch({"wl:"});
@@ -618,6 +618,19 @@ TEST_F(KvClientTest, WatchBelowTheReplayFloorOrOfNothingFails) {
   ASSERT_TRUE(live.ok() && live->has_value()) << live.status();
   EXPECT_EQ((*live)->key, "wl:x");
   EXPECT_EQ((*live)->value, "1");
+
+  // A stream keeps working after the client that opened it is gone.
+  absl::StatusOr<std::unique_ptr<Client>> other = Client::Open(SocketDir());
+  ASSERT_TRUE(other.ok());
+  absl::StatusOr<std::unique_ptr<WatchStream>> orphan = (*other)->Watch({"wl:"});
+  ASSERT_TRUE(orphan.ok());
+  other->reset();
+  absl::StatusOr<std::optional<WatchEvent>> orphan_ready = (*orphan)->Next(10000);
+  ASSERT_TRUE(orphan_ready.ok() && orphan_ready->has_value()) << orphan_ready.status();
+  ASSERT_TRUE(client_->Set("wl:y", "2").ok());
+  absl::StatusOr<std::optional<WatchEvent>> orphan_live = (*orphan)->Next(10000);
+  ASSERT_TRUE(orphan_live.ok() && orphan_live->has_value()) << orphan_live.status();
+  EXPECT_EQ((*orphan_live)->key, "wl:y");
 }
 
 // Down shards fail fast with Unavailable; nothing hangs.
@@ -637,6 +650,43 @@ TEST_F(KvClientTest, UnavailableShardFailsFast) {
   ASSERT_TRUE(watch.ok());
   absl::StatusOr<std::optional<WatchEvent>> e = (*watch)->Next(5000);
   EXPECT_EQ(e.status().code(), absl::StatusCode::kUnavailable) << e.status();
+}
+
+// A shard that stops answering (SIGSTOP): calls end with DeadlineExceeded after timeout_ms,
+// including those queued behind the stuck batch and those that found the queue full.
+TEST_F(KvClientTest, ZyStoppedShardTimesOut) {
+  const uint32_t victim = 2;
+  const std::string key = KeyOnShard("stop:", victim);
+  ClientOptions options;
+  options.timeout_ms = 300;
+  options.max_queued_items = 1;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Open(SocketDir(), options);
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE((*client)->Set(key, "v").ok());
+  std::vector<pid_t> pids =
+      FindProcesses({"kv-shard", DataDir(), absl::StrCat("--shard-id=", victim, " ")});
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(kill(pids[0], SIGSTOP), 0);
+
+  const absl::Time start = absl::Now();
+  std::vector<absl::Status> results(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { results[i] = (*client)->Get(key).status(); });
+  }
+  for (std::thread& t : threads) t.join();
+  const absl::Duration took = absl::Now() - start;
+  kill(pids[0], SIGCONT);
+  for (const absl::Status& s : results) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
+  }
+  EXPECT_GE(took, absl::Milliseconds(290));
+  EXPECT_LT(took, absl::Seconds(2));
+  // Once it runs again, it answers.
+  absl::StatusOr<Entry> again = (*client)->Get(key);
+  for (int i = 0; i < 50 && !again.ok(); ++i) again = (*client)->Get(key);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->value, "v");
 }
 
 // Runs last: SIGKILL of a shard. Calls for it answer at once (Unavailable while it is down,
