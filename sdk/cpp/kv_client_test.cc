@@ -14,6 +14,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -652,6 +655,26 @@ TEST_F(KvClientTest, UnavailableShardFailsFast) {
   EXPECT_EQ(e.status().code(), absl::StatusCode::kUnavailable) << e.status();
 }
 
+// Whether every thread of `pid` reaches state T (stopped) within 5 s.
+bool WaitAllThreadsStopped(pid_t pid) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {
+    bool all = true;
+    const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+    for (const auto& entry : std::filesystem::directory_iterator(tasks)) {
+      std::ifstream in(entry.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const size_t paren = stat.rfind(')');  // "pid (comm) S ...": comm may hold spaces
+      if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'T') {
+        all = false;
+      }
+    }
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 // A shard that stops answering (SIGSTOP): calls end with DeadlineExceeded after timeout_ms,
 // including those queued behind the stuck batch and those that found the queue full.
 TEST_F(KvClientTest, ZyStoppedShardTimesOut) {
@@ -667,6 +690,9 @@ TEST_F(KvClientTest, ZyStoppedShardTimesOut) {
       FindProcesses({"kv-shard", DataDir(), absl::StrCat("--shard-id=", victim, " ")});
   ASSERT_EQ(pids.size(), 1u);
   ASSERT_EQ(kill(pids[0], SIGSTOP), 0);
+  // kill() returns before every thread has stopped (a shard answered a request 1 ms after it
+  // on this busy machine): wait until /proc says each one has.
+  ASSERT_TRUE(WaitAllThreadsStopped(pids[0])) << "shard " << victim << " did not stop";
 
   const absl::Time start = absl::Now();
   std::vector<absl::Status> results(4);
