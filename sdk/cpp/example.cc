@@ -21,9 +21,14 @@ int main(int argc, char** argv) {
   beyondkv::Client& kv = **opened;
   std::printf("%u shards\n", kv.shard_count());
 
-  // Follow every change under "example:" from now on.
+  // Follow every change under "example:" from now on: live once kReady arrives.
   absl::StatusOr<std::unique_ptr<beyondkv::WatchStream>> watch = kv.Watch({"example:"});
   if (!watch.ok()) return 1;
+  absl::StatusOr<std::optional<beyondkv::WatchEvent>> ready = (*watch)->Next(5000);
+  if (!ready.ok() || !ready->has_value()) {
+    std::fprintf(stderr, "watch: %s\n", ready.ok() ? "no ready within 5 s" : ready.status().ToString().c_str());
+    return 1;
+  }
 
   absl::StatusOr<uint64_t> rev = kv.Set("example:greeting", "hello");
   if (!rev.ok()) {
@@ -71,7 +76,6 @@ int main(int argc, char** argv) {
     }
     if (!event->has_value()) break;  // quiet for 200 ms: done
     const beyondkv::WatchEvent& e = **event;
-    if (e.kind == beyondkv::WatchEvent::Kind::kReady) continue;
     std::printf("watch: %s %s = %s @%llu\n",
                 e.kind == beyondkv::WatchEvent::Kind::kSet ? "set" : "del", e.key.c_str(),
                 e.value.c_str(), static_cast<unsigned long long>(e.revision));

@@ -175,7 +175,9 @@ class Client {
   // merged in revision order (gateway/shardlink/watch_session.h; what RESP3 `PWATCH prefix
   // ... [SINCE since]` delivers). With `since`: first every matching change with a revision
   // above it still in the log, then kReady, then live changes; without: kReady, then live
-  // changes. Errors come from the stream (WatchStream::Next): FailedPrecondition when since is
+  // changes. Returns before the shards have registered the watch: without since, changes made
+  // before kReady arrives may be missed (wait for kReady, or pass the revision to start
+  // after as since). Errors come from the stream (WatchStream::Next): FailedPrecondition when since is
   // below a shard's replay floor, Unavailable when a shard is down.
   absl::StatusOr<std::unique_ptr<WatchStream>> Watch(std::vector<std::string> prefixes,
                                                      std::optional<uint64_t> since = {});
