@@ -16,9 +16,9 @@
 namespace beyondkv {
 namespace {
 
-constexpr uint32_t kNamespaces = 16;  // engine::kNamespaceCount
-constexpr uint32_t kMaxShards = 64;   // the revision's low 6 bits (ARCHITECTURE.md §6)
-constexpr size_t kMaxUnixSocketPathBytes = 107;
+// engine::kNamespaceCount (the shards check it too; the engine library is not linked here).
+constexpr uint32_t kNamespaces = 16;
+constexpr uint32_t kMaxShards = 64;  // the revision's low 6 bits (ARCHITECTURE.md §6)
 
 // The one result of a single-op call, or its failure.
 absl::StatusOr<v1::OpResult> SingleResult(sdk::OpResults results) {
@@ -66,9 +66,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Open(const std::string& socket_d
         absl::StrCat("shard count ", shard_count, " is out of range (1-", kMaxShards, ")"));
   }
   const std::string longest = ShardSocketPath(socket_dir, shard_count - 1);
-  if (longest.size() > kMaxUnixSocketPathBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path ", longest, " is longer than ",
-                                                   kMaxUnixSocketPathBytes, " bytes"));
+  if (longest.size() > services::kMaxUnixSocketPathBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "socket path ", longest, " is longer than ", services::kMaxUnixSocketPathBytes, " bytes"));
   }
   auto core = std::make_shared<sdk::ClientCore>(socket_dir, shard_count, options);
   return std::unique_ptr<Client>(new Client(std::move(core)));

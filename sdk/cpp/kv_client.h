@@ -164,7 +164,7 @@ class Client {
   // the first), in byte order, at most `limit` (> 0) of them, merged from every shard. Paging
   // with resume_after returns every key present for the whole scan exactly once; keys
   // written or deleted meanwhile may or may not appear. Each page costs one SCAN op per shard
-  // that still has keys.
+  // (all at once).
   absl::StatusOr<ScanPage> Scan(std::string_view prefix, std::string_view start_after = "",
                                 uint32_t limit = 1000);
   // Every key with `prefix`, in byte order: Scan page after page until done. Holds them all
