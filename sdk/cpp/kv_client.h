@@ -21,7 +21,9 @@
 // it. So once a call has returned revision R (a write, a Get, a watch event), any later write,
 // on any shard, gets a revision above R, and a Watch(prefixes, since = R) misses no later
 // write. Idle shards get a PING carrying the observed revision (at most one per ms per shard)
-// so that their clocks and watch watermarks keep up with a busy one.
+// so that their clocks and watch watermarks keep up with a busy one. (Being per process, the
+// observed revision also moves the clocks of another beyond-kv the same process talks to:
+// harmless, it only spends revision space; ARCHITECTURE.md §6.)
 //
 // Units: times and durations are milliseconds (`_ms`); expire_at_ms is absolute Unix time.
 // Revisions are `(tick << 6) | shard` (engine/revision_clock.h), unique across shards and below
