@@ -30,8 +30,25 @@ ShardClient::ShardClient(uint32_t shard, const std::string& socket_path) : shard
   stub_ = v1::Shard::NewStub(channel_);
 }
 
+ShardClient::~ShardClient() {
+  absl::MutexLock lock(&mu_);
+  auto ended = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_calls_ == 0; };
+  mu_.AwaitWithTimeout(absl::Condition(&ended), kMaxEndWait);
+}
+
+void ShardClient::BeginCall() {
+  absl::MutexLock lock(&mu_);
+  ++live_calls_;
+}
+
+void ShardClient::EndCall() {
+  absl::MutexLock lock(&mu_);
+  --live_calls_;  // the destructor may return (and free this) once we unlock
+}
+
 void ShardClient::Execute(std::unique_ptr<v1::BatchRequest> request, Done done,
                           int64_t deadline_ms) {
+  BeginCall();
   auto* call = new Call;
   call->request = std::move(request);
   call->request->set_observed_revision(ObservedRevision());
@@ -39,12 +56,13 @@ void ShardClient::Execute(std::unique_ptr<v1::BatchRequest> request, Done done,
   call->context.set_deadline(std::chrono::system_clock::now() +
                              std::chrono::milliseconds(deadline_ms));
   stub_->async()->Execute(&call->context, call->request.get(), &call->response,
-                          [call](grpc::Status status) {
+                          [this, call](grpc::Status status) {
                             // Every gRPC caller's answers count for causality (§6), not
                             // only those that go through DeliverResults.
                             if (status.ok()) ObserveRevision(call->response.high_revision());
                             call->done(status, &call->response);
-                            delete call;
+                            delete call;  // its ClientContext holds the channel
+                            EndCall();
                           });
 }
 

@@ -16,6 +16,7 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
 
   void Begin(ShardClient* client, const v1::WatchRequest& request,
              std::shared_ptr<Stream> self) {
+    call_.Begin(client);
     self_ = std::move(self);
     request_ = request;
     client->stub()->async()->Watch(&context_, &request_, this);
@@ -62,10 +63,27 @@ class WatchSession::Stream : public grpc::ClientReadReactor<v1::WatchEvent> {
   }
 
  private:
+  // Ends the call on its ShardClient once context_ is gone (declared before it, so destroyed
+  // after it): see ~ShardClient.
+  class CallEnd {
+   public:
+    void Begin(ShardClient* client) {
+      client_ = client;
+      client_->BeginCall();
+    }
+    ~CallEnd() {
+      if (client_ != nullptr) client_->EndCall();
+    }
+
+   private:
+    ShardClient* client_ = nullptr;
+  };
+
   WeighedPost post_;
   std::weak_ptr<WatchSession> session_;
   size_t index_;
   uint32_t shard_;
+  CallEnd call_;
   grpc::ClientContext context_;
   v1::WatchRequest request_;
   v1::WatchEvent event_;
