@@ -426,6 +426,9 @@ void IoLoop::Close(const std::shared_ptr<Connection>& conn) {
   conns_.erase(conn->fd);
   conn->replies.clear();
   conn->parsed.clear();
+  // Late shard answers may still hold the connection: free its buffers now.
+  std::string().swap(conn->outbuf);
+  conn->out_offset = 0;
   shared_->open_connections.fetch_sub(1);
 }
 

@@ -6,7 +6,7 @@
 // size) plus the output it has not read. Three rules bound it, per connection:
 //   1. In-flight cap: at most InFlightCap() commands are dispatched and unanswered. The cap is
 //      kOutputSoftLimit divided by the connection's recent average reply size (starting at
-//      kInitialReplyEstimate, so a new connection gets 64 in flight), between 1 and
+//      kInitialReplyEstimate, so a new connection gets 4 in flight), between 1 and
 //      kMaxPendingReplies: small replies keep deep pipelines, 1 MiB replies get 4 in flight.
 //      Commands parsed past the cap wait, parsed, and the socket is not read meanwhile.
 //   2. Soft limit: while more than kOutputSoftLimit bytes of output wait to be written, no
@@ -28,7 +28,7 @@ namespace beyondkv::gateway {
 struct OutputBudget {
   static constexpr size_t kOutputSoftLimit = 4u << 20;        // bytes
   static constexpr size_t kMaxPendingReplies = 4096;          // commands
-  static constexpr size_t kInitialReplyEstimate = 64u << 10;  // bytes -> 64 in flight
+  static constexpr size_t kInitialReplyEstimate = 1u << 20;  // bytes -> 4 in flight
   // Default of --client-output-buffer-limit-bytes: 4 times the largest value (64 MiB by
   // default), so one GET or a small MGET of maximal values always fits.
   static constexpr uint64_t kDefaultHardLimit = 256ull << 20;

@@ -7,8 +7,8 @@ namespace {
 
 using B = OutputBudget;
 
-TEST(OutputBudget, NewConnectionGets64InFlight) {
-  EXPECT_EQ(B::InFlightCap(B::kInitialReplyEstimate), 64u);
+TEST(OutputBudget, NewConnectionGets4InFlight) {
+  EXPECT_EQ(B::InFlightCap(B::kInitialReplyEstimate), 4u);
 }
 
 TEST(OutputBudget, CapFollowsReplySize) {

@@ -1,0 +1,96 @@
+#include "gateway/http/connection_gate.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/time/clock.h"
+
+namespace beyondkv::gateway::http {
+namespace {
+
+TEST(HeadScan, FindsTheEmptyLine) {
+  EXPECT_EQ(HeadScan::Scan("", 100), HeadScan::kNeedMore);
+  EXPECT_EQ(HeadScan::Scan("GET / HTTP/1.1\r\nHost: x\r\n", 100), HeadScan::kNeedMore);
+  EXPECT_EQ(HeadScan::Scan("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 100), HeadScan::kComplete);
+  EXPECT_EQ(HeadScan::Scan("GET / HTTP/1.1\nHost: x\n\n", 100), HeadScan::kComplete);
+  // A body (or the next request) after the head does not matter.
+  EXPECT_EQ(HeadScan::Scan("PUT / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 100),
+            HeadScan::kComplete);
+}
+
+TEST(HeadScan, TooLargeOnlyWithoutAnEndInTheLimit) {
+  const std::string big_line = "GET / HTTP/1.1\r\nX: " + std::string(200, 'a');
+  EXPECT_EQ(HeadScan::Scan(big_line, 100), HeadScan::kTooLarge);
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "H: v\r\n";
+  EXPECT_EQ(HeadScan::Scan("GET / HTTP/1.1\r\n" + many, 100), HeadScan::kTooLarge);
+  // The end of the head past the limit does not count.
+  EXPECT_EQ(HeadScan::Scan(big_line + "\r\n\r\n", 100), HeadScan::kTooLarge);
+  EXPECT_EQ(HeadScan::Scan("GET / HTTP/1.1\r\n\r\n" + std::string(500, 'b'), 100),
+            HeadScan::kComplete);
+}
+
+class StreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fds_), 0); }
+  void TearDown() override {
+    close(fds_[0]);
+    close(fds_[1]);
+  }
+  int fds_[2];
+};
+
+TEST_F(StreamTest, ServesBufferedBytesFirstThenTheSocket) {
+  DeadlineStream::Limits limits;
+  DeadlineStream s(fds_[0], "abc", limits);
+  ASSERT_EQ(write(fds_[1], "def", 3), 3);
+  char out[8];
+  EXPECT_EQ(s.read(out, 2), 2);
+  EXPECT_EQ(std::string(out, 2), "ab");
+  EXPECT_EQ(s.read(out, 8), 1);
+  EXPECT_EQ(s.read(out, 8), 3);
+  EXPECT_EQ(std::string(out, 3), "def");
+  EXPECT_FALSE(s.timed_out());
+}
+
+TEST_F(StreamTest, ByteReadsKeepTheRestForTheNextRequest) {
+  DeadlineStream::Limits limits;
+  DeadlineStream s(fds_[0], "", limits);
+  ASSERT_EQ(write(fds_[1], "xyz", 3), 3);
+  char c;
+  EXPECT_EQ(s.read(&c, 1), 1);
+  EXPECT_EQ(c, 'x');
+  EXPECT_EQ(s.TakeBuffered(), "yz");
+}
+
+TEST_F(StreamTest, ASilentPeerTimesOut) {
+  DeadlineStream::Limits limits;
+  limits.read_timeout = absl::Milliseconds(50);
+  DeadlineStream s(fds_[0], "", limits);
+  char c;
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(s.read(&c, 1), -1);
+  EXPECT_TRUE(s.timed_out());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(45));
+}
+
+TEST_F(StreamTest, ATrickleBelowTheMinimumRateTimesOutAfterTheGrace) {
+  DeadlineStream::Limits limits;
+  limits.read_timeout = absl::Seconds(5);
+  limits.grace = absl::Milliseconds(100);
+  limits.min_bytes_per_sec = 1000;  // each byte buys 1 ms
+  DeadlineStream s(fds_[0], "", limits);
+  char buf[64];
+  ASSERT_EQ(write(fds_[1], "0123456789", 10), 10);
+  EXPECT_EQ(s.read(buf, sizeof(buf)), 10);
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(s.read(buf, sizeof(buf)), -1);  // nothing more: the deadline (~110 ms) passes
+  EXPECT_TRUE(s.timed_out());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));  // not the 5 s read timeout
+}
+
+}  // namespace
+}  // namespace beyondkv::gateway::http
