@@ -58,6 +58,8 @@ const char* ReasonPhrase(int status) {
   switch (status) {
     case 408:
       return "Request Timeout";
+    case 414:
+      return "URI Too Long";
     case 431:
       return "Request Header Fields Too Large";
     case 503:
@@ -93,14 +95,27 @@ absl::StatusOr<int> ListenTcp(const std::string& address, uint16_t port) {
   return fd;
 }
 
-HeadScan::Result HeadScan::Scan(std::string_view buffer, size_t max_bytes) {
-  // A head ends with an empty line; cpp-httplib accepts lines ended by "\n" alone as well.
+HeadScan::Result HeadScan::Scan(std::string_view buffer, size_t max_bytes,
+                                size_t max_line_bytes) {
+  // A head ends with an empty line ("\r\n", or "\n" alone as cpp-httplib accepts too).
   const std::string_view window = buffer.substr(0, max_bytes);
-  for (size_t i = window.find('\n'); i != std::string_view::npos; i = window.find('\n', i + 1)) {
-    if (i + 1 < window.size() && window[i + 1] == '\n') return kComplete;
-    if (i + 2 < window.size() && window[i + 1] == '\r' && window[i + 2] == '\n') return kComplete;
+  bool first = true;
+  size_t start = 0;
+  while (true) {
+    const size_t end = window.find('\n', start);
+    size_t len = (end == std::string_view::npos ? window.size() : end) - start;
+    if (end == std::string_view::npos) {
+      if (!first && len > max_line_bytes) return kTooLarge;
+      break;
+    }
+    if (len > 0 && window[end - 1] == '\r') --len;
+    if (len == 0) return kComplete;
+    if (!first && len > max_line_bytes) return kTooLarge;
+    first = false;
+    start = end + 1;
   }
-  return buffer.size() >= max_bytes ? kTooLarge : kNeedMore;
+  if (buffer.size() < max_bytes) return kNeedMore;
+  return first ? kRequestLineTooLong : kTooLarge;
 }
 
 void WriteRawError(int fd, int status, std::string_view code, std::string_view message) {
@@ -370,7 +385,8 @@ void ConnectionGate::OnReadable(int fd) {
     ssize_t n = ::read(fd, chunk, sizeof(chunk));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n == 0 && HeadScan::Scan(conn.buffered, kMaxHeadBytes) == HeadScan::kComplete) {
+    if (n == 0 && HeadScan::Scan(conn.buffered, kMaxHeadBytes, kMaxHeaderLineBytes) ==
+                      HeadScan::kComplete) {
       break;  // half-closed after a whole request: serve it (its reply can still be sent)
     }
     if (n <= 0) {  // closed by the client, or reset
@@ -392,7 +408,7 @@ void ConnectionGate::OnReadable(int fd) {
 bool ConnectionGate::MaybeDispatch(int fd) {
   auto it = waiting_.find(fd);
   GateConnection& conn = *it->second;
-  switch (HeadScan::Scan(conn.buffered, kMaxHeadBytes)) {
+  switch (HeadScan::Scan(conn.buffered, kMaxHeadBytes, kMaxHeaderLineBytes)) {
     case HeadScan::kNeedMore:
       return true;
     case HeadScan::kTooLarge: {
@@ -400,7 +416,16 @@ bool ConnectionGate::MaybeDispatch(int fd) {
       auto c = std::move(it->second);
       waiting_.erase(it);
       Refuse(std::move(c), 431, "invalid_request",
-             absl::StrCat("request line and headers exceed ", kMaxHeadBytes, " bytes"));
+             absl::StrCat("request headers too large: a header line over ",
+                          kMaxHeaderLineBytes, " bytes, or ", kMaxHeadBytes, " in all"));
+      return false;
+    }
+    case HeadScan::kRequestLineTooLong: {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      auto c = std::move(it->second);
+      waiting_.erase(it);
+      Refuse(std::move(c), 414, "invalid_request",
+             absl::StrCat("the request line exceeds ", kMaxHeadBytes, " bytes"));
       return false;
     }
     case HeadScan::kComplete: {

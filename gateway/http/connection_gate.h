@@ -7,8 +7,9 @@
 // keeping a connection open between requests, would hold a worker for as long as it likes, and
 // --threads such clients would starve everyone else. Here:
 //   - a connection waiting for (the rest of) a head costs a buffer, never a thread;
-//   - a head must arrive whole within `head_timeout` of its first byte (else 408) and be at
-//     most kMaxHeadBytes (else 431), whatever the number or size of its lines;
+//   - a head must arrive whole within `head_timeout` of its first byte (else 408), be at most
+//     kMaxHeadBytes in all and have no header line over kMaxHeaderLineBytes (else 431;
+//     a request line that does not end within kMaxHeadBytes: 414);
 //   - an idle keep-alive connection goes back to this thread between requests and is closed
 //     after `idle_timeout`;
 //   - at most `max_conns` connections are open; one more is answered 503 and closed;
@@ -43,9 +44,13 @@ namespace beyondkv::gateway::http {
 
 // Where a request head ends in what a connection sent so far.
 struct HeadScan {
-  enum Result { kNeedMore, kComplete, kTooLarge };
-  // kComplete: `buffer` holds a whole head; kTooLarge: over `max_bytes` without one.
-  static Result Scan(std::string_view buffer, size_t max_bytes);
+  enum Result {
+    kNeedMore,
+    kComplete,            // `buffer` starts with a whole head (an empty line ends it)
+    kTooLarge,            // a header line over `max_line_bytes`, or no end in `max_bytes`: 431
+    kRequestLineTooLong,  // no end of the request line in `max_bytes`: 414
+  };
+  static Result Scan(std::string_view buffer, size_t max_bytes, size_t max_line_bytes);
 };
 
 // A connection between requests, or waiting for its head, owned by the gate.
@@ -112,6 +117,8 @@ class ConnectionGate {
     int keep_alive_max_requests = 1000;
   };
   static constexpr size_t kMaxHeadBytes = 64 << 10;
+  // cpp-httplib's own limit (CPPHTTPLIB_HEADER_MAX_LENGTH), answered 431 here instead of 400.
+  static constexpr size_t kMaxHeaderLineBytes = 8 << 10;
   static constexpr uint64_t kMinBodyBytesPerSec = 16 << 10;
 
   static constexpr size_t kMaxLingerBytes = 1 << 20;
