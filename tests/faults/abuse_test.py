@@ -401,6 +401,7 @@ class AbuseTest(unittest.TestCase):
             self.check_latency("resp: client never reads (GET 1 MiB)", base)
             # Still connected (paused, not over the output limit): a non-reader is not a crime
             # until its output exceeds --client-output-buffer-limit-bytes.
+            s.settimeout(10)
             self.assertEqual(s.recv(1), b"$")
         finally:
             s.close()
