@@ -51,10 +51,9 @@ bool TimedOut() { return t_stream != nullptr && t_stream->timed_out(); }
 
 ApiError RequestTimeout() {
   return ApiError{408, "request_timeout",
-                  absl::StrCat("the request body stopped arriving (each read waits at most 5 s, "
-                               "and a body must average ",
-                               ConnectionGate::kMinBodyBytesPerSec,
-                               " bytes/s after the first 10 s)")};
+                  absl::StrCat("the request body stopped arriving (a read waits at most 5 s, "
+                               "and past --header-timeout-secs a body must average ",
+                               ConnectionGate::kMinBodyBytesPerSec, " bytes/s)")};
 }
 
 bool TokenMatches(const std::string& header, const std::string& token) {
