@@ -631,6 +631,33 @@ class AbuseTest(unittest.TestCase):
         self.check_memory("http: bodies that stop (40 x 10 MB)", before, peak, {"http-gw": 32})
         self.check_alive()
 
+    def test_08_http_idle_keep_alive_connections(self):
+        base = self.baseline()
+        before = self.mem_before()
+        sampler = Sampler(self.procs)
+        socks = []
+        n = 5000  # far more than the 128 worker threads: idle connections hold none
+        try:
+            for i in range(n):
+                s = socket.create_connection(("127.0.0.1", self.http_port), timeout=30)
+                s.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\n\r\n")
+                socks.append(s)
+            for s in socks:
+                status, _ = read_http_response(s, 10)
+                self.assertEqual(status, 200)
+            idle_from = time.time()
+            self.check_latency("http: 5,000 idle keep-alive connections", base)
+            # Closed by the gateway after --idle-timeout-secs without a request.
+            closed = wait_closed(socks, idle_from + IDLE_SECS + 10)
+            self.assertEqual(closed, n)
+        finally:
+            for s in socks:
+                s.close()
+            peak = sampler.stop()
+        # A waiting connection costs a map entry and an empty buffer in the gateway.
+        self.check_memory("http: 5,000 idle keep-alive", before, peak, {"http-gw": 32})
+        self.check_alive()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
