@@ -223,6 +223,25 @@ std::string DeadlineStream::TakeBuffered() {
 // ---------------------------------------------------------------------------------------
 // ConnectionGate
 
+bool ConnectionGate::ReadAhead(GateConnection& conn, absl::Duration wait) {
+  auto scan = [&conn] {
+    return HeadScan::Scan(conn.buffered, kMaxHeadBytes, kMaxHeaderLineBytes);
+  };
+  if (scan() == HeadScan::kComplete) return true;
+  if (conn.buffered.size() >= kMaxHeadBytes || WaitFor(conn.fd, POLLIN, wait) <= 0) return false;
+  char chunk[kReadChunk];
+  ssize_t n;
+  do {
+    n = recv(conn.fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    conn.close = true;
+    return false;
+  }
+  if (n > 0) conn.buffered.append(chunk, static_cast<size_t>(n));
+  return scan() == HeadScan::kComplete;
+}
+
 ConnectionGate::ConnectionGate(int listen_fd, Options options, Serve serve,
                                std::function<void()> on_open, std::function<void()> on_close)
     : listen_fd_(listen_fd),

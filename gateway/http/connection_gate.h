@@ -137,6 +137,12 @@ class ConnectionGate {
   // A connection whose request was served: it may carry another, or is to be closed.
   void Return(std::unique_ptr<GateConnection> conn);
 
+  // The keep-alive fast path, on a worker after a response: waits at most `wait` for the
+  // client's next bytes and reads what came (never more than the head limit). Returns true if
+  // `conn` now holds a whole head, to be served on this thread; false otherwise (hand it to
+  // the gate; `close` is set if the client closed or the socket failed).
+  static bool ReadAhead(GateConnection& conn, absl::Duration wait);
+
   const Options& options() const { return options_; }
 
  private:

@@ -101,5 +101,25 @@ TEST_F(StreamTest, ATrickleBelowTheMinimumRateTimesOutAfterTheGrace) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));  // not the 5 s read timeout
 }
 
+TEST_F(StreamTest, ReadAheadServesOnlyAWholeHead) {
+  GateConnection conn;
+  conn.fd = fds_[0];
+  EXPECT_FALSE(ConnectionGate::ReadAhead(conn, absl::Milliseconds(5)));  // nothing came
+  EXPECT_FALSE(conn.close);
+  const std::string half = "GET / HTTP/1.1\r\nHo";
+  const std::string rest = "st: x\r\n\r\n";
+  ASSERT_EQ(write(fds_[1], half.data(), half.size()), static_cast<ssize_t>(half.size()));
+  EXPECT_FALSE(ConnectionGate::ReadAhead(conn, absl::Milliseconds(5)));  // half a head
+  EXPECT_EQ(conn.buffered, half);
+  ASSERT_EQ(write(fds_[1], rest.data(), rest.size()), static_cast<ssize_t>(rest.size()));
+  EXPECT_TRUE(ConnectionGate::ReadAhead(conn, absl::Milliseconds(5)));
+  EXPECT_TRUE(ConnectionGate::ReadAhead(conn, absl::ZeroDuration()));  // already whole
+  conn.buffered.clear();
+  close(fds_[1]);
+  fds_[1] = socket(AF_UNIX, SOCK_STREAM, 0);  // closed in TearDown
+  EXPECT_FALSE(ConnectionGate::ReadAhead(conn, absl::Milliseconds(5)));  // the client left
+  EXPECT_TRUE(conn.close);
+}
+
 }  // namespace
 }  // namespace beyondkv::gateway::http
