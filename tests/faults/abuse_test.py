@@ -438,9 +438,10 @@ class AbuseTest(unittest.TestCase):
         self.assertIn("client-output-buffer-limit-bytes=%d" % OUTPUT_LIMIT, self.log_text())
         # The one reply (40 MiB) is held, for a moment, several times over: the shards'
         # result frames in the link's read buffers (which grow by doubling), the parsed
-        # results, and the encoded reply (also grown by doubling): at most 5 x its size.
+        # results, and the encoded reply (also grown by doubling): measured up to 4.2 x its
+        # size, asserted at most 6 x.
         self.check_memory("resp: output over the limit (MGET 40 MiB)", before, peak,
-                          {"resp-gw": 200, "shard-0": 96, "shard-1": 96})
+                          {"resp-gw": 240, "shard-0": 96, "shard-1": 96})
         self.check_alive()
 
     def test_04_resp_bad_and_stalled_input(self):
