@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/output_budget.h"
 #include "gateway/resp_parser.h"
 #include "gateway/resp_writer.h"
 
@@ -89,7 +90,15 @@ struct Connection {
   std::deque<std::shared_ptr<PendingReply>> replies;
   bool closing = false;     // read nothing more; close when every reply is written
   bool closed = false;      // fd closed; late shard answers are dropped
-  bool read_paused = false; // too many replies pending: back-pressure
+  // Back-pressure (gateway/output_budget.h): the socket is not read while set.
+  bool read_paused = false;
+  bool resume_queued = false;  // in its loop's list of paused connections to look at again
+  // Commands parsed but not dispatched yet (over the in-flight cap or the soft output limit),
+  // then the protocol error that ended the input, if any (replied after them, as Redis does).
+  std::deque<Command> parsed;
+  std::string protocol_error;
+  bool has_protocol_error = false;
+  size_t avg_reply_bytes = OutputBudget::kInitialReplyEstimate;  // moving average
   bool want_write = false;  // EPOLLOUT armed
   bool flush_queued = false;  // in its loop's list of connections to write this iteration
   // WATCH / PWATCH subscriptions (RESP3 only); UNWATCH and closing cancel them.

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "gateway/output_budget.h"
+
 namespace beyondkv::gateway {
 
 struct GatewayConfig {
@@ -16,6 +18,9 @@ struct GatewayConfig {
   uint64_t max_value_bytes = 64ull << 20;
   uint64_t max_conns = 10000;    // total open client connections
   uint64_t idle_timeout_secs = 0;  // 0 = never close idle clients
+  // A client with more unwritten output than this is disconnected (Redis's
+  // client-output-buffer-limit, hard limit); 0 = no limit. See gateway/output_budget.h.
+  uint64_t client_output_buffer_limit_bytes = OutputBudget::kDefaultHardLimit;
   std::string requirepass;       // empty = no AUTH required
   std::string fsync = "everysec";  // reported by CONFIG GET appendfsync
   // How batches reach the shards: "link" (framed batches on shard-<i>.link, read and written

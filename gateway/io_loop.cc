@@ -29,9 +29,8 @@ constexpr uint64_t kWakeTag = ~0ull - 1;
 constexpr uint64_t kLaneTag = 1ull << 40;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxReadsPerEvent = 16;
-// Back-pressure: a client with this many unanswered commands is not read until it drains.
-constexpr size_t kMaxPendingReplies = 4096;
-constexpr size_t kMaxPendingOutput = 64u << 20;  // bytes
+
+size_t Unwritten(const Connection& conn) { return conn.outbuf.size() - conn.out_offset; }
 
 std::string FormatAddress(const sockaddr_storage& addr) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -111,6 +110,8 @@ void IoLoop::Run() {
     int timeout_ms = MaintainLanes();
     // An idle shard still owed the latest observed revision (rate-limited nudge): wake in 1 ms.
     if (batcher_.WantsNudge() && (timeout_ms < 0 || timeout_ms > 1)) timeout_ms = 1;
+    // Paused connections that may go on: look at them without waiting.
+    if (!resume_.empty()) timeout_ms = 0;
     int n = epoll_wait(epoll_.fd(), events, 256, timeout_ms);
     if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
     for (int i = 0; i < n; ++i) {
@@ -126,11 +127,18 @@ void IoLoop::Run() {
         if (it == conns_.end()) continue;
         std::shared_ptr<Connection> conn = it->second;
         if (events[i].events & EPOLLOUT) Flush(conn);
+        if (!conn->closed && conn->read_paused && (events[i].events & (EPOLLHUP | EPOLLERR))) {
+          // Reset by the peer while paused: nothing can be read or written any more (and a
+          // level-triggered EPOLLHUP would otherwise fire on every iteration).
+          Close(conn);
+          continue;
+        }
         if (!conn->closed && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
           OnReadable(conn);
         }
       }
     }
+    ResumePaused();
     RunPosted();
     SendBatches();
     FlushReady();
@@ -147,6 +155,7 @@ void IoLoop::Run() {
   for (auto& [fd, conn] : conns_) all.push_back(conn);
   for (auto& conn : all) Close(conn);
   ready_.clear();
+  resume_.clear();
 }
 
 int IoLoop::MaintainLanes() {
@@ -213,9 +222,9 @@ void IoLoop::UpdateInterest(const std::shared_ptr<Connection>& conn) {
 }
 
 void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
-  std::vector<std::vector<std::string>> commands;
+  std::vector<Command> commands;
   for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
-    if (conn->closing || conn->read_paused) break;
+    if (conn->closing || conn->read_paused || conn->has_protocol_error) break;
     ssize_t n = read(conn->fd, read_buffer_.data(), read_buffer_.size());
     if (n == 0) {
       Close(conn);
@@ -231,25 +240,58 @@ void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
     std::string_view input(read_buffer_.data(), static_cast<size_t>(n));
     commands.clear();
     absl::Status parsed = conn->parser.Parse(&input, &commands);
-    for (auto& argv : commands) {
-      if (conn->closing) break;
-      Dispatch(conn, argv);
+    for (auto& argv : commands) conn->parsed.push_back(std::move(argv));
+    if (!parsed.ok()) {
+      conn->has_protocol_error = true;
+      conn->protocol_error = std::string(parsed.message());
     }
-    if (!parsed.ok() && !conn->closing) {
-      // Redis replies the protocol error and closes the connection.
-      auto reply = std::make_shared<PendingReply>();
-      RespWriter(&reply->out, conn->client.protocol).Error(absl::StrCat("ERR ", parsed.message()));
-      reply->close_after = true;
-      conn->replies.push_back(std::move(reply));
-      conn->closing = true;
-    }
-    if (conn->replies.size() >= kMaxPendingReplies || conn->outbuf.size() >= kMaxPendingOutput) {
-      conn->read_paused = true;
-      UpdateInterest(conn);
-    }
+    DispatchParsed(conn);
+    if (conn->closed) return;
     if (static_cast<size_t>(n) < read_buffer_.size()) break;  // socket drained
   }
   OnReplyReady(conn);
+}
+
+void IoLoop::DispatchParsed(const std::shared_ptr<Connection>& conn) {
+  while (!conn->parsed.empty() && !conn->closing && !conn->closed &&
+         OutputBudget::MayDispatch(conn->replies.size(), conn->avg_reply_bytes,
+                                   Unwritten(*conn))) {
+    Command argv = std::move(conn->parsed.front());
+    conn->parsed.pop_front();
+    Dispatch(conn, argv);
+  }
+  if (conn->closed) return;
+  if (conn->closing) {
+    conn->parsed.clear();  // after QUIT or a close: the rest is never run, as in Redis
+  } else if (conn->parsed.empty() && conn->has_protocol_error) {
+    // Redis runs the commands before the error, replies the error and closes the connection.
+    auto reply = std::make_shared<PendingReply>();
+    RespWriter(&reply->out, conn->client.protocol)
+        .Error(absl::StrCat("ERR ", conn->protocol_error));
+    reply->close_after = true;
+    conn->replies.push_back(std::move(reply));
+    conn->closing = true;
+  }
+  const bool pause =
+      !conn->closing &&
+      (!conn->parsed.empty() || !OutputBudget::MayDispatch(conn->replies.size(),
+                                                           conn->avg_reply_bytes,
+                                                           Unwritten(*conn)));
+  if (pause != conn->read_paused) {
+    conn->read_paused = pause;
+    UpdateInterest(conn);  // level-triggered: unread input fires EPOLLIN again on resume
+  }
+}
+
+void IoLoop::ResumePaused() {
+  std::vector<std::shared_ptr<Connection>> conns;
+  conns.swap(resume_);
+  for (auto& conn : conns) {
+    conn->resume_queued = false;
+    if (conn->closed || conn->closing || !conn->read_paused) continue;
+    DispatchParsed(conn);
+    if (!conn->closed) OnReplyReady(conn);
+  }
 }
 
 void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::string>& argv) {
@@ -306,6 +348,7 @@ void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
   bool close_now = false;
   while (!conn->replies.empty() && conn->replies.front()->outstanding == 0) {
     PendingReply& front = *conn->replies.front();
+    conn->avg_reply_bytes = OutputBudget::UpdateAverage(conn->avg_reply_bytes, front.out.size());
     if (conn->outbuf.empty()) {
       conn->outbuf.swap(front.out);  // the common case: no copy
     } else {
@@ -329,6 +372,17 @@ void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
     }
     conn->out_offset += static_cast<size_t>(n);
   }
+  const uint64_t hard_limit = shared_->config.client_output_buffer_limit_bytes;
+  if (OutputBudget::OverHardLimit(Unwritten(*conn), hard_limit)) {
+    // Redis's client-output-buffer-limit: disconnect rather than hold more for a client that
+    // does not read (or asked for one reply larger than the limit).
+    LOG(WARNING) << "closing client id=" << conn->client.id << " addr=" << conn->client.peer
+                 << ": " << Unwritten(*conn)
+                 << " bytes of unread output exceed --client-output-buffer-limit-bytes="
+                 << hard_limit;
+    Close(conn);
+    return;
+  }
   bool drained = conn->out_offset == conn->outbuf.size();
   if (drained) {
     conn->outbuf.clear();
@@ -342,17 +396,22 @@ void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
     conn->out_offset = 0;
   }
   bool want_write = !drained;
-  bool resume = conn->read_paused && conn->replies.size() < kMaxPendingReplies / 2 &&
-                conn->outbuf.size() < kMaxPendingOutput / 2;
   if (close_now) {
     // Written partially: stop reading, finish writing, then close.
     conn->closing = true;
     conn->replies.clear();
+    conn->parsed.clear();
   }
-  if (want_write != conn->want_write || resume) {
+  if (want_write != conn->want_write) {
     conn->want_write = want_write;
-    if (resume) conn->read_paused = false;
-    UpdateInterest(conn);  // level-triggered: unread input fires EPOLLIN again
+    UpdateInterest(conn);
+  }
+  if (conn->read_paused && !conn->closing && !conn->resume_queued &&
+      OutputBudget::MayResume(conn->replies.size(), conn->avg_reply_bytes, Unwritten(*conn))) {
+    // Dispatched (and read) again at the next iteration, not here: Flush runs after this
+    // iteration's batches were sent.
+    conn->resume_queued = true;
+    resume_.push_back(conn);
   }
 }
 
@@ -366,6 +425,10 @@ void IoLoop::Close(const std::shared_ptr<Connection>& conn) {
   close(conn->fd);
   conns_.erase(conn->fd);
   conn->replies.clear();
+  conn->parsed.clear();
+  // Late shard answers may still hold the connection: free its buffers now.
+  std::string().swap(conn->outbuf);
+  conn->out_offset = 0;
   shared_->open_connections.fetch_sub(1);
 }
 

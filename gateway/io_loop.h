@@ -133,6 +133,11 @@ class IoLoop {
   void Accept();
   void OnReadable(const std::shared_ptr<Connection>& conn);
   void Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::string>& argv);
+  // Dispatches the connection's parsed commands within its output budget
+  // (gateway/output_budget.h), then pauses or resumes reading it accordingly.
+  void DispatchParsed(const std::shared_ptr<Connection>& conn);
+  // Gives the paused connections whose output drained (resume_) their next commands.
+  void ResumePaused();
   void Flush(const std::shared_ptr<Connection>& conn);
   void Close(const std::shared_ptr<Connection>& conn);
   void UpdateInterest(const std::shared_ptr<Connection>& conn);
@@ -153,6 +158,7 @@ class IoLoop {
   std::vector<std::unique_ptr<shardlink::LinkLane>> lanes_;  // link transport: one per shard
   std::vector<bool> grpc_in_flight_;                         // gRPC transport: per shard
   std::vector<std::shared_ptr<Connection>> ready_;  // connections with replies to write
+  std::vector<std::shared_ptr<Connection>> resume_;  // paused connections that may go on
   std::vector<std::unique_ptr<OpSlot>> free_slots_;
   std::string read_buffer_;
 

@@ -74,6 +74,10 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-secs", config.idle_timeout_secs,
                  "close clients idle this long; 0 = never")
       ->capture_default_str();
+  app.add_option("--client-output-buffer-limit-bytes", config.client_output_buffer_limit_bytes,
+                 "disconnect a client with more unread output than this (Redis's "
+                 "client-output-buffer-limit); 0 = no limit")
+      ->capture_default_str();
   app.add_option("--fsync", config.fsync, "the shards' fsync policy, reported by CONFIG GET")
       ->capture_default_str();
   app.add_option("--shard-transport", config.shard_transport,

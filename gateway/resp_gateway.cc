@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/memory_release.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -20,6 +21,9 @@
 
 namespace beyondkv::gateway {
 namespace {
+
+constexpr absl::Duration kReleaseInterval = absl::Seconds(2);
+constexpr size_t kReleaseThreshold = 16 << 20;
 
 absl::Mutex g_mu;
 bool g_shutdown ABSL_GUARDED_BY(g_mu) = false;
@@ -80,7 +84,12 @@ absl::Status RunRespGateway(const GatewayConfig& config) {
             << config.socket_dir << " over the " << config.shard_transport << " transport";
   {
     absl::MutexLock lock(&g_mu);
-    g_mu.Await(absl::Condition(&g_shutdown));
+    // Meanwhile, return what bursts of clients left free in the allocator (memory_release.h).
+    while (!g_mu.AwaitWithTimeout(absl::Condition(&g_shutdown), kReleaseInterval)) {
+      g_mu.Unlock();
+      MaybeReleaseFreeMemory(kReleaseThreshold);
+      g_mu.Lock();
+    }
   }
   LOG(INFO) << "shutting down: closing client connections";
   close(*listen_fd);

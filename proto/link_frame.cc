@@ -87,7 +87,11 @@ absl::Status FrameReader::Next(bool* complete, FrameHeader* header, std::string_
 void FrameReader::Consume() {
   offset_ += frame_bytes_;
   frame_bytes_ = 0;
-  if (offset_ == end_) offset_ = end_ = 0;
+  if (offset_ == end_) {
+    offset_ = end_ = 0;
+    // Drained after a large frame: do not keep its storage for the life of the link.
+    if (buffer_.size() > kRetainedBufferBytes) std::string().swap(buffer_);
+  }
 }
 
 }  // namespace beyondkv::link

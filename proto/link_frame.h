@@ -76,7 +76,11 @@ class FrameReader {
   // Whether a complete frame is buffered. On a malformed header returns the error (DataLoss).
   // On true, *header and *payload describe the frame; Consume() drops it.
   absl::Status Next(bool* complete, FrameHeader* header, std::string_view* payload);
+  // Once every buffered byte is consumed, storage above kRetainedBufferBytes is released.
   void Consume();
+  static constexpr size_t kRetainedBufferBytes = 1 << 20;
+  // Bytes of storage held (buffered or not): what the reader costs in memory.
+  size_t storage_bytes() const { return buffer_.size(); }
 
   // Bytes buffered and not consumed.
   size_t buffered() const { return end_ - offset_; }

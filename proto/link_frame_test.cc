@@ -95,5 +95,31 @@ TEST(LinkFrameTest, IncompleteFrameSaysHowMuchIsMissing) {
   EXPECT_EQ(reader.want(), frame.size() - 20);
 }
 
+TEST(LinkFrameTest, ReaderReleasesTheStorageOfALargeFrameOnceDrained) {
+  std::string small;
+  ASSERT_TRUE(AppendFrame(FrameType::kResult, 1, Batch(10), &small).ok());
+  std::string large;
+  ASSERT_TRUE(AppendFrame(FrameType::kResult, 2, Batch(40000), &large).ok());
+  ASSERT_GT(large.size(), FrameReader::kRetainedBufferBytes);
+  FrameReader reader;
+  bool complete = false;
+  FrameHeader header;
+  std::string_view payload;
+  reader.Append(small.data(), small.size());
+  ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok() && complete);
+  reader.Consume();
+  const size_t small_storage = reader.storage_bytes();
+  EXPECT_GT(small_storage, 0u);  // small buffers are kept for reuse
+  reader.Append(large.data(), large.size());
+  EXPECT_GE(reader.storage_bytes(), large.size());
+  ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok() && complete);
+  EXPECT_EQ(header.seq, 2u);
+  reader.Consume();
+  EXPECT_EQ(reader.storage_bytes(), 0u);
+  reader.Append(small.data(), small.size());  // and it works on
+  ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok() && complete);
+  EXPECT_EQ(header.seq, 1u);
+}
+
 }  // namespace
 }  // namespace beyondkv::link

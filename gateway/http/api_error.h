@@ -1,8 +1,9 @@
 // Errors of the HTTP API, and the one place where shard results and gRPC failures become
 // HTTP statuses. Every error response has the contract's body
 //   {"error":{"code":"<code>","message":"<text>"}}
-// with codes: invalid_request (400), unauthorized (401), not_found (404),
-// method_not_allowed (405), conflict (409), gone (410: a watch's since / Last-Event-ID is
+// with codes: invalid_request (400; also 414 and 431 from the connection gate),
+// unauthorized (401), not_found (404), method_not_allowed (405), request_timeout (408: the
+// head or body stopped arriving), conflict (409), gone (410: a watch's since / Last-Event-ID is
 // below the replay floor), payload_too_large (413), internal (500),
 // not_implemented (501), unavailable (503). Clients retry 5xx, so a client's mistake is
 // never answered with one.

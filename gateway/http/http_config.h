@@ -12,14 +12,20 @@ struct HttpConfig {
   uint16_t port = 4869;
   std::string socket_dir;    // shard i listens on <socket_dir>/shard-<i>.sock
   uint32_t shard_count = 1;  // S
-  // Worker threads; cpp-httplib serves one connection per thread, so this is also the number
-  // of connections served at once (more are accepted and wait for a free thread).
+  // Worker threads: requests served at once (a request whose head arrived waits for a free
+  // one; idle and slow connections wait in the ConnectionGate, holding no thread).
   uint32_t threads = 128;
   // Largest request body (a PUT value or a whole batch), bytes; larger answers 413.
   uint64_t max_value_bytes = 64ull << 20;
   // An idle keep-alive connection is closed after this many seconds (0 = 5 s, httplib's
   // default: a thread per connection must not be held forever).
   uint64_t idle_timeout_secs = 0;
+  // Connections open at once (waiting for a request or being served); one more is answered
+  // 503 and closed (connection_gate.h).
+  uint64_t max_conns = 10000;
+  // A request's line and headers must arrive within this many seconds of their first byte
+  // (else 408); slow clients never hold a worker thread meanwhile.
+  uint64_t header_timeout_secs = 10;
   // When non-empty, every route but /livez and /readyz needs `Authorization: Bearer <token>`.
   std::string token;
   // With --shard-transport grpc: Execute calls in flight per shard before further ops wait

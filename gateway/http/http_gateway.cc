@@ -1,6 +1,7 @@
 #include "gateway/http/http_gateway.h"
 
 #include <glog/logging.h>
+#include <unistd.h>
 
 #include <string>
 #include <thread>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/memory_release.h"
 #include "common/secrets.h"
 #include "gateway/http/api_error.h"
 #include "gateway/http/batch_handler.h"
@@ -31,6 +33,9 @@ constexpr int64_t kStatsDeadlineMs = 2000;
 // connection, this bounds how long one client holds a thread others wait for.
 constexpr size_t kKeepAliveMaxRequests = 1000;
 constexpr time_t kDefaultKeepAliveSecs = 5;
+// How long a worker waits for a keep-alive client's next request before handing the
+// connection back to the ConnectionGate.
+constexpr absl::Duration kNextRequestWait = absl::Milliseconds(1);
 
 // What pre-routing learned about the request this thread is serving; cpp-httplib runs
 // pre-routing, the handler and the logger of one request on one thread, in that order.
@@ -40,25 +45,19 @@ struct RequestState {
   RouteMatch match;
 };
 thread_local RequestState t_request;
+// The stream of the request this worker serves (ServeConnection), and whether its response
+// said "Connection: close" (seen by the logger, which runs once the response is written).
+thread_local DeadlineStream* t_stream = nullptr;
+thread_local bool t_close_after = false;
 
-// Counts the connections the server hands to its worker pool (one task per connection).
-class CountingThreadPool : public httplib::TaskQueue {
- public:
-  CountingThreadPool(size_t threads, HttpMetrics* metrics) : pool_(threads), metrics_(metrics) {}
+bool TimedOut() { return t_stream != nullptr && t_stream->timed_out(); }
 
-  void enqueue(std::function<void()> fn) override {
-    metrics_->ConnectionOpened();
-    pool_.enqueue([fn = std::move(fn), metrics = metrics_] {
-      fn();
-      metrics->ConnectionClosed();
-    });
-  }
-  void shutdown() override { pool_.shutdown(); }
-
- private:
-  httplib::ThreadPool pool_;
-  HttpMetrics* metrics_;
-};
+ApiError RequestTimeout() {
+  return ApiError{408, "request_timeout",
+                  absl::StrCat("the request body stopped arriving (a read waits at most 5 s, "
+                               "and past --header-timeout-secs a body must average ",
+                               ConnectionGate::kMinBodyBytesPerSec, " bytes/s)")};
+}
 
 bool TokenMatches(const std::string& header, const std::string& token) {
   constexpr std::string_view kBearer = "Bearer ";
@@ -134,8 +133,8 @@ HttpGateway::HttpGateway(HttpConfig config)
 HttpGateway::~HttpGateway() = default;
 
 void HttpGateway::Install() {
-  const size_t threads = std::max<uint32_t>(1, config_.threads);
-  server_.new_task_queue = [this, threads] { return new CountingThreadPool(threads, &metrics_); };
+  // Connections are accepted by the ConnectionGate (Run); these settings still shape the
+  // responses cpp-httplib writes (the Keep-Alive header) and the body it accepts.
   server_.set_tcp_nodelay(true);
   server_.set_keep_alive_max_count(kKeepAliveMaxRequests);
   server_.set_keep_alive_timeout(config_.idle_timeout_secs > 0
@@ -178,6 +177,13 @@ void HttpGateway::Install() {
   server_.Delete(".*", with_body);
 
   server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (TimedOut()) {
+      // A read ran out of time (cpp-httplib answers 400 for any failed read).
+      res.body.clear();
+      WriteError(res, RequestTimeout());
+      res.set_header("Connection", "close");
+      return;
+    }
     if (!t_request.active) {
       // cpp-httplib refused the request before routing it (bad syntax, a header line over
       // 8 KiB, a body it would not read): the connection may hold the rest of it.
@@ -210,6 +216,7 @@ void HttpGateway::Install() {
     metrics_.RecordRequest(route, res.status,
                            state.active ? absl::Now() - state.start : -absl::Nanoseconds(1));
     state.active = false;
+    if (res.get_header_value("Connection") == "close") t_close_after = true;
   });
 }
 
@@ -224,6 +231,11 @@ httplib::Server::HandlerResponse HttpGateway::PreRoute(const httplib::Request& r
   if (!Authorized(req)) {
     Unauthorized(res);
     if (HasBody(req)) res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  if (req.get_header_value<uint64_t>("Content-Length") > config_.max_value_bytes) {
+    // Refused before reading any of it (cpp-httplib would read and discard the whole body).
+    PayloadTooLarge(res, config_.max_value_bytes);
     return httplib::Server::HandlerResponse::Handled;
   }
   std::variant<RouteMatch, ApiError> match = MatchRoute(req.method, req.target);
@@ -265,6 +277,11 @@ void HttpGateway::Dispatch(const httplib::Request& req, httplib::Response& res,
       return true;
     });
     if (too_large || res.status == 413) return PayloadTooLarge(res, limit);
+    if (!ok && TimedOut()) {
+      WriteError(res, RequestTimeout());
+      res.set_header("Connection", "close");
+      return;
+    }
     if (!ok) {
       WriteError(res, InvalidRequest("the request body could not be read"));
       res.set_header("Connection", "close");
@@ -347,40 +364,74 @@ void HttpGateway::ServeMetrics(httplib::Response& res) {
   res.set_content(std::move(text), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+void HttpGateway::ServeConnection(std::unique_ptr<GateConnection> conn) {
+  DeadlineStream::Limits limits;
+  limits.grace = gate_->options().head_timeout;
+  limits.min_bytes_per_sec = ConnectionGate::kMinBodyBytesPerSec;
+  while (true) {
+    DeadlineStream strm(conn->fd, std::move(conn->buffered), limits);
+    t_stream = &strm;
+    t_close_after = false;
+    const bool last = --conn->requests_left <= 0;
+    bool connection_closed = false;
+    const bool ok = server_.ServeRequest(strm, last, connection_closed);
+    t_stream = nullptr;
+    conn->close = !ok || connection_closed || last || t_close_after || stopping_.load();
+    if (conn->close) break;
+    conn->buffered = strm.TakeBuffered();
+    // A client that sends its next request at once is served on this thread, without the
+    // round trip through the gate (~0.1 ms); anything short of a whole head goes to the gate,
+    // so a slow client never holds this thread for more than kNextRequestWait.
+    if (!ConnectionGate::ReadAhead(*conn, kNextRequestWait)) break;
+  }
+  gate_->Return(std::move(conn));
+}
+
 absl::Status HttpGateway::Run(const absl::Notification& stop) {
-  if (!server_.bind_to_port(config_.bind, config_.port)) {
+  absl::StatusOr<int> listen_fd = ListenTcp(config_.bind, config_.port);
+  if (!listen_fd.ok()) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config_.bind, ":", config_.port,
-                     " (address in use, or not an address of this host)"));
+                     " (address in use, or not an address of this host): ",
+                     listen_fd.status().message()));
   }
+  ConnectionGate::Options options;
+  options.max_conns = config_.max_conns;
+  options.head_timeout = absl::Seconds(config_.header_timeout_secs);
+  options.idle_timeout = absl::Seconds(
+      config_.idle_timeout_secs > 0 ? config_.idle_timeout_secs : kDefaultKeepAliveSecs);
+  options.keep_alive_max_requests = static_cast<int>(kKeepAliveMaxRequests);
+  httplib::ThreadPool pool(std::max<uint32_t>(1, config_.threads));
+  ConnectionGate gate(
+      *listen_fd, options,
+      [this, &pool](std::unique_ptr<GateConnection> conn) {
+        // std::function needs a copyable callable: carry the connection as a raw pointer.
+        GateConnection* raw = conn.release();
+        pool.enqueue([this, raw] { ServeConnection(std::unique_ptr<GateConnection>(raw)); });
+      },
+      [this] { metrics_.ConnectionOpened(); }, [this] { metrics_.ConnectionClosed(); });
+  gate_ = &gate;
+  server_.SetServing(*listen_fd);
   LOG(INFO) << "HTTP listening on " << config_.bind << ":" << config_.port << " with "
-            << config_.threads << " worker threads, routing over the " << config_.shard_transport
-            << " transport to " << config_.shard_count
-            << " shards in " << config_.socket_dir
+            << config_.threads << " worker threads (at most " << config_.max_conns
+            << " connections, request heads within " << config_.header_timeout_secs
+            << " s), routing over the " << config_.shard_transport << " transport to "
+            << config_.shard_count << " shards in " << config_.socket_dir
             << (config_.token.empty() ? "" : "; bearer token required");
-  std::thread listener([this] {
-    server_.listen_after_bind();
-    absl::MutexLock lock(&mu_);
-    listener_exited_ = true;
-  });
-  auto listener_exited = [this] {
-    absl::MutexLock lock(&mu_);
-    return listener_exited_;
-  };
-  while (!stop.WaitForNotificationWithTimeout(absl::Milliseconds(100)) && !listener_exited()) {
+  std::thread accept_loop([&gate] { gate.Run(); });
+  // Meanwhile, return what bursts of clients left free in the allocator (memory_release.h).
+  while (!stop.WaitForNotificationWithTimeout(absl::Seconds(2))) {
+    MaybeReleaseFreeMemory(16 << 20);
   }
-  const bool requested = stop.HasBeenNotified();
-  if (requested) LOG(INFO) << "shutting down: finishing requests in flight";
-  // listen_after_bind() may not have started yet: stop() is a no-op until it has.
-  while (!listener_exited()) {
-    if (server_.is_running()) {
-      server_.stop();
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  listener.join();
-  if (!requested) return absl::InternalError("the HTTP server stopped unexpectedly");
+  LOG(INFO) << "shutting down: finishing requests in flight";
+  stopping_.store(true);
+  server_.SetServing(-1);  // SSE streams end
+  gate.Stop();
+  accept_loop.join();
+  // Requests in flight finish; their connections close (stopping_) instead of coming back.
+  pool.shutdown();
+  gate_ = nullptr;
+  close(*listen_fd);
   LOG(INFO) << "shutdown complete";
   return absl::OkStatus();
 }

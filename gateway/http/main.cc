@@ -1,8 +1,10 @@
 // kv-http-gateway: serves the Beyond KV HTTP API (docs/openapi.json) and routes each key to
 // its kv-shard. Normally started by `beyond-kv`; can be run alone against running shards.
 #include <glog/logging.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -10,6 +12,32 @@
 #include "common/logging.h"
 #include "common/process.h"
 #include "gateway/http/http_gateway.h"
+
+namespace {
+
+// Descriptors besides client connections: listen socket, epoll, eventfds, shard links, logs.
+constexpr uint64_t kReservedFds = 64;
+
+// Raises the soft RLIMIT_NOFILE toward `wanted` (up to the hard limit), so that --max-conns
+// connections can be open; past the limit accept() fails and is retried on the next event.
+void RaiseOpenFilesLimit(uint64_t wanted) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur >= wanted) {
+    return;
+  }
+  const rlim_t old = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted
+                                                   : std::min<rlim_t>(wanted, limit.rlim_max);
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    PLOG(WARNING) << "setrlimit(RLIMIT_NOFILE, " << limit.rlim_cur << ")";
+  } else if (limit.rlim_cur < wanted) {
+    LOG(WARNING) << "the open files limit is " << limit.rlim_cur << " (was " << old
+                 << "), below --max-conns + " << kReservedFds << " = " << wanted;
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   beyondkv::gateway::http::HttpConfig config;
@@ -33,6 +61,15 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-secs", config.idle_timeout_secs,
                  "close keep-alive connections idle this long; 0 = 5 s")
       ->capture_default_str();
+  app.add_option("--max-conns", config.max_conns,
+                 "connections open at once; one more is answered 503 and closed")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  app.add_option("--header-timeout-secs", config.header_timeout_secs,
+                 "a request line and headers must arrive within this many seconds of their "
+                 "first byte, else 408")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{1}, uint64_t{3600}));
   app.add_option("--max-inflight-per-shard", config.max_inflight_per_shard,
                  "Execute calls in flight per shard; further ops are batched into the next")
       ->capture_default_str()
@@ -61,6 +98,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   beyondkv::InitLogging(argv[0], "kv-http-gateway");
+  RaiseOpenFilesLimit(config.max_conns + kReservedFds);
   // Before any other thread (gRPC's start with the gateway) exists.
   auto shutdown = std::make_shared<absl::Notification>();
   beyondkv::InitServerProcess([shutdown] { shutdown->Notify(); });

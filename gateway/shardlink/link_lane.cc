@@ -119,6 +119,12 @@ std::unique_ptr<v1::BatchRequest> LinkLane::Send(Batch batch) {
     in_flight_.push_back(InFlight{next_seq_++, bytes, std::move(batch.done)});
     in_flight_bytes_ += bytes;
   }
+  // A cleared request keeps its ops and their strings allocated for reuse: not those of a
+  // huge batch (many ops, or one op with many keys; the size was cached when it was framed).
+  if (batch.request->ops_size() > kMaxReusedOps ||
+      static_cast<size_t>(batch.request->GetCachedSize()) > kMaxRetainedBytes) {
+    return nullptr;
+  }
   batch.request->Clear();
   return std::move(batch.request);
 }
@@ -141,7 +147,11 @@ void LinkLane::Flush() {
     out_offset_ += static_cast<size_t>(n);
   }
   if (out_offset_ == out_.size()) {
-    out_.clear();
+    if (out_.capacity() > kMaxRetainedBytes) {
+      std::string().swap(out_);  // after a large batch: do not keep its buffer
+    } else {
+      out_.clear();
+    }
     out_offset_ = 0;
   } else if (out_offset_ > (1u << 20)) {
     out_.erase(0, out_offset_);
@@ -192,6 +202,12 @@ void LinkLane::Read() {
     }
     if (static_cast<size_t>(n) < chunk) break;  // drained
   }
+  if (shrink_reader_ && fd_ >= 0 && in_.buffered() == 0) {
+    // Swapped, not assigned: moving an empty std::string into one keeps its capacity.
+    link::FrameReader fresh;
+    std::swap(in_, fresh);
+    shrink_reader_ = false;
+  }
 }
 
 void LinkLane::HandleFrame(const link::FrameHeader& header, std::string_view payload) {
@@ -228,6 +244,12 @@ void LinkLane::HandleFrame(const link::FrameHeader& header, std::string_view pay
   in_flight_bytes_ -= done.bytes;
   // Callbacks may send more ops (they queue in the batcher) but never re-enter the lane.
   DeliverResults(options_.shard, response_, &done.done);
+  if (payload.size() > kMaxRetainedBytes) {
+    // One large result (a million ops, 40 MiB of values) must not stay allocated in the
+    // reused message, nor in the read buffer once it drains (Read()).
+    response_ = v1::BatchResponse();
+    shrink_reader_ = true;
+  }
 }
 
 void LinkLane::Close(const std::string& why) {

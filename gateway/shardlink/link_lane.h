@@ -58,7 +58,8 @@ class LinkLane {
 
   // Sends `batch` (connecting first if the lane is down and its backoff has passed). Its
   // callbacks run once the RESULT arrives, or with an "unavailable" result if the lane is or
-  // goes down. Returns the batch's request, cleared, for reuse (Batcher::GiveRequest).
+  // goes down. Returns the batch's request, cleared, for reuse (Batcher::GiveRequest), or null
+  // after a batch of more than kMaxReusedOps ops or kMaxRetainedBytes (not kept allocated).
   std::unique_ptr<v1::BatchRequest> Send(Batch batch);
 
   // Writes queued frames (EPOLLOUT is armed while some remain).
@@ -112,7 +113,11 @@ class LinkLane {
   size_t out_offset_ = 0;
   std::deque<InFlight> in_flight_;
   size_t in_flight_bytes_ = 0;
-  v1::BatchResponse response_;  // reused for every RESULT
+  v1::BatchResponse response_;  // reused for every RESULT (replaced after a large one)
+  bool shrink_reader_ = false;   // a large frame was read: free in_'s buffer once empty
+  // Buffers and messages kept for reuse are released past these sizes.
+  static constexpr size_t kMaxRetainedBytes = 1 << 20;
+  static constexpr int kMaxReusedOps = 4096;
 };
 
 }  // namespace beyondkv::shardlink

@@ -125,6 +125,10 @@ int main(int argc, char** argv) {
   app.add_option("--idle-timeout-secs", options.idle_timeout_secs,
                  "close client connections idle this long, in seconds; 0 = never")
       ->envname("KV_IDLE_TIMEOUT_SECS")->capture_default_str();
+  app.add_option("--client-output-buffer-limit-bytes", options.client_output_buffer_limit_bytes,
+                 "disconnect a RESP client with more unread output than this, in bytes "
+                 "(Redis's client-output-buffer-limit); 0 = no limit")
+      ->envname("KV_CLIENT_OUTPUT_BUFFER_LIMIT_BYTES")->capture_default_str();
   CLI::Option* reclaim_threshold =
       app.add_option("--reclaim-sealed-threshold", options.reclaim_sealed_threshold,
                      absl::StrCat("reclaim a namespace when it has this many sealed segments ",

@@ -205,6 +205,8 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
       absl::StrCat("--max-value-bytes=", options.max_value_bytes),
       absl::StrCat("--max-conns=", EffectiveMaxClients(options, s)),
       absl::StrCat("--idle-timeout-secs=", options.idle_timeout_secs),
+      absl::StrCat("--client-output-buffer-limit-bytes=",
+                   options.client_output_buffer_limit_bytes),
       // Only reported by CONFIG GET; the shards apply it.
       absl::StrCat("--fsync=", options.fsync),
       absl::StrCat("--shard-transport=", options.shard_transport),
@@ -564,6 +566,10 @@ absl::Status ValidateOptions(const SupervisorOptions& o) {
                       absl::StrCat("1..", kMaxConnsPerShardLimit, " (0: not given)"));
   }
   if (o.idle_timeout_secs < 0) return OutOfRange("idle-timeout-secs", o.idle_timeout_secs, ">= 0");
+  if (o.client_output_buffer_limit_bytes < 0) {
+    return OutOfRange("client-output-buffer-limit-bytes", o.client_output_buffer_limit_bytes,
+                      ">= 0");
+  }
   if (o.reclaim_sealed_threshold < 0) {
     return OutOfRange("reclaim-sealed-threshold", o.reclaim_sealed_threshold, ">= 0");
   }

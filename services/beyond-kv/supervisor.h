@@ -30,6 +30,9 @@ struct SupervisorOptions {
   // connections instead of max_clients. 0 = not given.
   int64_t max_conns_per_shard = 0;
   int64_t idle_timeout_secs = 0;          // close idle client connections; 0 = never
+  // RESP clients with more unread output are disconnected (Redis's client-output-buffer-limit);
+  // 0 = no limit.
+  int64_t client_output_buffer_limit_bytes = 256ll << 20;
   // Reclaim arrives with the storage-engine release: validated, otherwise unused.
   int64_t reclaim_sealed_threshold = 4;
   int64_t reclaim_interval_secs = 60;

@@ -280,7 +280,11 @@ void LinkServer::Write(Lane* lane) {
   }
   const size_t unwritten = lane->out.size() - lane->out_offset;
   if (unwritten == 0) {
-    lane->out.clear();
+    if (lane->out.capacity() > link::FrameReader::kRetainedBufferBytes) {
+      std::string().swap(lane->out);  // after a large result: do not keep its buffer
+    } else {
+      lane->out.clear();
+    }
     lane->out_offset = 0;
     if (lane->close_after_write) return Close(lane, "link refused");
   } else if (lane->out_offset > (1u << 20)) {
