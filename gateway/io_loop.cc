@@ -14,8 +14,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "common/socket_paths.h"
 #include "absl/time/clock.h"
+#include "common/socket_address.h"
+#include "common/socket_paths.h"
 #include "gateway/command_context.h"
 #include "gateway/command_table.h"
 #include "gateway/shardlink/watch_session.h"
@@ -32,20 +33,6 @@ constexpr int kMaxReadsPerEvent = 16;
 
 size_t Unwritten(const Connection& conn) { return conn.outbuf.size() - conn.out_offset; }
 
-std::string FormatAddress(const sockaddr_storage& addr) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (addr.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-    port = ntohs(in6->sin6_port);
-  }
-  return absl::StrCat(host, ":", port);
-}
 
 int64_t NowMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -196,11 +183,11 @@ void IoLoop::Accept() {
     ClientState& c = conn->client;
     c.id = shared_->next_client_id.fetch_add(1);
     c.authenticated = shared_->config.requirepass.empty();
-    c.peer = FormatAddress(peer);
+    c.peer = FormatSocketAddress(peer);
     sockaddr_storage local{};
     len = sizeof(local);
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
-      c.local = FormatAddress(local);
+      c.local = FormatSocketAddress(local);
     }
     c.created_ms = c.last_active_ms = NowMs();
     shared_->open_connections.fetch_add(1);

@@ -7,7 +7,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/socket_address.h"
 #include "gateway/http/api_error.h"
 
 namespace beyondkv::gateway::http {
@@ -39,20 +39,6 @@ int WaitFor(int fd, short events, absl::Duration wait) {
   }
 }
 
-void FormatAddress(const sockaddr_storage& addr, std::string& ip, int& port) {
-  char host[INET6_ADDRSTRLEN] = "";
-  port = 0;
-  if (addr.ss_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-    port = ntohs(in->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-    port = ntohs(in6->sin6_port);
-  }
-  ip = host;
-}
 
 const char* ReasonPhrase(int status) {
   switch (status) {
@@ -201,7 +187,9 @@ void DeadlineStream::get_remote_ip_and_port(std::string& ip, int& port) const {
   sockaddr_storage addr{};
   socklen_t len = sizeof(addr);
   if (getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    FormatAddress(addr, ip, port);
+    HostPort hp = SplitSocketAddress(addr);
+    ip = std::move(hp.host);
+    port = hp.port;
   }
 }
 
@@ -209,7 +197,9 @@ void DeadlineStream::get_local_ip_and_port(std::string& ip, int& port) const {
   sockaddr_storage addr{};
   socklen_t len = sizeof(addr);
   if (getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    FormatAddress(addr, ip, port);
+    HostPort hp = SplitSocketAddress(addr);
+    ip = std::move(hp.host);
+    port = hp.port;
   }
 }
 
@@ -248,28 +238,17 @@ ConnectionGate::ConnectionGate(int listen_fd, Options options, Serve serve,
       options_(options),
       serve_(std::move(serve)),
       on_open_(std::move(on_open)),
-      on_close_(std::move(on_close)) {
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  PCHECK(epoll_fd_ >= 0) << "epoll_create1";
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  PCHECK(wake_fd_ >= 0) << "eventfd";
+      on_close_(std::move(on_close)),
+      epoll_(kWakeTag) {
   epoll_event ev{};
   ev.events = EPOLLIN;
-  ev.data.u64 = kWakeTag;
-  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) == 0);
   ev.data.u64 = kListenTag;
-  PCHECK(epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
+  PCHECK(epoll_ctl(epoll_.fd(), EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
 }
 
-ConnectionGate::~ConnectionGate() {
-  close(wake_fd_);
-  close(epoll_fd_);
-}
+ConnectionGate::~ConnectionGate() = default;
 
-void ConnectionGate::Wake() {
-  uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof(one));
-}
+void ConnectionGate::Wake() { epoll_.Wake(); }
 
 void ConnectionGate::Stop() {
   stop_.store(true);
@@ -294,15 +273,14 @@ void ConnectionGate::Run() {
   epoll_event events[256];
   absl::Time last_sweep = absl::Now();
   while (!stop_.load()) {
-    int n = epoll_wait(epoll_fd_, events, 256, absl::ToInt64Milliseconds(kSweepInterval));
+    int n = epoll_wait(epoll_.fd(), events, 256, absl::ToInt64Milliseconds(kSweepInterval));
     if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kListenTag) {
         Accept();
       } else if (tag == kWakeTag) {
-        uint64_t count;
-        (void)!::read(wake_fd_, &count, sizeof(count));
+        epoll_.Drain();
       } else {
         OnReadable(static_cast<int>(tag));
       }
@@ -319,7 +297,7 @@ void ConnectionGate::Run() {
       Sweep(now);
     }
   }
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+  epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, listen_fd_, nullptr);
   std::vector<int> fds;
   for (auto& [fd, conn] : waiting_) fds.push_back(fd);
   for (int fd : fds) {
@@ -373,7 +351,7 @@ void ConnectionGate::Adopt(std::unique_ptr<GateConnection> conn) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.u64 = static_cast<uint64_t>(fd);
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+  if (epoll_ctl(epoll_.fd(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     PLOG(WARNING) << "epoll_ctl(ADD)";
     auto c = std::move(waiting_[fd]);
     waiting_.erase(fd);
@@ -394,7 +372,7 @@ void ConnectionGate::OnReadable(int fd) {
       if (n > 0 && (conn.discarded += static_cast<size_t>(n)) < kMaxLingerBytes) continue;
       break;  // the client closed too (or sent too much): done
     }
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
     auto c = std::move(it->second);
     waiting_.erase(it);
     Close(std::move(c));
@@ -409,7 +387,7 @@ void ConnectionGate::OnReadable(int fd) {
       break;  // half-closed after a whole request: serve it (its reply can still be sent)
     }
     if (n <= 0) {  // closed by the client, or reset
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
       auto c = std::move(it->second);
       waiting_.erase(it);
       Close(std::move(c));
@@ -431,7 +409,7 @@ bool ConnectionGate::MaybeDispatch(int fd) {
     case HeadScan::kNeedMore:
       return true;
     case HeadScan::kTooLarge: {
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // ENOENT when not added yet
+      epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);  // ENOENT when not added yet
       auto c = std::move(it->second);
       waiting_.erase(it);
       Refuse(std::move(c), 431, "invalid_request",
@@ -440,7 +418,7 @@ bool ConnectionGate::MaybeDispatch(int fd) {
       return false;
     }
     case HeadScan::kRequestLineTooLong: {
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
       auto c = std::move(it->second);
       waiting_.erase(it);
       Refuse(std::move(c), 414, "invalid_request",
@@ -448,7 +426,7 @@ bool ConnectionGate::MaybeDispatch(int fd) {
       return false;
     }
     case HeadScan::kComplete: {
-      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
       auto c = std::move(it->second);
       waiting_.erase(it);
       serve_(std::move(c));
@@ -475,8 +453,8 @@ void ConnectionGate::Linger(std::unique_ptr<GateConnection> conn) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.u64 = static_cast<uint64_t>(fd);
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0 &&
-      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
+  if (epoll_ctl(epoll_.fd(), EPOLL_CTL_ADD, fd, &ev) != 0 &&
+      epoll_ctl(epoll_.fd(), EPOLL_CTL_MOD, fd, &ev) != 0) {
     auto c = std::move(waiting_[fd]);
     waiting_.erase(fd);
     Close(std::move(c));
@@ -501,7 +479,7 @@ void ConnectionGate::Sweep(absl::Time now) {
                           absl::FormatDuration(options_.head_timeout)));
       continue;
     }
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
     Close(std::move(conn));
   }
 }

@@ -39,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/wakeable_epoll.h"
 
 namespace beyondkv::gateway::http {
 
@@ -165,8 +166,7 @@ class ConnectionGate {
   Serve serve_;
   std::function<void()> on_open_;
   std::function<void()> on_close_;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  WakeableEpoll epoll_;  // wakes Run() for Return() and Stop()
   std::atomic<bool> stop_{false};
   std::atomic<size_t> open_{0};
   std::unordered_map<int, std::unique_ptr<GateConnection>> waiting_;  // loop thread only

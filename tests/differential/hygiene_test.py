@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 
 
@@ -108,9 +109,17 @@ class HygieneTest(unittest.TestCase):
             c.close()
             req = urllib.request.Request("http://127.0.0.1:%d/metrics" % s.http_port,
                                          headers={"Authorization": "Bearer " + token})
-            with urllib.request.urlopen(req, timeout=10) as r:
-                self.assertEqual(r.status, 200)
-                shown.append(r.read().decode())
+            deadline = time.time() + 30  # the HTTP gateway may start after the RESP one
+            while True:
+                try:
+                    with urllib.request.urlopen(req, timeout=10) as r:
+                        self.assertEqual(r.status, 200)
+                        shown.append(r.read().decode())
+                    break
+                except urllib.error.URLError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.05)
             children = [p for p in os.listdir("/proc") if p.isdigit()
                         and _parent(p) == s.proc.pid]
             self.assertEqual(len(children), 4)  # 2 shards and 2 gateways
