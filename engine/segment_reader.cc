@@ -33,8 +33,11 @@ std::string DescribeDamage(const SegmentDamage& damage) {
   }
   const uint64_t bytes = damage.end - damage.offset;
   if (damage.rest_skipped) {
-    return absl::StrCat(what, " at offset ", damage.offset, " with unusable lengths; the ",
-                        bytes, " bytes to the end were skipped");
+    const char* why = damage.kind == SegmentDamage::Kind::kTruncated
+                          ? " (the range ends inside it)"
+                          : " with unusable lengths";
+    return absl::StrCat(what, " at offset ", damage.offset, why, "; the ", bytes,
+                        " bytes to the end were skipped");
   }
   return absl::StrCat(what, " at offset ", damage.offset, " (", bytes, " bytes skipped)");
 }
