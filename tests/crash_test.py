@@ -82,28 +82,9 @@ class CrashServer(Server):
             return f.read()
 
 
-def shard_pid(data_dir, shard):
-    """Pid of the running kv-shard `shard` of `data_dir` (from /proc/*/cmdline), or None."""
-    want = ("--shard-id=%d" % shard, "--data-dir=%s" % data_dir)
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % name, "rb") as f:
-                argv = f.read().decode(errors="replace").split("\0")
-            with open("/proc/%s/stat" % name) as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if (argv and argv[0].endswith("kv-shard") and all(w in argv for w in want)
-                and state != "Z"):
-            return int(name)
-    return None
-
-
-def child_pids(data_dir, binary):
-    """Pids of running processes of `binary` (kv-shard, kv-resp-gateway, ...) whose command
-    line names `data_dir` (their --data-dir or --socket-dir)."""
+def _running(binary, argv_matches):
+    """Pids of running (not zombie) processes of `binary` whose argv satisfies
+    `argv_matches`."""
     pids = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -115,10 +96,22 @@ def child_pids(data_dir, binary):
                 state = f.read().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if (argv and argv[0].endswith(binary) and any(data_dir in a for a in argv)
-                and state != "Z"):
+        if argv and argv[0].endswith(binary) and argv_matches(argv) and state != "Z":
             pids.append(int(name))
     return pids
+
+
+def shard_pid(data_dir, shard):
+    """Pid of the running kv-shard `shard` of `data_dir` (from /proc/*/cmdline), or None."""
+    want = ("--shard-id=%d" % shard, "--data-dir=%s" % data_dir)
+    pids = _running("kv-shard", lambda argv: all(w in argv for w in want))
+    return pids[0] if pids else None
+
+
+def child_pids(data_dir, binary):
+    """Pids of running processes of `binary` (kv-shard, kv-resp-gateway, ...) whose command
+    line names `data_dir` (their --data-dir or --socket-dir)."""
+    return _running(binary, lambda argv: any(data_dir in a for a in argv))
 
 
 def alive(pid):
