@@ -1,5 +1,11 @@
 #include "engine/key_index.h"
 
+#include <random>
+#include <utility>
+
+#include "absl/base/internal/prefetch.h"
+#include "xxhash.h"
+
 namespace beyondkv::engine {
 namespace {
 
@@ -8,9 +14,69 @@ constexpr size_t kInlineKeyBytes = 15;
 
 }  // namespace
 
-const IndexEntry* KeyIndex::Find(std::string_view key) const {
-  auto it = entries_.find(key);
-  return it == entries_.end() ? nullptr : &it->second;
+namespace {
+
+uint64_t NewSeed() {
+  std::random_device device;
+  return (static_cast<uint64_t>(device()) << 32) ^ device();
+}
+
+}  // namespace
+
+KeyIndex::KeyIndex() : seed_(NewSeed()) {}
+
+KeyIndex::~KeyIndex() { DeleteNodes(); }
+
+KeyIndex::KeyIndex(KeyIndex&& other) noexcept
+    : seed_(other.seed_),
+      entries_(std::move(other.entries_)),
+      order_(std::move(other.order_)),
+      expires_(std::exchange(other.expires_, 0)),
+      live_bytes_(std::exchange(other.live_bytes_, 0)),
+      key_heap_bytes_(std::exchange(other.key_heap_bytes_, 0)),
+      segment_live_bytes_(std::move(other.segment_live_bytes_)) {
+  other.entries_.clear();
+  other.order_.clear();
+  other.segment_live_bytes_.clear();
+}
+
+KeyIndex& KeyIndex::operator=(KeyIndex&& other) noexcept {
+  if (this != &other) {
+    Clear();
+    std::swap(seed_, other.seed_);
+    entries_.swap(other.entries_);
+    order_.swap(other.order_);
+    std::swap(expires_, other.expires_);
+    std::swap(live_bytes_, other.live_bytes_);
+    std::swap(key_heap_bytes_, other.key_heap_bytes_);
+    segment_live_bytes_.swap(other.segment_live_bytes_);
+  }
+  return *this;
+}
+
+void KeyIndex::DeleteNodes() {
+  for (const Slot& slot : entries_) delete slot.node;
+}
+
+size_t KeyIndex::Hash(std::string_view key) const {
+  return XXH3_64bits_withSeed(key.data(), key.size(), seed_);
+}
+
+const IndexEntry* KeyIndex::Find(std::string_view key, size_t hash) const {
+  auto it = entries_.find(Probe{key, hash});
+  return it == entries_.end() ? nullptr : &it->node->second;
+}
+
+void KeyIndex::PrefetchNode(size_t hash) const {
+  auto it = entries_.find(Probe{{}, hash, /*hash_only=*/true});
+  if (it != entries_.end()) absl::base_internal::PrefetchT0(it->node);
+}
+
+void KeyIndex::PrefetchKeyBytes(size_t hash) const {
+  auto it = entries_.find(Probe{{}, hash, /*hash_only=*/true});
+  if (it != entries_.end() && it->node->first.size() > kInlineKeyBytes) {
+    absl::base_internal::PrefetchT0(it->node->first.data());
+  }
 }
 
 void KeyIndex::Account(std::string_view key, const IndexEntry& entry, int sign) {
@@ -25,24 +91,29 @@ void KeyIndex::Account(std::string_view key, const IndexEntry& entry, int sign) 
 
 std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntry& entry) {
   Account(key, entry, +1);
-  if (auto it = entries_.find(key); it != entries_.end()) {
-    std::optional<IndexEntry> old = it->second;
+  const size_t hash = Hash(key);
+  if (auto it = entries_.find(Probe{key, hash}); it != entries_.end()) {
+    IndexEntry& current = it->node->second;
+    std::optional<IndexEntry> old = current;
     Account(key, *old, -1);
-    it->second = entry;
+    current = entry;
     return old;
   }
-  auto [it, inserted] = entries_.emplace(std::string(key), entry);
-  order_.insert(&*it);
+  auto* node = new value_type(std::string(key), entry);
+  entries_.insert(Slot{hash, node});
+  order_.insert(node);
   return std::nullopt;
 }
 
 std::optional<IndexEntry> KeyIndex::Erase(std::string_view key) {
-  auto it = entries_.find(key);
+  auto it = entries_.find(Probe{key, Hash(key)});
   if (it == entries_.end()) return std::nullopt;
-  std::optional<IndexEntry> old = it->second;
-  Account(key, it->second, -1);
-  order_.erase(&*it);
+  value_type* node = it->node;
+  std::optional<IndexEntry> old = node->second;
+  Account(key, node->second, -1);
+  order_.erase(node);
   entries_.erase(it);
+  delete node;
   return old;
 }
 
@@ -50,12 +121,14 @@ KeyIndex::const_iterator KeyIndex::Erase(const_iterator it) {
   const value_type* node = *it.it_;
   Account(node->first, node->second, -1);
   const Order::const_iterator next = order_.erase(it.it_);
-  entries_.erase(entries_.find(node->first));
+  entries_.erase(entries_.find(Probe{node->first, Hash(node->first)}));
+  delete node;
   return const_iterator(next);
 }
 
 void KeyIndex::Clear() {
   order_.clear();
+  DeleteNodes();
   entries_.clear();
   expires_ = 0;
   live_bytes_ = 0;
@@ -69,12 +142,12 @@ uint64_t KeyIndex::SegmentLiveBytes(uint64_t sequence) const {
 }
 
 uint64_t KeyIndex::EstimatedMemoryBytes() const {
-  // Hash map: a heap node per key (the pair and malloc's 16-byte header) and a slot pointer
-  // plus a control byte per bucket at a load of about 7/8. Ordered set: a pointer per key in
+  // Hash set: a heap node per key (the pair and malloc's 16-byte header) and a slot (hash and
+  // node pointer) plus a control byte per bucket at a load of about 7/8. Ordered set: a pointer per key in
   // B-tree nodes about 3/4 full (Knuth, TAOCP vol. 3, 6.2.4), inner nodes a few percent more.
   const uint64_t n = entries_.size();
   const uint64_t nodes = (sizeof(value_type) + 16) * n;
-  const uint64_t buckets = entries_.bucket_count() * (sizeof(void*) + 1);
+  const uint64_t buckets = entries_.bucket_count() * (sizeof(Slot) + 1);
   const uint64_t order = sizeof(const value_type*) * n * 4 / 3;
   return nodes + buckets + order + key_heap_bytes_;
 }

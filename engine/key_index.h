@@ -1,13 +1,21 @@
 // The keydir of one namespace: every key's newest record, in key order (architecture §4, §7).
 // Two structures over the same entries:
-//   - an absl::node_hash_map from key to entry, for point lookups: a hash, a probe and one
-//     key comparison (GET, SET, MGET: the hot path);
-//   - an absl::btree_set of pointers to those nodes ordered by key, for prefix queries
+//   - an absl::flat_hash_set of (hash, node pointer) slots, for point lookups: a hash, a probe
+//     and one key comparison (GET, SET, MGET: the hot path). The full 64-bit hash sits in the
+//     slot, so a probe reads a node only when its hash matches;
+//   - an absl::btree_set of pointers to the same nodes ordered by key, for prefix queries
 //     (KEYS p*, SCAN MATCH, HTTP ?prefix=) in O(log n + k) and ordered walks.
-// Nodes of a node_hash_map never move, so the ordered set's pointers stay valid until their
-// key is erased. (A B-tree alone made each lookup ~16 key comparisons, each a cache miss on
-// a key stored out of line: two thirds of a shard's CPU under MGET; docs/benchmarks.md.)
-// Lookups take a string_view without allocating.
+// Nodes are heap-allocated and never move, so the ordered set's pointers stay valid until
+// their key is erased. (A B-tree alone made each lookup ~16 key comparisons, each a cache
+// miss on a key stored out of line: two thirds of a shard's CPU under MGET;
+// docs/benchmarks.md.) Lookups take a string_view without allocating.
+//
+// A lookup is a chain of dependent cache misses: the slot, then the node, then the key's
+// bytes when they are too long for std::string's inline buffer. A batch of lookups overlaps
+// them with the Prefetch* calls, one stage per miss, a few keys apart (LogEngine::ReadAhead).
+//
+// Hashes are XXH3 with a seed drawn per index, so that keys chosen to collide on one server
+// do not collide on another.
 //
 // It also keeps running totals (keys with an expiry, live record bytes overall and per
 // segment, key bytes) so statistics and the reclaim policy never walk the map.
@@ -28,7 +36,7 @@
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 
 namespace beyondkv::engine {
 
@@ -59,13 +67,29 @@ class KeyIndex {
   using value_type = std::pair<const std::string, IndexEntry>;
 
  private:
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>()(key); }
+  // A node's address with its key's full hash: probes compare hashes without touching nodes.
+  struct Slot {
+    size_t hash;
+    value_type* node;
   };
-  struct KeyEq {
+  // What a lookup searches for. `hash_only` matches any slot with the hash (prefetching only).
+  struct Probe {
+    std::string_view key;
+    size_t hash;
+    bool hash_only = false;
+  };
+  struct SlotHash {
     using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+    size_t operator()(const Slot& s) const { return s.hash; }
+    size_t operator()(const Probe& p) const { return p.hash; }
+  };
+  struct SlotEq {
+    using is_transparent = void;
+    bool operator()(const Slot& a, const Slot& b) const { return a.node == b.node; }
+    bool operator()(const Slot& a, const Probe& b) const {
+      return a.hash == b.hash && (b.hash_only || a.node->first == b.key);
+    }
+    bool operator()(const Probe& a, const Slot& b) const { return (*this)(b, a); }
   };
   // Orders node pointers by their key; transparent, so bounds are found by string_view.
   struct ByKey {
@@ -75,7 +99,7 @@ class KeyIndex {
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const { return Key(a) < Key(b); }
   };
-  using Entries = absl::node_hash_map<std::string, IndexEntry, KeyHash, KeyEq>;
+  using Entries = absl::flat_hash_set<Slot, SlotHash, SlotEq>;
   using Order = absl::btree_set<const value_type*, ByKey>;
 
  public:
@@ -122,9 +146,32 @@ class KeyIndex {
     Order::const_iterator it_;
   };
 
-  // The entry for `key`, or nullptr. The pointer is valid until the next mutation.
-  const IndexEntry* Find(std::string_view key) const;
+  KeyIndex();
+  ~KeyIndex();
+  KeyIndex(KeyIndex&& other) noexcept;
+  KeyIndex& operator=(KeyIndex&& other) noexcept;
+  KeyIndex(const KeyIndex&) = delete;
+  KeyIndex& operator=(const KeyIndex&) = delete;
 
+  // The entry for `key`, or nullptr. The pointer is valid until the next mutation.
+  const IndexEntry* Find(std::string_view key) const { return Find(key, Hash(key)); }
+  // The same with `hash` = Hash(key) computed already.
+  const IndexEntry* Find(std::string_view key, size_t hash) const;
+
+  // The hash this index files `key` under (seeded per index; not stable across indexes).
+  size_t Hash(std::string_view key) const;
+
+  // Batched lookups. Each call starts loading one level of what Find(key, hash) will read
+  // into the CPU cache and returns without waiting; none changes anything. In order, each
+  // a few keys after the previous one for the same key, so that what it reads has arrived:
+  //   PrefetchSlot: the control bytes and slots of the key's probe;
+  //   PrefetchNode: the node of the slot with the key's hash (reads the slot);
+  //   PrefetchKeyBytes: a long key's bytes, stored outside the node (reads the node).
+  // A batch that runs the stages a few keys apart pays its cache misses in parallel instead of
+  // one after the other (LogEngine::ReadAhead).
+  void PrefetchSlot(size_t hash) const { entries_.prefetch(Probe{{}, hash, true}); }
+  void PrefetchNode(size_t hash) const;
+  void PrefetchKeyBytes(size_t hash) const;
 
   // Inserts or replaces `key`'s entry; returns the entry it replaced, if any.
   std::optional<IndexEntry> Upsert(std::string_view key, const IndexEntry& entry);
@@ -164,7 +211,9 @@ class KeyIndex {
 
  private:
   void Account(std::string_view key, const IndexEntry& entry, int sign);
+  void DeleteNodes();
 
+  uint64_t seed_;
   Entries entries_;
   Order order_;
   uint64_t expires_ = 0;

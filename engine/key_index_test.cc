@@ -150,5 +150,56 @@ TEST(KeyIndexTest, LookupsAndOrderFollowEveryMutation) {
   EXPECT_EQ(index.size(), 2000u - 667u);
 }
 
+
+TEST(KeyIndexTest, PrefetchStagesChangeNothingAndFindTakesTheHash) {
+  KeyIndex index;
+  const std::string long_key(40, 'x');  // stored outside std::string's inline buffer
+  index.Upsert(long_key, EntryAt(10, 1));
+  index.Upsert("short", EntryAt(20, 2));
+  for (const std::string key : {long_key, std::string("short"), std::string("absent")}) {
+    const size_t hash = index.Hash(key);
+    EXPECT_EQ(hash, index.Hash(key));
+    index.PrefetchSlot(hash);
+    index.PrefetchNode(hash);
+    index.PrefetchKeyBytes(hash);
+    EXPECT_EQ(index.Find(key, hash), index.Find(key));
+  }
+  EXPECT_EQ(index.Find(long_key)->revision, 1u);
+  EXPECT_EQ(index.Find("short")->revision, 2u);
+  EXPECT_EQ(index.Find("absent"), nullptr);
+  EXPECT_EQ(index.size(), 2u);
+}
+
+TEST(KeyIndexTest, HashesAreSeededPerIndex) {
+  // Keys that collide in one index need not collide in another: the seeds differ.
+  KeyIndex a;
+  KeyIndex b;
+  int same = 0;
+  for (int i = 0; i < 64; ++i) same += a.Hash(std::to_string(i)) == b.Hash(std::to_string(i));
+  EXPECT_LT(same, 64);
+}
+
+TEST(KeyIndexTest, MovesCarryEntriesAndLeaveTheSourceEmpty) {
+  KeyIndex a;
+  for (int i = 0; i < 100; ++i) a.Upsert("key:" + std::to_string(100000 + i), EntryAt(i, i + 1));
+  KeyIndex b(std::move(a));
+  EXPECT_EQ(b.size(), 100u);
+  EXPECT_EQ(b.Find("key:100042")->revision, 43u);
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): moved-from is empty and usable
+  EXPECT_EQ(a.begin(), a.end());
+  a.Upsert("again", EntryAt(1, 7));
+  EXPECT_EQ(a.Find("again")->revision, 7u);
+
+  KeyIndex c;
+  c.Upsert("replaced", EntryAt(1, 1));
+  c = std::move(b);  // c's own entry is freed (ASan would report a leak otherwise)
+  EXPECT_EQ(c.Find("replaced"), nullptr);
+  EXPECT_EQ(c.size(), 100u);
+  EXPECT_EQ(c.live_bytes(), 100u * 50u);
+  size_t walked = 0;
+  for (auto it = c.begin(); it != c.end(); ++it) ++walked;
+  EXPECT_EQ(walked, 100u);
+}
+
 }  // namespace
 }  // namespace beyondkv::engine

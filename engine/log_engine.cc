@@ -1269,27 +1269,59 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
   };
   ++read_ahead_pending_;
   const int64_t now_ms = NowMs();
-  for (const ReadAheadKey& k : keys) {
-    if (k.ns >= kNamespaceCount) continue;
+  // A batch's keys are looked up one after the other, and each lookup is a chain of dependent
+  // cache misses (index slot, node, key bytes; cache slot, entry). Run as a pipeline, each
+  // stage kStageDistance keys behind the one before, the misses of different keys overlap;
+  // the lookups of the batch's ops that follow find everything warm. (Measured under
+  // redis-benchmark MGET of 100 keys at 64 connections, shard CPU per MGET: docs/benchmarks.md.)
+  constexpr size_t kStageDistance = 16;  // MGET of 100 keys: 60 µs of shard CPU without, 42 µs with 16 (8: 45 µs)
+  read_ahead_hashes_.resize(keys.size());
+  const auto stage = [this, &keys](size_t i, int level) {
+    const ReadAheadKey& k = keys[i];
+    if (k.ns >= kNamespaceCount) return;
+    const KeyIndex& index = namespaces_[k.ns].index;
+    KeyHashes& h = read_ahead_hashes_[i];
+    switch (level) {
+      case 0:
+        h.index = index.Hash(k.key);
+        index.PrefetchSlot(h.index);
+        if (k.value) {
+          h.cache = S3FifoCache::Hash(CacheKeyView(k.ns, k.key));
+          cache_.PrefetchSlot(h.cache);
+        }
+        break;
+      case 1:
+        index.PrefetchNode(h.index);
+        if (k.value) cache_.PrefetchEntry(h.cache);
+        break;
+      default:
+        index.PrefetchKeyBytes(h.index);
+        break;
+    }
+  };
+  // The lookup proper, and the read of a record that is neither staged nor cached.
+  const auto look_up = [&](size_t i) {
+    const ReadAheadKey& k = keys[i];
+    if (k.ns >= kNamespaceCount) return;
     Namespace& n = namespaces_[k.ns];
-    const IndexEntry* found = n.index.Find(k.key);
-    if (found == nullptr || !found->LiveAt(now_ms)) continue;
+    const IndexEntry* found = n.index.Find(k.key, read_ahead_hashes_[i].index);
+    if (found == nullptr || !found->LiveAt(now_ms)) return;
     const IndexEntry entry = *found;
-    if (!k.value && entry.meta_len == 0) continue;  // nothing to read
+    if (!k.value && entry.meta_len == 0) return;  // nothing to read
     File* file = nullptr;
     if (n.active != nullptr && n.active->sequence() == entry.segment) {
-      if (n.active->IsStaged(entry.record_offset)) continue;  // in memory
+      if (n.active->IsStaged(entry.record_offset)) return;  // in memory
       file = n.active->file();
     } else {
       file = ReadableSegment(k.ns, entry.segment);
     }
-    if (file == nullptr || file->fd() < 0) continue;  // the read will say why, blocking
+    if (file == nullptr || file->fd() < 0) return;  // the read will say why, blocking
     if (k.value && entry.meta_len == 0) {
-      if (cache_.Contains(CacheKeyView(k.ns, k.key), entry.revision)) continue;
+      if (cache_.Contains(CacheKeyView(k.ns, k.key), entry.revision)) return;
     }
     const auto slot = std::make_tuple(k.ns, entry.segment, entry.record_offset);
     auto [it, inserted] = read_ahead_.try_emplace(slot);
-    if (!inserted) continue;  // the same record twice in one batch
+    if (!inserted) return;  // the same record twice in one batch
     it->second.resize(entry.record_size);
     ++*remaining;
     ++read_ahead_pending_;
@@ -1300,6 +1332,16 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
                   if (result != static_cast<int>(expected)) read_ahead_.erase(slot);
                   one_done();
                 });
+  };
+  for (size_t i = 0; i < keys.size() + 3 * kStageDistance; ++i) {
+    if (i < keys.size()) stage(i, 0);
+    if (i >= kStageDistance && i - kStageDistance < keys.size()) stage(i - kStageDistance, 1);
+    if (i >= 2 * kStageDistance && i - 2 * kStageDistance < keys.size()) {
+      stage(i - 2 * kStageDistance, 2);
+    }
+    if (i >= 3 * kStageDistance && i - 3 * kStageDistance < keys.size()) {
+      look_up(i - 3 * kStageDistance);
+    }
   }
   one_done();
 }

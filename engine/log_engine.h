@@ -361,6 +361,12 @@ class LogEngine final : public Engine {
     return cache_key_scratch_;
   }
   std::string cache_key_scratch_;
+  // ReadAhead: each key's hash in its namespace's index and in the value cache.
+  struct KeyHashes {
+    size_t index = 0;
+    uint64_t cache = 0;
+  };
+  std::vector<KeyHashes> read_ahead_hashes_;
   bool inline_appends_ = false;  // AttachRing: appends with pwrite (Options::AppendPath)
 
   const Options options_;

@@ -6,6 +6,7 @@
 #include <new>
 #include <utility>
 
+#include "absl/base/internal/prefetch.h"
 #include "glog/logging.h"
 
 namespace beyondkv::engine::cache_internal {
@@ -26,6 +27,16 @@ CacheEntry* CacheEntry::New(std::string_view key, uint64_t hash, uint64_t revisi
   entry->key_size = static_cast<uint32_t>(key.size());
   if (!key.empty()) std::memcpy(reinterpret_cast<char*>(entry + 1), key.data(), key.size());
   return entry;
+}
+
+void CacheIndex::PrefetchEntry(uint64_t hash) const {
+  auto it = set_.find(Probe{{}, hash, /*hash_only=*/true});
+  if (it == set_.end()) return;
+  // The node spans two cache lines: links, hash, revision and the value's inline buffer, then
+  // the key's size and (up to 56 bytes of) the key.
+  const char* bytes = reinterpret_cast<const char*>(it->entry);
+  absl::base_internal::PrefetchT0(bytes);
+  absl::base_internal::PrefetchT0(bytes + 64);
 }
 
 void CacheEntry::Delete(CacheEntry* entry) {

@@ -100,39 +100,51 @@ class CacheQueue {
 };
 
 // Finds entries by key without allocating: looked up by (key, precomputed hash). Does not own
-// the entries.
+// the entries. A slot holds the entry's hash beside its address, so a probe reads an entry
+// only when the hash matches, and a batch can prefetch the entry from the slot alone.
 class CacheIndex {
  public:
   // The entry for `key` (whose hash is `hash`), or nullptr.
   CacheEntry* Find(std::string_view key, uint64_t hash) const {
-    auto it = set_.find(KeyRef{key, hash});
-    return it == set_.end() ? nullptr : *it;
+    auto it = set_.find(Probe{key, hash});
+    return it == set_.end() ? nullptr : it->entry;
   }
+  // Start loading what Find(key, hash) will read into the CPU cache, and return without
+  // waiting (see KeyIndex::PrefetchSlot): first the probe's slots, then, once they have
+  // arrived, the entry the slot with `hash` points to.
+  void PrefetchSlot(uint64_t hash) const { set_.prefetch(Probe{{}, hash, true}); }
+  void PrefetchEntry(uint64_t hash) const;
   // Adds `entry`, whose key must not be present.
-  void Insert(CacheEntry* entry) { set_.insert(entry); }
+  void Insert(CacheEntry* entry) { set_.insert(Slot{entry->hash, entry}); }
   // Removes `entry`, which must be present.
-  void Erase(CacheEntry* entry) { set_.erase(entry); }
+  void Erase(CacheEntry* entry) { set_.erase(Slot{entry->hash, entry}); }
   size_t size() const { return set_.size(); }
 
  private:
-  struct KeyRef {
+  struct Slot {
+    uint64_t hash;
+    CacheEntry* entry;
+  };
+  // `hash_only` matches any slot with the hash (prefetching only).
+  struct Probe {
     std::string_view key;
     uint64_t hash;
+    bool hash_only = false;
   };
   struct Hash {
     using is_transparent = void;
-    size_t operator()(const CacheEntry* e) const { return e->hash; }
-    size_t operator()(const KeyRef& k) const { return k.hash; }
+    size_t operator()(const Slot& s) const { return s.hash; }
+    size_t operator()(const Probe& p) const { return p.hash; }
   };
   struct Eq {
     using is_transparent = void;
-    bool operator()(const CacheEntry* a, const CacheEntry* b) const { return a == b; }
-    bool operator()(const CacheEntry* a, const KeyRef& b) const {
-      return a->hash == b.hash && a->key() == b.key;
+    bool operator()(const Slot& a, const Slot& b) const { return a.entry == b.entry; }
+    bool operator()(const Slot& a, const Probe& b) const {
+      return a.hash == b.hash && (b.hash_only || a.entry->key() == b.key);
     }
-    bool operator()(const KeyRef& a, const CacheEntry* b) const { return (*this)(b, a); }
+    bool operator()(const Probe& a, const Slot& b) const { return (*this)(b, a); }
   };
-  absl::flat_hash_set<CacheEntry*, Hash, Eq> set_;
+  absl::flat_hash_set<Slot, Hash, Eq> set_;
 };
 
 }  // namespace beyondkv::engine::cache_internal

@@ -47,6 +47,13 @@ class S3FifoCache {
   // access counter (the engine asks before reading a record ahead).
   bool Contains(std::string_view key, uint64_t revision) const;
 
+  // Batched lookups (see KeyIndex::PrefetchSlot): Hash(key), then PrefetchSlot, then, a few
+  // keys later, PrefetchEntry start loading what Get/Contains(key) will read into the CPU
+  // cache without waiting for it. They change nothing.
+  static uint64_t Hash(std::string_view key) { return cache_internal::HashKey(key); }
+  void PrefetchSlot(uint64_t hash) const { index_.PrefetchSlot(hash); }
+  void PrefetchEntry(uint64_t hash) const { index_.PrefetchEntry(hash); }
+
   // Caches `value` as `key`'s value at `revision`, evicting as needed. A key in G (evicted from
   // S not long ago) enters M, any other key enters S. If `key` is already cached, its value and
   // revision are replaced and it re-enters the front of the queue it was in with its counter

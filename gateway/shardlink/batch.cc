@@ -73,6 +73,15 @@ void Batcher::CloseFull() {
   }
 }
 
+uint64_t Batcher::UntakenBytes() const {
+  uint64_t bytes = 0;
+  for (const Queue& q : queues_) {
+    bytes += q.next.bytes;
+    for (const Batch& b : q.full) bytes += b.bytes;
+  }
+  return bytes;
+}
+
 bool Batcher::HasBatch(uint32_t shard) const {
   const Queue& q = queues_[shard];
   return !q.full.empty() || (q.next.request != nullptr && q.next.request->ops_size() > 0);

@@ -73,6 +73,9 @@ class Batcher {
   // Closes every batch past a limit (call at a command boundary, before a command's ops).
   void CloseFull();
 
+  // Bytes of keys and values in the batches not yet taken (as counted by CloseFull()).
+  uint64_t UntakenBytes() const;
+
   // Whether `shard` has a batch to send (closed, or being filled with at least one op).
   bool HasBatch(uint32_t shard) const;
 
