@@ -252,6 +252,7 @@ void IoLoop::DispatchParsed(const std::shared_ptr<Connection>& conn) {
     Command argv = std::move(conn->parsed.front());
     conn->parsed.pop_front();
     Dispatch(conn, argv);
+    if (!conn->closed) conn->parser.Recycle(std::move(argv));
   }
   if (conn->closed) return;
   if (conn->closing) {

@@ -296,6 +296,7 @@ bool RespParser::OnMultibulkCount(std::string_view line) {
     return true;
   }
   args_left_ = count;
+  if (args_.capacity() == 0) args_.swap(spare_argv_);
   args_.reserve(static_cast<size_t>(std::min(count, kMaxArgvReserve)));
   state_ = State::kBulkCount;
   return true;
@@ -317,7 +318,14 @@ bool RespParser::OnBulkCount(std::string_view line) {
     return false;
   }
   bulk_len_ = len;
-  args_.emplace_back();
+  if (spare_args_.empty()) {
+    args_.emplace_back();
+  } else {
+    args_.push_back(std::move(spare_args_.back()));
+    spare_args_.pop_back();
+    spare_bytes_ -= args_.back().capacity();
+    args_.back().clear();
+  }
   args_.back().reserve(std::min<size_t>(static_cast<size_t>(len), kMaxBulkReserveBytes));
   state_ = State::kBulkData;
   return true;
@@ -357,6 +365,21 @@ void RespParser::Fail(std::string message) {
   ResetCommand();
   error_ = absl::InvalidArgumentError(message);
   state_ = State::kError;
+}
+
+void RespParser::Recycle(Command&& argv) {
+  for (std::string& arg : argv) {
+    const size_t capacity = arg.capacity();
+    // Strings within the inline buffer (15 bytes) own no storage worth keeping.
+    if (capacity <= 15 || capacity > kMaxSpareArgBytes) continue;
+    if (spare_bytes_ + capacity > kMaxSpareBytes) break;
+    spare_bytes_ += capacity;
+    spare_args_.push_back(std::move(arg));
+  }
+  argv.clear();
+  if (spare_argv_.capacity() == 0 && argv.capacity() <= static_cast<size_t>(kMaxArgvReserve)) {
+    spare_argv_.swap(argv);
+  }
 }
 
 void RespParser::ResetCommand() {

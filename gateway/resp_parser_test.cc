@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 // Records the largest single heap allocation while a test enables it, to show that
@@ -123,6 +124,35 @@ TEST(RespParserTest, PipelinedFramesInOneBuffer) {
     ASSERT_TRUE(r.status.ok()) << r.status;
     EXPECT_EQ(r.commands, expected);
   }
+}
+
+TEST(RespParserTest, RecycledArgumentsAreReusedWithinABound) {
+  RespParser parser;
+  std::vector<Command> out;
+  // An MGET of 300 keys of 20 bytes: every key owns heap storage.
+  std::string request = "*301\r\n$4\r\nMGET\r\n";
+  for (int i = 0; i < 300; ++i) absl::StrAppend(&request, "$20\r\n", "key:", 1000000000000000 + i, "\r\n");
+  std::string_view in = request;
+  ASSERT_TRUE(parser.Parse(&in, &out).ok());
+  ASSERT_EQ(out.size(), 1u);
+  parser.Recycle(std::move(out[0]));
+  out.clear();
+  // Kept within the bound, however many strings came back.
+  EXPECT_GT(parser.spare_bytes(), 0u);
+  EXPECT_LE(parser.spare_bytes(), RespParser::kMaxSpareBytes);
+
+  // The next commands parse exactly as before, reused strings or not, with no stale bytes.
+  in = "*3\r\n$3\r\nSET\r\n$20\r\nkey:2222222222222222\r\n$1\r\nv\r\n"
+       "*2\r\n$3\r\nGET\r\n$0\r\n\r\n";
+  ASSERT_TRUE(parser.Parse(&in, &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_THAT(out[0], ElementsAre("SET", "key:2222222222222222", "v"));
+  EXPECT_THAT(out[1], ElementsAre("GET", ""));
+  // Moved-from or short strings own nothing worth keeping and are not counted.
+  const size_t before = parser.spare_bytes();
+  Command moved = {"GET", std::string()};
+  parser.Recycle(std::move(moved));
+  EXPECT_EQ(parser.spare_bytes(), before);
 }
 
 TEST(RespParserTest, PartialBulkIsBufferedAcrossReads) {
