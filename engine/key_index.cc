@@ -67,13 +67,18 @@ const IndexEntry* KeyIndex::Find(std::string_view key, size_t hash) const {
   return it == entries_.end() ? nullptr : &it->node->second;
 }
 
+void KeyIndex::PrefetchSlot(size_t hash) const {
+  auto it = entries_.find(Probe{{}, hash, Match::kControlByte});
+  if (it != entries_.end()) absl::base_internal::PrefetchT0(&*it);  // the address, not a read
+}
+
 void KeyIndex::PrefetchNode(size_t hash) const {
-  auto it = entries_.find(Probe{{}, hash, /*hash_only=*/true});
+  auto it = entries_.find(Probe{{}, hash, Match::kHash});
   if (it != entries_.end()) absl::base_internal::PrefetchT0(it->node);
 }
 
 void KeyIndex::PrefetchKeyBytes(size_t hash) const {
-  auto it = entries_.find(Probe{{}, hash, /*hash_only=*/true});
+  auto it = entries_.find(Probe{{}, hash, Match::kHash});
   if (it != entries_.end() && it->node->first.size() > kInlineKeyBytes) {
     absl::base_internal::PrefetchT0(it->node->first.data());
   }

@@ -72,11 +72,13 @@ class KeyIndex {
     size_t hash;
     value_type* node;
   };
-  // What a lookup searches for. `hash_only` matches any slot with the hash (prefetching only).
+  // What a lookup compares: the key (Find), only the hash, or nothing, so that the first slot
+  // whose control byte matches is taken without reading it (the last two for prefetching).
+  enum class Match { kKey, kHash, kControlByte };
   struct Probe {
     std::string_view key;
     size_t hash;
-    bool hash_only = false;
+    Match match = Match::kKey;
   };
   struct SlotHash {
     using is_transparent = void;
@@ -87,7 +89,15 @@ class KeyIndex {
     using is_transparent = void;
     bool operator()(const Slot& a, const Slot& b) const { return a.node == b.node; }
     bool operator()(const Slot& a, const Probe& b) const {
-      return a.hash == b.hash && (b.hash_only || a.node->first == b.key);
+      switch (b.match) {
+        case Match::kControlByte:
+          return true;
+        case Match::kHash:
+          return a.hash == b.hash;
+        case Match::kKey:
+          break;
+      }
+      return a.hash == b.hash && a.node->first == b.key;
     }
     bool operator()(const Probe& a, const Slot& b) const { return (*this)(b, a); }
   };
@@ -164,12 +174,14 @@ class KeyIndex {
   // Batched lookups. Each call starts loading one level of what Find(key, hash) will read
   // into the CPU cache and returns without waiting; none changes anything. In order, each
   // a few keys after the previous one for the same key, so that what it reads has arrived:
-  //   PrefetchSlot: the control bytes and slots of the key's probe;
+  //   PrefetchProbe: the control bytes of the key's probe (and the first slots);
+  //   PrefetchSlot: the slot whose control byte matches (reads only control bytes);
   //   PrefetchNode: the node of the slot with the key's hash (reads the slot);
   //   PrefetchKeyBytes: a long key's bytes, stored outside the node (reads the node).
   // A batch that runs the stages a few keys apart pays its cache misses in parallel instead of
   // one after the other (LogEngine::ReadAhead).
-  void PrefetchSlot(size_t hash) const { entries_.prefetch(Probe{{}, hash, true}); }
+  void PrefetchProbe(size_t hash) const { entries_.prefetch(Probe{{}, hash, Match::kHash}); }
+  void PrefetchSlot(size_t hash) const;
   void PrefetchNode(size_t hash) const;
   void PrefetchKeyBytes(size_t hash) const;
 

@@ -159,6 +159,7 @@ TEST(KeyIndexTest, PrefetchStagesChangeNothingAndFindTakesTheHash) {
   for (const std::string key : {long_key, std::string("short"), std::string("absent")}) {
     const size_t hash = index.Hash(key);
     EXPECT_EQ(hash, index.Hash(key));
+    index.PrefetchProbe(hash);
     index.PrefetchSlot(hash);
     index.PrefetchNode(hash);
     index.PrefetchKeyBytes(hash);

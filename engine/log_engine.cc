@@ -1269,42 +1269,14 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
   };
   ++read_ahead_pending_;
   const int64_t now_ms = NowMs();
-  // A batch's keys are looked up one after the other, and each lookup is a chain of dependent
-  // cache misses (index slot, node, key bytes; cache slot, entry). Run as a pipeline, each
-  // stage kStageDistance keys behind the one before, the misses of different keys overlap;
-  // the lookups of the batch's ops that follow find everything warm. (Measured under
-  // redis-benchmark MGET of 100 keys at 64 connections, shard CPU per MGET: docs/benchmarks.md.)
-  constexpr size_t kStageDistance = 16;  // MGET of 100 keys: 60 µs of shard CPU without, 42 µs with 16 (8: 45 µs)
-  read_ahead_hashes_.resize(keys.size());
-  const auto stage = [this, &keys](size_t i, int level) {
-    const ReadAheadKey& k = keys[i];
-    if (k.ns >= kNamespaceCount) return;
-    const KeyIndex& index = namespaces_[k.ns].index;
-    KeyHashes& h = read_ahead_hashes_[i];
-    switch (level) {
-      case 0:
-        h.index = index.Hash(k.key);
-        index.PrefetchSlot(h.index);
-        if (k.value) {
-          h.cache = S3FifoCache::Hash(CacheKeyView(k.ns, k.key));
-          cache_.PrefetchSlot(h.cache);
-        }
-        break;
-      case 1:
-        index.PrefetchNode(h.index);
-        if (k.value) cache_.PrefetchEntry(h.cache);
-        break;
-      default:
-        index.PrefetchKeyBytes(h.index);
-        break;
-    }
-  };
+  // The lookups run in a prefetch pipeline (RunPrefetchPipeline).
+  KeyHashes* hashes = PrefetchHashes(keys.size());
   // The lookup proper, and the read of a record that is neither staged nor cached.
   const auto look_up = [&](size_t i) {
     const ReadAheadKey& k = keys[i];
     if (k.ns >= kNamespaceCount) return;
     Namespace& n = namespaces_[k.ns];
-    const IndexEntry* found = n.index.Find(k.key, read_ahead_hashes_[i].index);
+    const IndexEntry* found = n.index.Find(k.key, hashes[i].index);
     if (found == nullptr || !found->LiveAt(now_ms)) return;
     const IndexEntry entry = *found;
     if (!k.value && entry.meta_len == 0) return;  // nothing to read
@@ -1317,7 +1289,7 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
     }
     if (file == nullptr || file->fd() < 0) return;  // the read will say why, blocking
     if (k.value && entry.meta_len == 0) {
-      if (cache_.Contains(CacheKeyView(k.ns, k.key), entry.revision)) return;
+      if (cache_.Contains(CacheKeyView(k.ns, k.key), hashes[i].cache, entry.revision)) return;
     }
     const auto slot = std::make_tuple(k.ns, entry.segment, entry.record_offset);
     auto [it, inserted] = read_ahead_.try_emplace(slot);
@@ -1333,17 +1305,39 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
                   one_done();
                 });
   };
-  for (size_t i = 0; i < keys.size() + 3 * kStageDistance; ++i) {
-    if (i < keys.size()) stage(i, 0);
-    if (i >= kStageDistance && i - kStageDistance < keys.size()) stage(i - kStageDistance, 1);
-    if (i >= 2 * kStageDistance && i - 2 * kStageDistance < keys.size()) {
-      stage(i - 2 * kStageDistance, 2);
-    }
-    if (i >= 3 * kStageDistance && i - 3 * kStageDistance < keys.size()) {
-      look_up(i - 3 * kStageDistance);
-    }
-  }
+  RunPrefetchPipeline(keys.data(), keys.size(), hashes, look_up);
   one_done();
+}
+
+LogEngine::KeyHashes* LogEngine::PrefetchHashes(size_t n) {
+  if (prefetch_hashes_.size() < n) prefetch_hashes_.resize(n);
+  return prefetch_hashes_.data();
+}
+
+void LogEngine::PrefetchStage(const ReadAheadKey& k, KeyHashes& h, int level) {
+  if (k.ns >= kNamespaceCount) return;
+  const KeyIndex& index = namespaces_[k.ns].index;
+  switch (level) {
+    case 0:
+      h.index = index.Hash(k.key);
+      index.PrefetchProbe(h.index);
+      if (k.value) {
+        h.cache = S3FifoCache::Hash(CacheKeyView(k.ns, k.key));
+        cache_.PrefetchProbe(h.cache);
+      }
+      break;
+    case 1:
+      index.PrefetchSlot(h.index);
+      if (k.value) cache_.PrefetchSlot(h.cache);
+      break;
+    case 2:
+      index.PrefetchNode(h.index);
+      if (k.value) cache_.PrefetchEntry(h.cache);
+      break;
+    default:
+      index.PrefetchKeyBytes(h.index);
+      break;
+  }
 }
 
 void LogEngine::DropReadAhead() {

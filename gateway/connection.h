@@ -39,6 +39,16 @@ struct PendingReply {
   // A command queued in MULTI and run by EXEC: its reply becomes part of EXEC's array reply,
   // which counts it as outstanding until it completes.
   std::shared_ptr<PendingReply> parent;
+
+  // Back to a fresh reply, keeping `out`'s storage (up to kKeptOutBytes) for the next one.
+  static constexpr size_t kKeptOutBytes = 16 << 10;
+  void Reset() {
+    std::string keep;
+    if (out.capacity() <= kKeptOutBytes) keep.swap(out);
+    keep.clear();
+    *this = PendingReply();
+    out.swap(keep);
+  }
 };
 
 // What commands read and change about their client (HELLO, SELECT, AUTH, CLIENT SETNAME).

@@ -290,7 +290,7 @@ void IoLoop::ResumePaused() {
 
 void IoLoop::Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::string>& argv) {
   shared_->total_commands.fetch_add(1, std::memory_order_relaxed);
-  auto reply = std::make_shared<PendingReply>();
+  std::shared_ptr<PendingReply> reply = NewReply();
   reply->start_ns = absl::GetCurrentTimeNanos();
   conn->replies.push_back(reply);
   CloseFullBatches();
@@ -337,6 +337,22 @@ void IoLoop::WritePush(const std::shared_ptr<Connection>& conn, const std::strin
   OnReplyReady(conn);
 }
 
+std::shared_ptr<PendingReply> IoLoop::NewReply() {
+  if (reply_pool_.empty()) return std::make_shared<PendingReply>();
+  std::shared_ptr<PendingReply> reply = std::move(reply_pool_.back());
+  reply_pool_.pop_back();
+  return reply;
+}
+
+void IoLoop::RecycleReply(std::shared_ptr<PendingReply> reply) {
+  // Only a reply nothing else refers to (no op callback, no EXEC parent) is reused.
+  if (reply == nullptr || reply.use_count() != 1 || reply_pool_.size() >= kMaxPooledReplies) {
+    return;
+  }
+  reply->Reset();
+  reply_pool_.push_back(std::move(reply));
+}
+
 void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
   if (conn->closed) return;
   bool close_now = false;
@@ -349,6 +365,7 @@ void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
       conn->outbuf.append(front.out);
     }
     bool last = front.close_after;
+    RecycleReply(std::move(conn->replies.front()));
     conn->replies.pop_front();
     if (last) {
       close_now = true;

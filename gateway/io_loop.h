@@ -139,6 +139,11 @@ class IoLoop {
   // Gives the paused connections whose output drained (resume_) their next commands.
   void ResumePaused();
   void Flush(const std::shared_ptr<Connection>& conn);
+  // Reply slots are reused: a written reply nothing else refers to goes back to a pool (with
+  // its buffer), and Dispatch takes from it before allocating.
+  static constexpr size_t kMaxPooledReplies = 1024;
+  std::shared_ptr<PendingReply> NewReply();
+  void RecycleReply(std::shared_ptr<PendingReply> reply);
   void Close(const std::shared_ptr<Connection>& conn);
   void UpdateInterest(const std::shared_ptr<Connection>& conn);
   void SendBatches();
@@ -160,6 +165,7 @@ class IoLoop {
   std::vector<std::shared_ptr<Connection>> ready_;  // connections with replies to write
   std::vector<std::shared_ptr<Connection>> resume_;  // paused connections that may go on
   std::vector<std::unique_ptr<OpSlot>> free_slots_;
+  std::vector<std::shared_ptr<PendingReply>> reply_pool_;
   std::string read_buffer_;
 
   absl::Mutex posted_mu_;

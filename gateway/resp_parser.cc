@@ -296,7 +296,11 @@ bool RespParser::OnMultibulkCount(std::string_view line) {
     return true;
   }
   args_left_ = count;
-  if (args_.capacity() == 0) args_.swap(spare_argv_);
+  if (args_.capacity() == 0 && !spare_argvs_.empty()) {
+    args_.swap(spare_argvs_.back());
+    spare_argvs_.pop_back();
+    spare_argv_bytes_ -= args_.capacity() * sizeof(std::string);
+  }
   args_.reserve(static_cast<size_t>(std::min(count, kMaxArgvReserve)));
   state_ = State::kBulkCount;
   return true;
@@ -377,8 +381,10 @@ void RespParser::Recycle(Command&& argv) {
     spare_args_.push_back(std::move(arg));
   }
   argv.clear();
-  if (spare_argv_.capacity() == 0 && argv.capacity() <= static_cast<size_t>(kMaxArgvReserve)) {
-    spare_argv_.swap(argv);
+  const size_t argv_bytes = argv.capacity() * sizeof(std::string);
+  if (argv_bytes > 0 && spare_argv_bytes_ + argv_bytes <= kMaxSpareBytes) {
+    spare_argv_bytes_ += argv_bytes;
+    spare_argvs_.push_back(std::move(argv));
   }
 }
 

@@ -96,11 +96,14 @@ class RespParser {
   // Takes back a command's argv once it has run (its strings may have been moved from), so
   // that the next commands' arguments reuse its storage instead of allocating: an MGET of 100
   // keys longer than 15 bytes costs 100 allocations and frees otherwise. At most
-  // kMaxSpareBytes of string capacity are kept, in strings of at most kMaxSpareArgBytes.
+  // kMaxSpareBytes of string capacity are kept, in strings of at most kMaxSpareArgBytes,
+  // and argv vectors (a pipeline parses several commands before they run) of at most
+  // kMaxSpareBytes in all.
   void Recycle(Command&& argv);
   static constexpr size_t kMaxSpareBytes = 4096;
   static constexpr size_t kMaxSpareArgBytes = 256;
-  size_t spare_bytes() const { return spare_bytes_; }
+  // Bytes kept by Recycle: string capacity plus argv vectors' capacity (each <= kMaxSpareBytes).
+  size_t spare_bytes() const { return spare_bytes_ + spare_argv_bytes_; }
 
  private:
   enum class State {
@@ -152,7 +155,8 @@ class RespParser {
 
   std::vector<std::string> spare_args_;  // emptied strings for the next arguments (Recycle)
   size_t spare_bytes_ = 0;               // their capacity
-  Command spare_argv_;                   // an emptied argv vector for the next command
+  std::vector<Command> spare_argvs_;     // emptied argv vectors for the next commands
+  size_t spare_argv_bytes_ = 0;          // their capacity in bytes
 };
 
 }  // namespace beyondkv::gateway

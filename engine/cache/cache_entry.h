@@ -110,9 +110,10 @@ class CacheIndex {
     return it == set_.end() ? nullptr : it->entry;
   }
   // Start loading what Find(key, hash) will read into the CPU cache, and return without
-  // waiting (see KeyIndex::PrefetchSlot): first the probe's slots, then, once they have
-  // arrived, the entry the slot with `hash` points to.
-  void PrefetchSlot(uint64_t hash) const { set_.prefetch(Probe{{}, hash, true}); }
+  // waiting (see KeyIndex::PrefetchProbe), each once the previous one's data has arrived:
+  // the probe's control bytes, the slot they point to, the entry the slot points to.
+  void PrefetchProbe(uint64_t hash) const { set_.prefetch(Probe{{}, hash, Match::kHash}); }
+  void PrefetchSlot(uint64_t hash) const;
   void PrefetchEntry(uint64_t hash) const;
   // Adds `entry`, whose key must not be present.
   void Insert(CacheEntry* entry) { set_.insert(Slot{entry->hash, entry}); }
@@ -125,11 +126,12 @@ class CacheIndex {
     uint64_t hash;
     CacheEntry* entry;
   };
-  // `hash_only` matches any slot with the hash (prefetching only).
+  // What a lookup compares (see KeyIndex::Match): the key, the hash, or nothing.
+  enum class Match { kKey, kHash, kControlByte };
   struct Probe {
     std::string_view key;
     uint64_t hash;
-    bool hash_only = false;
+    Match match = Match::kKey;
   };
   struct Hash {
     using is_transparent = void;
@@ -140,7 +142,15 @@ class CacheIndex {
     using is_transparent = void;
     bool operator()(const Slot& a, const Slot& b) const { return a.entry == b.entry; }
     bool operator()(const Slot& a, const Probe& b) const {
-      return a.hash == b.hash && (b.hash_only || a.entry->key() == b.key);
+      switch (b.match) {
+        case Match::kControlByte:
+          return true;
+        case Match::kHash:
+          return a.hash == b.hash;
+        case Match::kKey:
+          break;
+      }
+      return a.hash == b.hash && a.entry->key() == b.key;
     }
     bool operator()(const Probe& a, const Slot& b) const { return (*this)(b, a); }
   };

@@ -61,8 +61,8 @@ const std::string* S3FifoCache::Get(std::string_view key, uint64_t revision) {
   return &entry->value;
 }
 
-bool S3FifoCache::Contains(std::string_view key, uint64_t revision) const {
-  const Entry* entry = index_.Find(key, HashKey(key));
+bool S3FifoCache::Contains(std::string_view key, uint64_t hash, uint64_t revision) const {
+  const Entry* entry = index_.Find(key, hash);
   return entry != nullptr && entry->revision == revision;
 }
 

@@ -45,12 +45,17 @@ class S3FifoCache {
 
   // Whether Get(key, revision) would hit, without counting a hit or miss or touching the
   // access counter (the engine asks before reading a record ahead).
-  bool Contains(std::string_view key, uint64_t revision) const;
+  bool Contains(std::string_view key, uint64_t revision) const {
+    return Contains(key, Hash(key), revision);
+  }
+  // The same with `hash` = Hash(key) computed already.
+  bool Contains(std::string_view key, uint64_t hash, uint64_t revision) const;
 
-  // Batched lookups (see KeyIndex::PrefetchSlot): Hash(key), then PrefetchSlot, then, a few
-  // keys later, PrefetchEntry start loading what Get/Contains(key) will read into the CPU
-  // cache without waiting for it. They change nothing.
+  // Batched lookups (see KeyIndex::PrefetchProbe): Hash(key), then PrefetchProbe,
+  // PrefetchSlot and PrefetchEntry, each a few keys after the one before, start loading what
+  // Get/Contains(key) will read into the CPU cache without waiting. They change nothing.
   static uint64_t Hash(std::string_view key) { return cache_internal::HashKey(key); }
+  void PrefetchProbe(uint64_t hash) const { index_.PrefetchProbe(hash); }
   void PrefetchSlot(uint64_t hash) const { index_.PrefetchSlot(hash); }
   void PrefetchEntry(uint64_t hash) const { index_.PrefetchEntry(hash); }
 
