@@ -148,8 +148,9 @@ uint64_t KeyIndex::SegmentLiveBytes(uint64_t sequence) const {
 
 uint64_t KeyIndex::EstimatedMemoryBytes() const {
   // Hash set: a heap node per key (the pair and malloc's 16-byte header) and a slot (hash and
-  // node pointer) plus a control byte per bucket at a load of about 7/8. Ordered set: a pointer per key in
-  // B-tree nodes about 3/4 full (Knuth, TAOCP vol. 3, 6.2.4), inner nodes a few percent more.
+  // node pointer) plus a control byte per bucket at a load of about 7/8. Ordered set: a
+  // pointer per key in B-tree nodes about 3/4 full (Knuth, TAOCP vol. 3, 6.2.4), inner nodes a
+  // few percent more.
   const uint64_t n = entries_.size();
   const uint64_t nodes = (sizeof(value_type) + 16) * n;
   const uint64_t buckets = entries_.bucket_count() * (sizeof(Slot) + 1);
