@@ -23,19 +23,18 @@ uint64_t NewSeed() {
 
 }  // namespace
 
-KeyIndex::KeyIndex() : seed_(NewSeed()) {}
+KeyIndex::KeyIndex() : entries_(0, SlotHash{NewSeed()}, SlotEq{}) {}
 
 KeyIndex::~KeyIndex() { DeleteNodes(); }
 
 KeyIndex::KeyIndex(KeyIndex&& other) noexcept
-    : seed_(other.seed_),
-      entries_(std::move(other.entries_)),
+    : entries_(std::move(other.entries_)),
       order_(std::move(other.order_)),
       expires_(std::exchange(other.expires_, 0)),
       live_bytes_(std::exchange(other.live_bytes_, 0)),
       key_heap_bytes_(std::exchange(other.key_heap_bytes_, 0)),
       segment_live_bytes_(std::move(other.segment_live_bytes_)) {
-  other.entries_.clear();
+  other.entries_ = Entries(0, SlotHash{NewSeed()}, SlotEq{});
   other.order_.clear();
   other.segment_live_bytes_.clear();
 }
@@ -43,8 +42,7 @@ KeyIndex::KeyIndex(KeyIndex&& other) noexcept
 KeyIndex& KeyIndex::operator=(KeyIndex&& other) noexcept {
   if (this != &other) {
     Clear();
-    std::swap(seed_, other.seed_);
-    entries_.swap(other.entries_);
+    entries_.swap(other.entries_);  // the seed travels with the hasher
     order_.swap(other.order_);
     std::swap(expires_, other.expires_);
     std::swap(live_bytes_, other.live_bytes_);
@@ -55,16 +53,20 @@ KeyIndex& KeyIndex::operator=(KeyIndex&& other) noexcept {
 }
 
 void KeyIndex::DeleteNodes() {
-  for (const Slot& slot : entries_) delete slot.node;
+  for (const Slot& node : entries_) delete node;
+}
+
+size_t KeyIndex::HashKey(std::string_view key, uint64_t seed) {
+  return XXH3_64bits_withSeed(key.data(), key.size(), seed);
 }
 
 size_t KeyIndex::Hash(std::string_view key) const {
-  return XXH3_64bits_withSeed(key.data(), key.size(), seed_);
+  return HashKey(key, entries_.hash_function().seed);
 }
 
 const IndexEntry* KeyIndex::Find(std::string_view key, size_t hash) const {
   auto it = entries_.find(Probe{key, hash});
-  return it == entries_.end() ? nullptr : &it->node->second;
+  return it == entries_.end() ? nullptr : &(*it)->second;
 }
 
 void KeyIndex::PrefetchSlot(size_t hash) const {
@@ -73,14 +75,14 @@ void KeyIndex::PrefetchSlot(size_t hash) const {
 }
 
 void KeyIndex::PrefetchNode(size_t hash) const {
-  auto it = entries_.find(Probe{{}, hash, Match::kHash});
-  if (it != entries_.end()) absl::base_internal::PrefetchT0(it->node);
+  auto it = entries_.find(Probe{{}, hash, Match::kControlByte});
+  if (it != entries_.end()) absl::base_internal::PrefetchT0(*it);
 }
 
 void KeyIndex::PrefetchKeyBytes(size_t hash) const {
-  auto it = entries_.find(Probe{{}, hash, Match::kHash});
-  if (it != entries_.end() && it->node->first.size() > kInlineKeyBytes) {
-    absl::base_internal::PrefetchT0(it->node->first.data());
+  auto it = entries_.find(Probe{{}, hash, Match::kControlByte});
+  if (it != entries_.end() && (*it)->first.size() > kInlineKeyBytes) {
+    absl::base_internal::PrefetchT0((*it)->first.data());
   }
 }
 
@@ -98,14 +100,14 @@ std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntr
   Account(key, entry, +1);
   const size_t hash = Hash(key);
   if (auto it = entries_.find(Probe{key, hash}); it != entries_.end()) {
-    IndexEntry& current = it->node->second;
+    IndexEntry& current = (*it)->second;
     std::optional<IndexEntry> old = current;
     Account(key, *old, -1);
     current = entry;
     return old;
   }
   auto* node = new value_type(std::string(key), entry);
-  entries_.insert(Slot{hash, node});
+  entries_.insert(node);
   order_.insert(node);
   return std::nullopt;
 }
@@ -113,7 +115,7 @@ std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntr
 std::optional<IndexEntry> KeyIndex::Erase(std::string_view key) {
   auto it = entries_.find(Probe{key, Hash(key)});
   if (it == entries_.end()) return std::nullopt;
-  value_type* node = it->node;
+  value_type* node = *it;
   std::optional<IndexEntry> old = node->second;
   Account(key, node->second, -1);
   order_.erase(node);
@@ -147,8 +149,8 @@ uint64_t KeyIndex::SegmentLiveBytes(uint64_t sequence) const {
 }
 
 uint64_t KeyIndex::EstimatedMemoryBytes() const {
-  // Hash set: a heap node per key (the pair and malloc's 16-byte header) and a slot (hash and
-  // node pointer) plus a control byte per bucket at a load of about 7/8. Ordered set: a
+  // Hash set: a heap node per key (the pair and malloc's 16-byte header) and a slot (the node
+  // pointer) plus a control byte per bucket at a load of about 7/8. Ordered set: a
   // pointer per key in B-tree nodes about 3/4 full (Knuth, TAOCP vol. 3, 6.2.4), inner nodes a
   // few percent more.
   const uint64_t n = entries_.size();

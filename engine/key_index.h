@@ -1,8 +1,7 @@
 // The keydir of one namespace: every key's newest record, in key order (architecture §4, §7).
 // Two structures over the same entries:
-//   - an absl::flat_hash_set of (hash, node pointer) slots, for point lookups: a hash, a probe
-//     and one key comparison (GET, SET, MGET: the hot path). The full 64-bit hash sits in the
-//     slot, so a probe reads a node only when its hash matches;
+//   - an absl::flat_hash_set of node pointers, for point lookups: a hash, a probe and one key
+//     comparison (GET, SET, MGET: the hot path);
 //   - an absl::btree_set of pointers to the same nodes ordered by key, for prefix queries
 //     (KEYS p*, SCAN MATCH, HTTP ?prefix=) in O(log n + k) and ordered walks.
 // Nodes are heap-allocated and never move, so the ordered set's pointers stay valid until
@@ -67,40 +66,34 @@ class KeyIndex {
   using value_type = std::pair<const std::string, IndexEntry>;
 
  private:
-  // A node's address with its key's full hash: probes compare hashes without touching nodes.
-  struct Slot {
-    size_t hash;
-    value_type* node;
-  };
-  // What a lookup compares: the key (Find), only the hash, or nothing, so that the first slot
-  // whose control byte matches is taken without reading it (the last two for prefetching).
-  enum class Match { kKey, kHash, kControlByte };
+  // A slot is a node's address. What a lookup compares: the key (Find), or nothing, so that
+  // the first slot whose control byte (7 bits of the hash) matches is taken without reading
+  // it (prefetching only: a wrong guess, about 1 in 128 per slot probed, costs a wasted
+  // prefetch, never a wrong answer).
+  using Slot = value_type*;
+  enum class Match { kKey, kControlByte };
   struct Probe {
     std::string_view key;
     size_t hash;
     Match match = Match::kKey;
   };
+  // Hashes a probe by its precomputed hash and a slot by its node's key, with the index's
+  // seed (rehashing reads every node, as a node-based map does).
   struct SlotHash {
     using is_transparent = void;
-    size_t operator()(const Slot& s) const { return s.hash; }
+    uint64_t seed = 0;
+    size_t operator()(const Slot& s) const { return HashKey(s->first, seed); }
     size_t operator()(const Probe& p) const { return p.hash; }
   };
   struct SlotEq {
     using is_transparent = void;
-    bool operator()(const Slot& a, const Slot& b) const { return a.node == b.node; }
+    bool operator()(const Slot& a, const Slot& b) const { return a == b; }
     bool operator()(const Slot& a, const Probe& b) const {
-      switch (b.match) {
-        case Match::kControlByte:
-          return true;
-        case Match::kHash:
-          return a.hash == b.hash;
-        case Match::kKey:
-          break;
-      }
-      return a.hash == b.hash && a.node->first == b.key;
+      return b.match == Match::kControlByte || a->first == b.key;
     }
     bool operator()(const Probe& a, const Slot& b) const { return (*this)(b, a); }
   };
+  static size_t HashKey(std::string_view key, uint64_t seed);
   // Orders node pointers by their key; transparent, so bounds are found by string_view.
   struct ByKey {
     using is_transparent = void;
@@ -176,11 +169,13 @@ class KeyIndex {
   // a few keys after the previous one for the same key, so that what it reads has arrived:
   //   PrefetchProbe: the control bytes of the key's probe (and the first slots);
   //   PrefetchSlot: the slot whose control byte matches (reads only control bytes);
-  //   PrefetchNode: the node of the slot with the key's hash (reads the slot);
+  //   PrefetchNode: the node the slot points to (reads the slot);
   //   PrefetchKeyBytes: a long key's bytes, stored outside the node (reads the node).
   // A batch that runs the stages a few keys apart pays its cache misses in parallel instead of
   // one after the other (LogEngine::ReadAhead).
-  void PrefetchProbe(size_t hash) const { entries_.prefetch(Probe{{}, hash, Match::kHash}); }
+  void PrefetchProbe(size_t hash) const {
+    entries_.prefetch(Probe{{}, hash, Match::kControlByte});
+  }
   void PrefetchSlot(size_t hash) const;
   void PrefetchNode(size_t hash) const;
   void PrefetchKeyBytes(size_t hash) const;
@@ -225,7 +220,6 @@ class KeyIndex {
   void Account(std::string_view key, const IndexEntry& entry, int sign);
   void DeleteNodes();
 
-  uint64_t seed_;
   Entries entries_;
   Order order_;
   uint64_t expires_ = 0;

@@ -35,11 +35,11 @@ void CacheIndex::PrefetchSlot(uint64_t hash) const {
 }
 
 void CacheIndex::PrefetchEntry(uint64_t hash) const {
-  auto it = set_.find(Probe{{}, hash, Match::kHash});
+  auto it = set_.find(Probe{{}, hash, Match::kControlByte});
   if (it == set_.end()) return;
   // The node spans two cache lines: links, hash, revision and the value's inline buffer, then
   // the key's size and (up to 56 bytes of) the key.
-  const char* bytes = reinterpret_cast<const char*>(it->entry);
+  const char* bytes = reinterpret_cast<const char*>(*it);
   absl::base_internal::PrefetchT0(bytes);
   absl::base_internal::PrefetchT0(bytes + 64);
 }

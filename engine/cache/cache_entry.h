@@ -100,34 +100,31 @@ class CacheQueue {
 };
 
 // Finds entries by key without allocating: looked up by (key, precomputed hash). Does not own
-// the entries. A slot holds the entry's hash beside its address, so a probe reads an entry
-// only when the hash matches, and a batch can prefetch the entry from the slot alone.
+// the entries.
 class CacheIndex {
  public:
   // The entry for `key` (whose hash is `hash`), or nullptr.
   CacheEntry* Find(std::string_view key, uint64_t hash) const {
     auto it = set_.find(Probe{key, hash});
-    return it == set_.end() ? nullptr : it->entry;
+    return it == set_.end() ? nullptr : *it;
   }
   // Start loading what Find(key, hash) will read into the CPU cache, and return without
   // waiting (see KeyIndex::PrefetchProbe), each once the previous one's data has arrived:
   // the probe's control bytes, the slot they point to, the entry the slot points to.
-  void PrefetchProbe(uint64_t hash) const { set_.prefetch(Probe{{}, hash, Match::kHash}); }
+  void PrefetchProbe(uint64_t hash) const {
+    set_.prefetch(Probe{{}, hash, Match::kControlByte});
+  }
   void PrefetchSlot(uint64_t hash) const;
   void PrefetchEntry(uint64_t hash) const;
   // Adds `entry`, whose key must not be present.
-  void Insert(CacheEntry* entry) { set_.insert(Slot{entry->hash, entry}); }
+  void Insert(CacheEntry* entry) { set_.insert(entry); }
   // Removes `entry`, which must be present.
-  void Erase(CacheEntry* entry) { set_.erase(Slot{entry->hash, entry}); }
+  void Erase(CacheEntry* entry) { set_.erase(entry); }
   size_t size() const { return set_.size(); }
 
  private:
-  struct Slot {
-    uint64_t hash;
-    CacheEntry* entry;
-  };
-  // What a lookup compares (see KeyIndex::Match): the key, the hash, or nothing.
-  enum class Match { kKey, kHash, kControlByte };
+  // What a lookup compares (see KeyIndex::Match): the key, or nothing (prefetching only).
+  enum class Match { kKey, kControlByte };
   struct Probe {
     std::string_view key;
     uint64_t hash;
@@ -135,26 +132,18 @@ class CacheIndex {
   };
   struct Hash {
     using is_transparent = void;
-    size_t operator()(const Slot& s) const { return s.hash; }
+    size_t operator()(const CacheEntry* e) const { return e->hash; }
     size_t operator()(const Probe& p) const { return p.hash; }
   };
   struct Eq {
     using is_transparent = void;
-    bool operator()(const Slot& a, const Slot& b) const { return a.entry == b.entry; }
-    bool operator()(const Slot& a, const Probe& b) const {
-      switch (b.match) {
-        case Match::kControlByte:
-          return true;
-        case Match::kHash:
-          return a.hash == b.hash;
-        case Match::kKey:
-          break;
-      }
-      return a.hash == b.hash && a.entry->key() == b.key;
+    bool operator()(const CacheEntry* a, const CacheEntry* b) const { return a == b; }
+    bool operator()(const CacheEntry* a, const Probe& b) const {
+      return b.match == Match::kControlByte || (a->hash == b.hash && a->key() == b.key);
     }
-    bool operator()(const Probe& a, const Slot& b) const { return (*this)(b, a); }
+    bool operator()(const Probe& a, const CacheEntry* b) const { return (*this)(b, a); }
   };
-  absl::flat_hash_set<Slot, Hash, Eq> set_;
+  absl::flat_hash_set<CacheEntry*, Hash, Eq> set_;
 };
 
 }  // namespace beyondkv::engine::cache_internal
