@@ -86,6 +86,9 @@ struct ReadAheadKey {
   uint32_t ns = 0;
   std::string_view key;  // must live until ReadAhead's `done` has run
   bool value = true;     // the value is needed (else only the metadata, if the key has any)
+  // The op only writes the key (SET, DEL, MSET): nothing is read, but the key's index and
+  // value-cache lines are prefetched for the write's own lookups.
+  bool write_only = false;
 };
 
 // One key's current entry as seen by readers.

@@ -1274,7 +1274,7 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
   // The lookup proper, and the read of a record that is neither staged nor cached.
   const auto look_up = [&](size_t i) {
     const ReadAheadKey& k = keys[i];
-    if (k.ns >= kNamespaceCount) return;
+    if (k.ns >= kNamespaceCount || k.write_only) return;
     Namespace& n = namespaces_[k.ns];
     const IndexEntry* found = n.index.Find(k.key, hashes[i].index);
     if (found == nullptr || !found->LiveAt(now_ms)) return;
@@ -1321,18 +1321,18 @@ void LogEngine::PrefetchStage(const ReadAheadKey& k, KeyHashes& h, int level) {
     case 0:
       h.index = index.Hash(k.key);
       index.PrefetchProbe(h.index);
-      if (k.value) {
+      if (k.value || k.write_only) {
         h.cache = S3FifoCache::Hash(CacheKeyView(k.ns, k.key));
         cache_.PrefetchProbe(h.cache);
       }
       break;
     case 1:
       index.PrefetchSlot(h.index);
-      if (k.value) cache_.PrefetchSlot(h.cache);
+      if (k.value || k.write_only) cache_.PrefetchSlot(h.cache);
       break;
     case 2:
       index.PrefetchNode(h.index);
-      if (k.value) cache_.PrefetchEntry(h.cache);
+      if (k.value || k.write_only) cache_.PrefetchEntry(h.cache);
       break;
     default:
       index.PrefetchKeyBytes(h.index);

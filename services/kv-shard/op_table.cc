@@ -73,16 +73,40 @@ void ReadGet(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
   keys->push_back({op.ns(), op.key(), !op.no_value()});
 }
 
+// A key only written is still "read ahead" as write_only: the engine prefetches its index and
+// cache lines, so a batch's writes overlap their cache misses like its reads.
+void WriteOnly(uint32_t ns, const std::string& key, std::vector<engine::ReadAheadKey>* keys) {
+  keys->push_back({ns, key, /*value=*/false, /*write_only=*/true});
+}
+
 void ReadPut(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
   if (op.return_old()) {
     keys->push_back({op.ns(), op.key(), true});
   } else if (op.keep_metadata()) {
     keys->push_back({op.ns(), op.key(), false});
+  } else {
+    WriteOnly(op.ns(), op.key(), keys);
   }
 }
 
 void ReadDelete(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
-  if (op.return_old()) keys->push_back({op.ns(), op.key(), true});
+  if (op.return_old()) {
+    keys->push_back({op.ns(), op.key(), true});
+  } else {
+    WriteOnly(op.ns(), op.key(), keys);
+  }
+}
+
+void ReadMwrite(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
+  for (const std::string& key : op.keys()) WriteOnly(op.ns(), key, keys);
+}
+
+void ReadExists(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
+  keys->push_back({op.ns(), op.key(), false});
+}
+
+void ReadMexists(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
+  for (const std::string& key : op.keys()) keys->push_back({op.ns(), key, false});
 }
 
 void ReadExpire(const Op& op, std::vector<engine::ReadAheadKey>* keys) {
@@ -403,7 +427,7 @@ const std::vector<OpRow>& Table() {
       {Op::GET, "GET", false, ReadGet, ApplyGet},
       {Op::PUT, "PUT", true, ReadPut, ApplyPut},
       {Op::DELETE, "DELETE", true, ReadDelete, ApplyDelete},
-      {Op::EXISTS, "EXISTS", false, nullptr, ApplyExists},
+      {Op::EXISTS, "EXISTS", false, ReadExists, ApplyExists},
       {Op::DBSIZE, "DBSIZE", false, nullptr, ApplyDbSize},
       {Op::PING, "PING", false, nullptr, ApplyPing},
       {Op::INCR, "INCR", true, ReadKeyValue, ApplyReadModifyWrite},
@@ -418,9 +442,9 @@ const std::vector<OpRow>& Table() {
       {Op::RECLAIM, "RECLAIM", false, nullptr, ApplyReclaim},
       {Op::STATS, "STATS", false, nullptr, ApplyStats},
       {Op::MGET, "MGET", false, ReadMget, ApplyMget},
-      {Op::MPUT, "MPUT", true, nullptr, ApplyMput},
-      {Op::MDELETE, "MDELETE", true, nullptr, ApplyMdelete},
-      {Op::MEXISTS, "MEXISTS", false, nullptr, ApplyMexists},
+      {Op::MPUT, "MPUT", true, ReadMwrite, ApplyMput},
+      {Op::MDELETE, "MDELETE", true, ReadMwrite, ApplyMdelete},
+      {Op::MEXISTS, "MEXISTS", false, ReadMexists, ApplyMexists},
       {Op::BITS, "BITS", true, ReadKeyValue, ApplyBits},
       {Op::CHECK_REVISION, "CHECK_REVISION", false, ReadRevision, ApplyCheckRevision},
   };

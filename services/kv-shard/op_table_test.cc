@@ -49,10 +49,29 @@ TEST(OpTableTest, ReadAheadListsWhatTheOpReads) {
   mget.add_keys("b");
   AddReadAheadKeys(mget, &keys);
   EXPECT_EQ(keys.size(), 3u);
+  for (const engine::ReadAheadKey& k : keys) EXPECT_FALSE(k.write_only);
   Op put;
   put.set_type(Op::PUT);
-  AddReadAheadKeys(put, &keys);  // a plain PUT reads nothing
-  EXPECT_EQ(keys.size(), 3u);
+  put.set_key("p");
+  AddReadAheadKeys(put, &keys);  // a plain PUT reads nothing: its lines are only prefetched
+  ASSERT_EQ(keys.size(), 4u);
+  EXPECT_TRUE(keys[3].write_only);
+  EXPECT_FALSE(keys[3].value);
+  Op mput;
+  mput.set_type(Op::MPUT);
+  mput.add_keys("x");
+  mput.add_keys("y");
+  AddReadAheadKeys(mput, &keys);
+  ASSERT_EQ(keys.size(), 6u);
+  EXPECT_TRUE(keys[4].write_only && keys[5].write_only);
+  Op returning;
+  returning.set_type(Op::PUT);
+  returning.set_key("r");
+  returning.set_return_old(true);  // SET ... GET reads the old value
+  AddReadAheadKeys(returning, &keys);
+  ASSERT_EQ(keys.size(), 7u);
+  EXPECT_TRUE(keys[6].value);
+  EXPECT_FALSE(keys[6].write_only);
 }
 
 class OpTableEngineTest : public testing::Test {
