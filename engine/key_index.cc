@@ -65,24 +65,18 @@ size_t KeyIndex::Hash(std::string_view key) const {
 }
 
 const IndexEntry* KeyIndex::Find(std::string_view key, size_t hash) const {
-  auto it = entries_.find(Probe{key, hash});
+  auto it = entries_.find(HashProbe{key, hash});
   return it == entries_.end() ? nullptr : &(*it)->second;
 }
 
-void KeyIndex::PrefetchSlot(size_t hash) const {
-  auto it = entries_.find(Probe{{}, hash, Match::kControlByte});
-  if (it != entries_.end()) absl::base_internal::PrefetchT0(&*it);  // the address, not a read
-}
-
 void KeyIndex::PrefetchNode(size_t hash) const {
-  auto it = entries_.find(Probe{{}, hash, Match::kControlByte});
-  if (it != entries_.end()) absl::base_internal::PrefetchT0(*it);
+  if (const Slot node = FirstCandidate(entries_, hash)) absl::base_internal::PrefetchT0(node);
 }
 
 void KeyIndex::PrefetchKeyBytes(size_t hash) const {
-  auto it = entries_.find(Probe{{}, hash, Match::kControlByte});
-  if (it != entries_.end() && (*it)->first.size() > kInlineKeyBytes) {
-    absl::base_internal::PrefetchT0((*it)->first.data());
+  const Slot node = FirstCandidate(entries_, hash);
+  if (node != nullptr && node->first.size() > kInlineKeyBytes) {
+    absl::base_internal::PrefetchT0(node->first.data());
   }
 }
 
@@ -99,7 +93,7 @@ void KeyIndex::Account(std::string_view key, const IndexEntry& entry, int sign) 
 std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntry& entry) {
   Account(key, entry, +1);
   const size_t hash = Hash(key);
-  if (auto it = entries_.find(Probe{key, hash}); it != entries_.end()) {
+  if (auto it = entries_.find(HashProbe{key, hash}); it != entries_.end()) {
     IndexEntry& current = (*it)->second;
     std::optional<IndexEntry> old = current;
     Account(key, *old, -1);
@@ -113,7 +107,7 @@ std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntr
 }
 
 std::optional<IndexEntry> KeyIndex::Erase(std::string_view key) {
-  auto it = entries_.find(Probe{key, Hash(key)});
+  auto it = entries_.find(HashProbe{key, Hash(key)});
   if (it == entries_.end()) return std::nullopt;
   value_type* node = *it;
   std::optional<IndexEntry> old = node->second;
@@ -128,7 +122,7 @@ KeyIndex::const_iterator KeyIndex::Erase(const_iterator it) {
   const value_type* node = *it.it_;
   Account(node->first, node->second, -1);
   const Order::const_iterator next = order_.erase(it.it_);
-  entries_.erase(entries_.find(Probe{node->first, Hash(node->first)}));
+  entries_.erase(entries_.find(HashProbe{node->first, Hash(node->first)}));
   delete node;
   return const_iterator(next);
 }

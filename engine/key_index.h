@@ -36,6 +36,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "engine/hash_probe.h"
 
 namespace beyondkv::engine {
 
@@ -66,32 +67,23 @@ class KeyIndex {
   using value_type = std::pair<const std::string, IndexEntry>;
 
  private:
-  // A slot is a node's address. What a lookup compares: the key (Find), or nothing, so that
-  // the first slot whose control byte (7 bits of the hash) matches is taken without reading
-  // it (prefetching only: a wrong guess, about 1 in 128 per slot probed, costs a wasted
-  // prefetch, never a wrong answer).
+  // A slot is a node's address; lookups are HashProbes (engine/hash_probe.h).
   using Slot = value_type*;
-  enum class Match { kKey, kControlByte };
-  struct Probe {
-    std::string_view key;
-    size_t hash;
-    Match match = Match::kKey;
-  };
   // Hashes a probe by its precomputed hash and a slot by its node's key, with the index's
   // seed (rehashing reads every node, as a node-based map does).
   struct SlotHash {
     using is_transparent = void;
     uint64_t seed = 0;
     size_t operator()(const Slot& s) const { return HashKey(s->first, seed); }
-    size_t operator()(const Probe& p) const { return p.hash; }
+    size_t operator()(const HashProbe& p) const { return p.hash; }
   };
   struct SlotEq {
     using is_transparent = void;
     bool operator()(const Slot& a, const Slot& b) const { return a == b; }
-    bool operator()(const Slot& a, const Probe& b) const {
-      return b.match == Match::kControlByte || a->first == b.key;
+    bool operator()(const Slot& a, const HashProbe& b) const {
+      return b.match == ProbeMatch::kControlByte || a->first == b.key;
     }
-    bool operator()(const Probe& a, const Slot& b) const { return (*this)(b, a); }
+    bool operator()(const HashProbe& a, const Slot& b) const { return (*this)(b, a); }
   };
   static size_t HashKey(std::string_view key, uint64_t seed);
   // Orders node pointers by their key; transparent, so bounds are found by string_view.
@@ -173,10 +165,8 @@ class KeyIndex {
   //   PrefetchKeyBytes: a long key's bytes, stored outside the node (reads the node).
   // A batch that runs the stages a few keys apart pays its cache misses in parallel instead of
   // one after the other (LogEngine::ReadAhead).
-  void PrefetchProbe(size_t hash) const {
-    entries_.prefetch(Probe{{}, hash, Match::kControlByte});
-  }
-  void PrefetchSlot(size_t hash) const;
+  void PrefetchProbe(size_t hash) const { engine::PrefetchProbe(entries_, hash); }
+  void PrefetchSlot(size_t hash) const { engine::PrefetchSlot(entries_, hash); }
   void PrefetchNode(size_t hash) const;
   void PrefetchKeyBytes(size_t hash) const;
 

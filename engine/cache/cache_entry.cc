@@ -29,17 +29,12 @@ CacheEntry* CacheEntry::New(std::string_view key, uint64_t hash, uint64_t revisi
   return entry;
 }
 
-void CacheIndex::PrefetchSlot(uint64_t hash) const {
-  auto it = set_.find(Probe{{}, hash, Match::kControlByte});
-  if (it != set_.end()) absl::base_internal::PrefetchT0(&*it);  // the address, not a read
-}
-
 void CacheIndex::PrefetchEntry(uint64_t hash) const {
-  auto it = set_.find(Probe{{}, hash, Match::kControlByte});
-  if (it == set_.end()) return;
+  const CacheEntry* entry = FirstCandidate(set_, hash);
+  if (entry == nullptr) return;
   // The node spans two cache lines: links, hash, revision and the value's inline buffer, then
   // the key's size and (up to 56 bytes of) the key.
-  const char* bytes = reinterpret_cast<const char*>(*it);
+  const char* bytes = reinterpret_cast<const char*>(entry);
   absl::base_internal::PrefetchT0(bytes);
   absl::base_internal::PrefetchT0(bytes + 64);
 }

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
+#include "engine/hash_probe.h"
 
 namespace beyondkv::engine::cache_internal {
 
@@ -105,16 +106,14 @@ class CacheIndex {
  public:
   // The entry for `key` (whose hash is `hash`), or nullptr.
   CacheEntry* Find(std::string_view key, uint64_t hash) const {
-    auto it = set_.find(Probe{key, hash});
+    auto it = set_.find(HashProbe{key, hash});
     return it == set_.end() ? nullptr : *it;
   }
   // Start loading what Find(key, hash) will read into the CPU cache, and return without
   // waiting (see KeyIndex::PrefetchProbe), each once the previous one's data has arrived:
   // the probe's control bytes, the slot they point to, the entry the slot points to.
-  void PrefetchProbe(uint64_t hash) const {
-    set_.prefetch(Probe{{}, hash, Match::kControlByte});
-  }
-  void PrefetchSlot(uint64_t hash) const;
+  void PrefetchProbe(uint64_t hash) const { engine::PrefetchProbe(set_, hash); }
+  void PrefetchSlot(uint64_t hash) const { engine::PrefetchSlot(set_, hash); }
   void PrefetchEntry(uint64_t hash) const;
   // Adds `entry`, whose key must not be present.
   void Insert(CacheEntry* entry) { set_.insert(entry); }
@@ -123,25 +122,18 @@ class CacheIndex {
   size_t size() const { return set_.size(); }
 
  private:
-  // What a lookup compares (see KeyIndex::Match): the key, or nothing (prefetching only).
-  enum class Match { kKey, kControlByte };
-  struct Probe {
-    std::string_view key;
-    uint64_t hash;
-    Match match = Match::kKey;
-  };
   struct Hash {
     using is_transparent = void;
     size_t operator()(const CacheEntry* e) const { return e->hash; }
-    size_t operator()(const Probe& p) const { return p.hash; }
+    size_t operator()(const HashProbe& p) const { return p.hash; }
   };
   struct Eq {
     using is_transparent = void;
     bool operator()(const CacheEntry* a, const CacheEntry* b) const { return a == b; }
-    bool operator()(const CacheEntry* a, const Probe& b) const {
-      return b.match == Match::kControlByte || (a->hash == b.hash && a->key() == b.key);
+    bool operator()(const CacheEntry* a, const HashProbe& b) const {
+      return b.match == ProbeMatch::kControlByte || (a->hash == b.hash && a->key() == b.key);
     }
-    bool operator()(const Probe& a, const CacheEntry* b) const { return (*this)(b, a); }
+    bool operator()(const HashProbe& a, const CacheEntry* b) const { return (*this)(b, a); }
   };
   absl::flat_hash_set<CacheEntry*, Hash, Eq> set_;
 };
