@@ -41,7 +41,7 @@ struct PendingReply {
   std::shared_ptr<PendingReply> parent;
 
   // Back to a fresh reply, keeping `out`'s storage (up to kKeptOutBytes) for the next one.
-  static constexpr size_t kKeptOutBytes = 16 << 10;
+  static constexpr size_t kKeptOutBytes = 4 << 10;
   void Reset() {
     std::string keep;
     if (out.capacity() <= kKeptOutBytes) keep.swap(out);

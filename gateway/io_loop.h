@@ -140,8 +140,9 @@ class IoLoop {
   void ResumePaused();
   void Flush(const std::shared_ptr<Connection>& conn);
   // Reply slots are reused: a written reply nothing else refers to goes back to a pool (with
-  // its buffer), and Dispatch takes from it before allocating.
-  static constexpr size_t kMaxPooledReplies = 1024;
+  // its buffer, up to PendingReply::kKeptOutBytes: at most 1 MiB per loop), and Dispatch
+  // takes from it before allocating.
+  static constexpr size_t kMaxPooledReplies = 256;
   std::shared_ptr<PendingReply> NewReply();
   void RecycleReply(std::shared_ptr<PendingReply> reply);
   void Close(const std::shared_ptr<Connection>& conn);

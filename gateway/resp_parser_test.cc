@@ -131,7 +131,9 @@ TEST(RespParserTest, RecycledArgumentsAreReusedWithinABound) {
   std::vector<Command> out;
   // An MGET of 300 keys of 20 bytes: every key owns heap storage.
   std::string request = "*301\r\n$4\r\nMGET\r\n";
-  for (int i = 0; i < 300; ++i) absl::StrAppend(&request, "$20\r\n", "key:", 1000000000000000 + i, "\r\n");
+  for (int i = 0; i < 300; ++i) {
+    absl::StrAppend(&request, "$20\r\n", "key:", 1000000000000000 + i, "\r\n");
+  }
   std::string_view in = request;
   ASSERT_TRUE(parser.Parse(&in, &out).ok());
   ASSERT_EQ(out.size(), 1u);
