@@ -156,7 +156,7 @@ TEST(KeyIndexTest, PrefetchStagesChangeNothingAndFindTakesTheHash) {
   const std::string long_key(40, 'x');  // stored outside std::string's inline buffer
   index.Upsert(long_key, EntryAt(10, 1));
   index.Upsert("short", EntryAt(20, 2));
-  for (const std::string key : {long_key, std::string("short"), std::string("absent")}) {
+  for (const std::string& key : {long_key, std::string("short"), std::string("absent")}) {
     const size_t hash = index.Hash(key);
     EXPECT_EQ(hash, index.Hash(key));
     index.PrefetchProbe(hash);
