@@ -1343,6 +1343,10 @@ void LogEngine::PrefetchStage(const ReadAheadKey& k, KeyHashes& h, int level) {
 void LogEngine::DropReadAhead() {
   CHECK_EQ(read_ahead_pending_, 0u) << "DropReadAhead() with reads in flight";
   read_ahead_.clear();
+  // One batch of a million keys must not leave 16 MiB of hashes behind.
+  if (prefetch_hashes_.size() > kMaxRetainedPrefetchHashes) {
+    std::vector<KeyHashes>().swap(prefetch_hashes_);
+  }
 }
 
 void LogEngine::RollbackBatch(const std::vector<uint32_t>& batch,

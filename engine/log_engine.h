@@ -391,7 +391,8 @@ class LogEngine final : public Engine {
       if (i >= kPrefetchStages * kStageDistance) look_up(i - kPrefetchStages * kStageDistance);
     }
   }
-  std::vector<KeyHashes> prefetch_hashes_;
+  std::vector<KeyHashes> prefetch_hashes_;  // released past this many by DropReadAhead
+  static constexpr size_t kMaxRetainedPrefetchHashes = 64 << 10;
   bool inline_appends_ = false;  // AttachRing: appends with pwrite (Options::AppendPath)
 
   const Options options_;
