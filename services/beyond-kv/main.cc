@@ -89,6 +89,9 @@ int main(int argc, char** argv) {
                  "bearer token every HTTP route but /livez and /readyz requires "
                  "(Authorization: Bearer <token>); empty = none")
       ->envname("KV_HTTP_TOKEN");
+  app.add_option("--resp-threads", options.resp_threads,
+                 "I/O threads of the RESP gateway; 0 = half the shards, at least 1")
+      ->envname("KV_RESP_THREADS")->capture_default_str();
   app.add_option("--http-threads", options.http_threads,
                  "HTTP worker threads: connections served at once (more wait for a free one)")
       ->envname("KV_HTTP_THREADS")->capture_default_str();

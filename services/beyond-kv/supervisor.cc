@@ -201,7 +201,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
       absl::StrCat("--port=", options.resp_port),
       absl::StrCat("--socket-dir=", data_dir.run_dir()),
       absl::StrCat("--shard-count=", s),
-      absl::StrCat("--threads=", s),
+      absl::StrCat("--threads=", EffectiveRespThreads(options, s)),
       absl::StrCat("--max-value-bytes=", options.max_value_bytes),
       absl::StrCat("--max-conns=", EffectiveMaxClients(options, s)),
       absl::StrCat("--idle-timeout-secs=", options.idle_timeout_secs),
@@ -519,6 +519,11 @@ int Supervisor::PollTimeoutMs() const {
 
 }  // namespace
 
+int EffectiveRespThreads(const SupervisorOptions& options, int shard_count) {
+  if (options.resp_threads > 0) return options.resp_threads;
+  return std::max(1, shard_count / 2);
+}
+
 int64_t EffectiveMaxClients(const SupervisorOptions& options, int shard_count) {
   if (options.max_conns_per_shard > 0) return options.max_conns_per_shard * shard_count;
   return options.max_clients;
@@ -536,6 +541,9 @@ absl::Status ValidateOptions(const SupervisorOptions& o) {
   if (o.http_port == o.resp_port) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--http-port and --resp-port are both ", o.resp_port, ": give them different ports"));
+  }
+  if (o.resp_threads < 0 || o.resp_threads > kMaxShards) {
+    return OutOfRange("resp-threads", o.resp_threads, absl::StrCat("0..", kMaxShards));
   }
   if (o.http_threads < 1 || o.http_threads > kMaxHttpThreads) {
     return OutOfRange("http-threads", o.http_threads, absl::StrCat("1..", kMaxHttpThreads));

@@ -45,6 +45,9 @@ struct SupervisorOptions {
   // environment, never on a command line; no other child sees it.
   std::string http_token;
   int http_threads = 128;  // HTTP worker threads (connections served at once), 1..4096
+  // I/O threads (event loops) of the RESP gateway, 0..64; 0 = half the shards, at least 1
+  // (EffectiveRespThreads): the gateway's threads and the shards share the cores.
+  int resp_threads = 0;
   // Idle time, ms, after which an SSE watch stream gets a `: heartbeat` comment; 10..3600000.
   int64_t sse_heartbeat_ms = 15000;
   // At start-up, how long each child may take to serve (a shard serves once it has recovered
@@ -56,6 +59,11 @@ struct SupervisorOptions {
   std::string bin_dir;
 };
 
+// The RESP gateway's I/O threads: --resp-threads, or half the shards (at least 1) when 0.
+// On 2 cores one thread beat two by ~25% at 64 connections without pipelining (less contention
+// with the shards and the clients for the cores) and lost ~13% on MGET of 100 keys
+// (docs/benchmarks.md).
+int EffectiveRespThreads(const SupervisorOptions& options, int shard_count);
 // The RESP gateway's connection limit: max_conns_per_shard x S if that deprecated alias is
 // given (> 0), else max_clients.
 int64_t EffectiveMaxClients(const SupervisorOptions& options, int shard_count);

@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace beyondkv::services {
@@ -293,6 +294,34 @@ TEST_F(SupervisorTest, MaxClientsReachesTheGateway) {
   EXPECT_TRUE(Contains(ChildWith(absl::StrCat("--port=", port_)).argv, "--max-conns=77"));
   kill(pid_, SIGTERM);
   EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
+}
+
+TEST_F(SupervisorTest, RespThreadsDefaultToHalfTheShardsAndCanBeSet) {
+  // The RESP gateway is the child started with --port=<resp port>.
+  std::vector<std::string> args = BaseArgs(2);
+  Start(args);
+  ASSERT_TRUE(WaitReady()) << Log();
+  std::vector<std::string> argv = ChildWith(absl::StrCat("--port=", port_)).argv;
+  EXPECT_TRUE(Contains(argv, "--threads=1")) << absl::StrJoin(argv, " ");
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
+
+  Start(args, {"KV_RESP_THREADS=3"});
+  ASSERT_TRUE(WaitReady()) << Log();
+  argv = ChildWith(absl::StrCat("--port=", port_)).argv;
+  EXPECT_TRUE(Contains(argv, "--threads=3")) << absl::StrJoin(argv, " ");
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
+}
+
+TEST_F(SupervisorTest, RefusesRespThreadsOutOfRange) {
+  std::vector<std::string> args = BaseArgs(1);
+  args.push_back("--resp-threads=65");
+  Start(args);
+  const int status = WaitExit(milliseconds(5000));
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_TRUE(absl::StrContains(Log(), "--resp-threads=65 is out of range")) << Log();
 }
 
 TEST_F(SupervisorTest, MaxClientsWinsOverTheDeprecatedAlias) {
