@@ -60,7 +60,7 @@ segs=$(find "$work/data" -name '*.log' | wc -l); hints=$(find "$work/data" -name
 
 # A writer runs during the backup (keys live:<n>, acknowledged n recorded), and reclaim too.
 /usr/bin/python3 - "$port" "$work/written" <<'PY' &
-import sys, time, redis
+import os, sys, time, redis
 r = redis.Redis(port=int(sys.argv[1]))
 n = 0
 deadline = time.time() + 30
@@ -70,7 +70,11 @@ while time.time() < deadline:
     except Exception:
         break
     n += 1
-    open(sys.argv[2], "w").write(str(n))
+    # Replaced whole, never truncated: the writer is killed at any instant, and a count read
+    # from a half-written file made the checks below crash without a FAIL line.
+    with open(sys.argv[2] + ".tmp", "w") as f:
+        f.write(str(n))
+    os.replace(sys.argv[2] + ".tmp", sys.argv[2])
     if n % 500 == 0: r.bgrewriteaof()
 PY
 writer=$!
@@ -89,7 +93,8 @@ mkdir "$work/restore" && tar -C "$work/restore" -xf "$work/backup.tar"
 port2=$(free_port)
 if serve "$work/restore" "$port2"; then ok "beyond-kv serves the restored directory"; else
   ko "beyond-kv serves the restored directory" "$(tail -5 "$work/server.log")"; exit 0; fi
-/usr/bin/python3 - "$port2" "$work/expected.json" "$(cat "$work/written" 2>/dev/null || echo 0)" <<'PY'
+written=$(cat "$work/written" 2>/dev/null); written=${written:-0}
+if ! /usr/bin/python3 - "$port2" "$work/expected.json" "$written" <<'PY' >"$work/check.out" 2>&1
 import json, sys, redis
 port, expected, written = int(sys.argv[1]), json.load(open(sys.argv[2])), int(sys.argv[3])
 bad = []
@@ -108,3 +113,9 @@ wrong = [i for i in present if r.get("live:%d" % i) != (b"v%d" % i) * 100]
 # some are there (a prefix per shard, not overall); those that are must be intact.
 print(("PASS" if not wrong else "FAIL") + " backup: keys written during the backup are intact where captured (%d of %d)" % (len(present), written))
 PY
+then
+  cat "$work/check.out"
+  ko "the restore checks ran to the end" "$(tail -5 "$work/check.out")"
+else
+  cat "$work/check.out"
+fi
