@@ -1,9 +1,9 @@
 #include "engine/key_index.h"
 
-#include <random>
 #include <utility>
 
 #include "absl/base/internal/prefetch.h"
+#include "common/random_seed.h"
 #include "xxhash.h"
 
 namespace beyondkv::engine {
@@ -14,16 +14,7 @@ constexpr size_t kInlineKeyBytes = 15;
 
 }  // namespace
 
-namespace {
-
-uint64_t NewSeed() {
-  std::random_device device;
-  return (static_cast<uint64_t>(device()) << 32) ^ device();
-}
-
-}  // namespace
-
-KeyIndex::KeyIndex() : entries_(0, SlotHash{NewSeed()}, SlotEq{}) {}
+KeyIndex::KeyIndex() : entries_(0, SlotHash{NewRandomSeed()}, SlotEq{}) {}
 
 KeyIndex::~KeyIndex() { DeleteNodes(); }
 
@@ -34,7 +25,7 @@ KeyIndex::KeyIndex(KeyIndex&& other) noexcept
       live_bytes_(std::exchange(other.live_bytes_, 0)),
       key_heap_bytes_(std::exchange(other.key_heap_bytes_, 0)),
       segment_live_bytes_(std::move(other.segment_live_bytes_)) {
-  other.entries_ = Entries(0, SlotHash{NewSeed()}, SlotEq{});
+  other.entries_ = Entries(0, SlotHash{NewRandomSeed()}, SlotEq{});
   other.order_.clear();
   other.segment_live_bytes_.clear();
 }

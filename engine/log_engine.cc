@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/random_seed.h"
 #include "engine/manifest.h"
 #include "engine/record_format.h"
 #include "engine/segment_file.h"
@@ -135,7 +136,7 @@ LogEngine::LogEngine(const Options& options, std::string dir, Env* env)
       env_(env),
       clock_(options.shard_id),
       cache_(options.memory_bytes),
-      rng_(std::random_device{}()) {
+      rng_(NewRandomSeed()) {
   last_periodic_sync_us_ = NowUs();
   last_reclaim_check_us_ = last_periodic_sync_us_;
 }
@@ -1261,13 +1262,17 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
     done();
     return;
   }
-  auto finish = std::make_shared<std::function<void()>>(std::move(done));
-  auto remaining = std::make_shared<size_t>(1);  // the submission's own count
-  auto one_done = [this, finish, remaining] {
-    --read_ahead_pending_;
-    if (--*remaining == 0) (*finish)();
+  // Made with the first read submitted: a batch that reads nothing (writes, cached values)
+  // allocates nothing here.
+  struct Pending {
+    std::function<void()> done;
+    size_t remaining = 1;  // the submission's own count
   };
-  ++read_ahead_pending_;
+  std::shared_ptr<Pending> pending;
+  const auto one_done = [this](const std::shared_ptr<Pending>& p) {
+    --read_ahead_pending_;
+    if (--p->remaining == 0) p->done();
+  };
   const int64_t now_ms = NowMs();
   // The lookups run in a prefetch pipeline (RunPrefetchPipeline).
   KeyHashes* hashes = PrefetchHashes(keys.size());
@@ -1295,18 +1300,27 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
     auto [it, inserted] = read_ahead_.try_emplace(slot);
     if (!inserted) return;  // the same record twice in one batch
     it->second.resize(entry.record_size);
-    ++*remaining;
+    if (pending == nullptr) {
+      pending = std::make_shared<Pending>();
+      pending->done = std::move(done);
+      ++read_ahead_pending_;  // the submission's own count
+    }
+    ++pending->remaining;
     ++read_ahead_pending_;
     const uint32_t expected = entry.record_size;
     ring_->Read(file->fd(), entry.record_offset, it->second.data(), entry.record_size,
-                [this, slot, expected, one_done](int result) {
+                [this, slot, expected, p = pending, one_done](int result) {
                   // Short or failed: drop it; the read itself retries and reports.
                   if (result != static_cast<int>(expected)) read_ahead_.erase(slot);
-                  one_done();
+                  one_done(p);
                 });
   };
   RunPrefetchPipeline(keys.data(), keys.size(), hashes, look_up);
-  one_done();
+  if (pending == nullptr) {
+    done();
+  } else {
+    one_done(pending);
+  }
 }
 
 LogEngine::KeyHashes* LogEngine::PrefetchHashes(size_t n) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/base/internal/prefetch.h"
+#include "common/random_seed.h"
 #include "glog/logging.h"
 
 namespace beyondkv::engine::cache_internal {
@@ -14,7 +15,11 @@ namespace beyondkv::engine::cache_internal {
 static_assert(sizeof(CacheEntry) == 72, "update kEntryOverheadBytes and docs/cache.md");
 static_assert(alignof(CacheEntry) <= alignof(std::max_align_t));
 
-uint64_t HashKey(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+uint64_t HashKey(std::string_view key) {
+  // Seeded per process: keys a client picks cannot be made to collide in the index.
+  static const uint64_t seed = ProcessRandomSeed();
+  return XXH3_64bits_withSeed(key.data(), key.size(), seed);
+}
 
 CacheEntry* CacheEntry::New(std::string_view key, uint64_t hash, uint64_t revision,
                             std::string value) {

@@ -33,7 +33,8 @@ inline uint64_t EntryCharge(size_t key_bytes, size_t value_bytes) {
   return static_cast<uint64_t>(key_bytes) + value_bytes + kEntryOverheadBytes;
 }
 
-// 64-bit hash of a key (XXH3); computed once per operation and kept in the entry.
+// 64-bit hash of a key (XXH3, seeded once per process with ProcessRandomSeed()); computed once
+// per operation and kept in the entry.
 uint64_t HashKey(std::string_view key);
 
 // Links of an intrusive, circular, doubly linked list. A CacheQueue's sentinel is a bare

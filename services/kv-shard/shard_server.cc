@@ -8,12 +8,12 @@
 #include <climits>
 #include <cstring>
 #include <memory>
-#include <random>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/random_seed.h"
 #include "common/socket_paths.h"
 #include "proto/shard.grpc.pb.h"
 #include "services/kv-shard/engine_worker.h"
@@ -82,8 +82,7 @@ absl::Status RunShardServer(const ShardServerOptions& options) {
     link.shard_count = options.engine.shard_count;
     // A fresh random id per process start: a gateway that sees it change knows the shard
     // restarted (and that nothing it had in flight survived).
-    std::random_device random;
-    link.boot_id = (static_cast<uint64_t>(random()) << 32) | random();
+    link.boot_id = NewRandomSeed();
     worker.ServeLink(link, *link_fd);
     LOG(INFO) << "serving the shard link on " << options.link_socket_path;
   }
