@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/bit_ops.h"
 #include "gateway/commands/command_util.h"
+#include "gateway/shardlink/batch.h"
 
 namespace beyondkv::gateway {
 namespace {
@@ -258,21 +259,21 @@ void GetExCommand(CommandContext& ctx, Argv& argv) {
 void MGetCommand(CommandContext& ctx, Argv& argv) {
   struct State {
     std::vector<uint32_t> shard_of;
-    std::vector<OpResult> results;  // per shard
+    std::vector<shardlink::TakenResult> results;  // per shard
   };
   auto state = std::make_shared<State>();
   state->results.resize(ctx.shard_count());
   state->shard_of = SendKeysByShard(ctx, argv, Op::MGET, 1,
                                     [state](uint32_t shard, OpResult& r, CommandContext&) {
-                                      state->results[shard].Swap(&r);
+                                      state->results[shard].Take(r);
                                     });
   ctx.Finish([state](CommandContext& c) {
     RespWriter out = c.out();
     std::vector<int> next(state->results.size(), 0);
     for (uint32_t shard : state->shard_of) ++next[shard];
     for (uint32_t shard = 0; shard < state->results.size(); ++shard) {
-      const OpResult& r = state->results[shard];
       if (next[shard] == 0) continue;
+      const OpResult& r = *state->results[shard];
       if (ReplyIfFailed(r, out)) return;
       if (r.values_size() != next[shard] || r.found_size() != next[shard]) {
         out.Error("ERR shard " + std::to_string(shard) + " answered a short MGET");
@@ -282,7 +283,7 @@ void MGetCommand(CommandContext& ctx, Argv& argv) {
     }
     out.ArrayHeader(state->shard_of.size());
     for (uint32_t shard : state->shard_of) {
-      const OpResult& r = state->results[shard];
+      const OpResult& r = *state->results[shard];
       const int i = next[shard]++;
       if (r.found(i)) {
         out.Bulk(r.values(i));

@@ -11,6 +11,43 @@ namespace {
 std::atomic<uint64_t> g_observed_revision{0};
 }  // namespace
 
+namespace {
+// Cleared OpResults whose repeated fields keep their allocated elements (TakenResult).
+thread_local std::vector<std::unique_ptr<v1::OpResult>> t_result_pool;
+}  // namespace
+
+TakenResult& TakenResult::operator=(TakenResult&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    result_ = std::move(other.result_);
+  }
+  return *this;
+}
+
+void TakenResult::Take(v1::OpResult& from) {
+  Reset();
+  if (t_result_pool.empty()) {
+    result_ = std::make_unique<v1::OpResult>();
+  } else {
+    result_ = std::move(t_result_pool.back());
+    t_result_pool.pop_back();
+  }
+  result_->Swap(&from);
+}
+
+size_t TakenResult::PoolSize() { return t_result_pool.size(); }
+
+void TakenResult::Reset() {
+  if (result_ == nullptr) return;
+  std::unique_ptr<v1::OpResult> result = std::move(result_);
+  if (t_result_pool.size() >= kMaxPooled || result->values_size() > kMaxPooledValues) return;
+  size_t bytes = 0;
+  for (const std::string& value : result->values()) bytes += value.capacity();
+  if (bytes > kMaxPooledBytes) return;
+  result->Clear();
+  t_result_pool.push_back(std::move(result));
+}
+
 uint64_t ObservedRevision() { return g_observed_revision.load(std::memory_order_relaxed); }
 
 void ObserveRevision(uint64_t revision) {

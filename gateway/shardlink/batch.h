@@ -46,6 +46,42 @@ void FailOps(std::vector<OpDone>* done, const std::string& message,
 void DeliverResults(uint32_t shard, v1::BatchResponse& response,
                     std::vector<OpDone>* done);
 
+// An OpResult taken out of a shard's response for later (MGET keeps each shard's result until
+// all have answered). Taking swaps the result with a cleared one from a per-thread pool, so
+// the response message, parsed again for the next batch, reuses that one's value strings
+// instead of allocating one per value; destroying or Reset()ing hands this one back, cleared.
+// Results holding more than kMaxPooledValues values or kMaxPooledBytes of them are freed, not
+// pooled, so one huge MGET does not pin its memory. Thread contract: taken, read and released
+// on one thread (a gateway I/O thread); not copyable.
+class TakenResult {
+ public:
+  static constexpr int kMaxPooledValues = 1024;
+  static constexpr size_t kMaxPooledBytes = 64u << 10;
+  static constexpr size_t kMaxPooled = 64;  // per thread
+
+  TakenResult() = default;
+  ~TakenResult() { Reset(); }
+  TakenResult(TakenResult&& other) noexcept : result_(std::move(other.result_)) {}
+  TakenResult& operator=(TakenResult&& other) noexcept;
+  TakenResult(const TakenResult&) = delete;
+  TakenResult& operator=(const TakenResult&) = delete;
+
+  // Takes `from`'s contents (it is left cleared, with pooled storage).
+  void Take(v1::OpResult& from);
+  // Whether Take() ran (and Reset() did not since).
+  bool has_value() const { return result_ != nullptr; }
+  // Requires has_value().
+  const v1::OpResult& operator*() const { return *result_; }
+  const v1::OpResult* operator->() const { return result_.get(); }
+  // Returns the result to the pool (or frees it); has_value() is false after.
+  void Reset();
+  // Results in this thread's pool.
+  static size_t PoolSize();
+
+ private:
+  std::unique_ptr<v1::OpResult> result_;
+};
+
 // Causality across shards (ARCHITECTURE.md §6): the highest revision this gateway process
 // has received from any shard (and so may have handed to a client). Every batch carries it as
 // observed_revision, so a shard never assigns a revision at or below one a client has seen.

@@ -1,0 +1,82 @@
+#include "gateway/shardlink/batch.h"
+
+#include <string>
+#include <utility>
+
+#include "gtest/gtest.h"
+
+namespace beyondkv::shardlink {
+namespace {
+
+v1::OpResult ResultWithValues(int n, size_t value_bytes) {
+  v1::OpResult r;
+  for (int i = 0; i < n; ++i) {
+    r.add_values(std::string(value_bytes, static_cast<char>('a' + i % 26)));
+    r.add_found(true);
+  }
+  return r;
+}
+
+TEST(TakenResultTest, TakesTheContentsAndLeavesTheSourceCleared) {
+  v1::BatchResponse response;
+  *response.add_results() = ResultWithValues(3, 40);
+  TakenResult taken;
+  EXPECT_FALSE(taken.has_value());
+  taken.Take(*response.mutable_results(0));
+  ASSERT_TRUE(taken.has_value());
+  ASSERT_EQ(taken->values_size(), 3);
+  EXPECT_EQ(taken->values(2), std::string(40, 'c'));
+  EXPECT_EQ(response.results(0).values_size(), 0);
+  taken.Reset();
+  EXPECT_FALSE(taken.has_value());
+}
+
+TEST(TakenResultTest, ARecycledResultIsReusedCleared) {
+  v1::OpResult first = ResultWithValues(4, 8);
+  TakenResult a;
+  a.Take(first);
+  const v1::OpResult* storage = &*a;
+  a.Reset();  // back to this thread's pool
+
+  v1::OpResult second = ResultWithValues(1, 8);
+  TakenResult b;
+  b.Take(second);
+  // The pooled object came back and holds `second`'s data; `second` has the emptied one.
+  EXPECT_EQ(&*b, storage);
+  EXPECT_EQ(b->values_size(), 1);
+  EXPECT_EQ(second.values_size(), 0);
+}
+
+TEST(TakenResultTest, OversizedResultsAreFreedNotPooled) {
+  v1::OpResult big = ResultWithValues(2, TakenResult::kMaxPooledBytes);
+  TakenResult a;
+  a.Take(big);
+  const size_t pooled = TakenResult::PoolSize();
+  a.Reset();
+  EXPECT_EQ(TakenResult::PoolSize(), pooled);
+  v1::OpResult many = ResultWithValues(TakenResult::kMaxPooledValues + 1, 1);
+  a.Take(many);
+  a.Reset();
+  EXPECT_EQ(TakenResult::PoolSize(), pooled);
+  v1::OpResult small = ResultWithValues(2, 100);
+  a.Take(small);
+  a.Reset();
+  EXPECT_EQ(TakenResult::PoolSize(), pooled + 1);
+}
+
+TEST(TakenResultTest, MovesCarryTheResult) {
+  v1::OpResult r = ResultWithValues(1, 5);
+  TakenResult a;
+  a.Take(r);
+  TakenResult b = std::move(a);
+  EXPECT_FALSE(a.has_value());  // NOLINT(bugprone-use-after-move): moved-from is empty
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->values(0), "aaaaa");
+  TakenResult c;
+  c = std::move(b);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->values(0), "aaaaa");
+}
+
+}  // namespace
+}  // namespace beyondkv::shardlink
