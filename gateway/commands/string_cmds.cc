@@ -273,6 +273,10 @@ void MGetCommand(CommandContext& ctx, Argv& argv) {
     for (uint32_t shard : state->shard_of) ++next[shard];
     for (uint32_t shard = 0; shard < state->results.size(); ++shard) {
       if (next[shard] == 0) continue;
+      if (!state->results[shard].has_value()) {  // every op is answered; never expected
+        out.Error("ERR shard " + std::to_string(shard) + " did not answer an MGET");
+        return;
+      }
       const OpResult& r = *state->results[shard];
       if (ReplyIfFailed(r, out)) return;
       if (r.values_size() != next[shard] || r.found_size() != next[shard]) {

@@ -9,9 +9,6 @@ namespace beyondkv::shardlink {
 
 namespace {
 std::atomic<uint64_t> g_observed_revision{0};
-}  // namespace
-
-namespace {
 // Cleared OpResults whose repeated fields keep their allocated elements (TakenResult).
 thread_local std::vector<std::unique_ptr<v1::OpResult>> t_result_pool;
 }  // namespace
