@@ -33,7 +33,7 @@ GLOG=(-lglog -lgflags)
 ENGINE_SRCS="engine/crc32c.cc engine/env.cc engine/hint_file.cc engine/key_index.cc
   engine/log_engine.cc engine/log_engine_background.cc engine/manifest.cc engine/record_codec.cc
   engine/revision_clock.cc engine/segment_file.cc engine/segment_reader.cc engine/segment_writer.cc
-  engine/uring.cc engine/cache/cache_entry.cc engine/cache/s3fifo_cache.cc"
+  engine/uring.cc engine/cache/cache_entry.cc engine/cache/s3fifo_cache.cc common/random_seed.cc"
 declare -A SRCS=(
   [resp_parser_fuzzer]="gateway/resp_parser.cc"
   [glob_fuzzer]="common/glob.cc"
