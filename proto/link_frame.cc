@@ -69,6 +69,9 @@ char* FrameReader::PrepareWrite(size_t n) {
 
 absl::Status FrameReader::Next(bool* complete, FrameHeader* header, std::string_view* payload) {
   *complete = false;
+  // want() describes only the frame Next() last found incomplete: a stale hint would make
+  // every later read prepare (and, after Consume(), reallocate) room for that one large frame.
+  want_ = 0;
   const size_t available = end_ - offset_;
   if (available < kHeaderBytes) return absl::OkStatus();
   const std::string_view rest(buffer_.data() + offset_, available);

@@ -84,7 +84,8 @@ class FrameReader {
 
   // Bytes buffered and not consumed.
   size_t buffered() const { return end_ - offset_; }
-  // After Next() found an incomplete frame: how many more bytes it needs.
+  // After Next() found an incomplete frame: how many more bytes it needs; 0 after any other
+  // Next() (complete frame, or not even a header buffered).
   size_t want() const { return want_; }
 
  private:

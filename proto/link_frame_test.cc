@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -119,6 +120,52 @@ TEST(LinkFrameTest, ReaderReleasesTheStorageOfALargeFrameOnceDrained) {
   reader.Append(small.data(), small.size());  // and it works on
   ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok() && complete);
   EXPECT_EQ(header.seq, 1u);
+}
+
+// The read loops (link_lane.cc, link_server.cc) read max(chunk, want()) bytes at a time. Once
+// a large frame is complete, want() must fall back to 0: a stale want() made every later read
+// of a small frame grow the buffer to the large frame's size again (and Consume() release it),
+// a multi-MiB allocation and zero-fill per request after one EXISTS of a million keys.
+TEST(LinkFrameTest, WantFallsBackToZeroOnceTheLargeFrameIsComplete) {
+  constexpr size_t kChunk = 64 << 10;
+  std::string large;
+  ASSERT_TRUE(AppendFrame(FrameType::kBatch, 1, Batch(40000), &large).ok());
+  ASSERT_GT(large.size(), FrameReader::kRetainedBufferBytes);
+  std::string small;
+  ASSERT_TRUE(AppendFrame(FrameType::kBatch, 2, Batch(10), &small).ok());
+  FrameReader reader;
+  bool complete = false;
+  FrameHeader header;
+  std::string_view payload;
+  // The large frame arrives in chunks, as read(2) would give it.
+  size_t sent = 0;
+  while (true) {
+    const size_t n = std::min(std::max(kChunk, reader.want()), large.size() - sent);
+    std::memcpy(reader.PrepareWrite(n), large.data() + sent, n);
+    reader.Commit(n);
+    sent += n;
+    ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok());
+    if (complete) break;
+    EXPECT_GT(reader.want(), 0u);
+  }
+  EXPECT_EQ(reader.want(), 0u);
+  reader.Consume();
+  EXPECT_EQ(reader.storage_bytes(), 0u);
+  for (int i = 0; i < 3; ++i) {
+    const size_t n = std::max(kChunk, reader.want());
+    EXPECT_EQ(n, kChunk);
+    std::memcpy(reader.PrepareWrite(n), small.data(), small.size());
+    reader.Commit(small.size());
+    ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok() && complete);
+    EXPECT_EQ(header.seq, 2u);
+    reader.Consume();
+    EXPECT_LE(reader.storage_bytes(), FrameReader::kRetainedBufferBytes);
+    EXPECT_EQ(reader.want(), 0u);
+  }
+  // Nothing buffered at all: nothing wanted.
+  ASSERT_TRUE(reader.Next(&complete, &header, &payload).ok());
+  EXPECT_FALSE(complete);
+  EXPECT_EQ(reader.want(), 0u);
 }
 
 }  // namespace
