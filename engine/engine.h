@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -245,6 +246,26 @@ class Engine {
 
   // Whether `key` holds a live (unexpired) value. Does not read the record.
   virtual absl::StatusOr<bool> Exists(uint32_t ns, std::string_view key) = 0;
+
+  // Get() of `count` keys of namespace `ns` (key i is key_at(i)), for MGET: calls
+  // found(i, value) for each live key, in key order; absent and expired keys get no call.
+  // `value` is valid only during the call. Same reads, checks and expiry as Get() of each
+  // key, with one clock reading for all of them, and the lookups overlapping their cache
+  // misses (LogEngine: the prefetch pipeline of ReadAhead). Errors: as Get(); on an error
+  // the keys before the failing one may have been reported.
+  virtual absl::Status MultiGet(uint32_t ns, size_t count,
+                                absl::FunctionRef<std::string_view(size_t)> key_at,
+                                absl::FunctionRef<void(size_t, std::string_view)> found) {
+    for (size_t i = 0; i < count; ++i) {
+      absl::StatusOr<Entry> entry = Get(ns, key_at(i));
+      if (entry.ok()) {
+        found(i, entry->value);
+      } else if (!absl::IsNotFound(entry.status())) {
+        return entry.status();
+      }
+    }
+    return absl::OkStatus();
+  }
 
   // Writes key := value (with options.metadata) under `options`. If `old` is non-null it
   // receives the previous live entry (value, metadata, revision, expiry) whether or not the

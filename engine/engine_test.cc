@@ -812,6 +812,60 @@ TEST_F(EngineTest, ValueCacheServesRepeatedReadsAndNeverAStaleValue) {
   EXPECT_LE(engine_->Stats().cache_bytes, uint64_t{1} << 20);
 }
 
+// MultiGet (MGET's read) answers exactly as Get() of each key: present, absent, expired (and
+// then expired for Get too), with metadata, staged and not yet committed, cold (read from the
+// log, then cached), over more keys than the prefetch pipeline's depth, and duplicates.
+TEST_F(EngineTest, MultiGetAnswersAsGetOfEachKey) {
+  options_.memory_bytes = 1 << 20;
+  Open();
+  for (int i = 0; i < 200; ++i) {
+    PutOptions options;
+    if (i % 7 == 0) options.expire_at_ms = NowMs() + 1000;
+    if (i % 11 == 0) options.metadata = "meta" + std::to_string(i);
+    Put(0, "k" + std::to_string(i), "value-" + std::to_string(i), options);
+  }
+  ASSERT_TRUE(engine_->Commit().ok());
+  Open();  // cold: nothing cached
+  g_now_us += 2'000'000;  // every 7th key has expired
+  Put(0, "staged", "not committed yet");
+  std::vector<std::string> keys;
+  for (int i = 0; i < 230; i += 1) keys.push_back("k" + std::to_string(i));  // 200-229 absent
+  keys.push_back("staged");
+  keys.push_back("k1");  // twice
+  const auto read_all = [&] {
+    std::vector<std::string> got(keys.size(), "<NotFound>");
+    const absl::Status s = engine_->MultiGet(
+        0, keys.size(), [&](size_t i) -> std::string_view { return keys[i]; },
+        [&](size_t i, std::string_view value) { got[i] = std::string(value); });
+    EXPECT_TRUE(s.ok()) << s;
+    return got;
+  };
+  const std::vector<std::string> cold = read_all();
+  const std::vector<std::string> warm = read_all();  // now from the value cache
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(cold[i], Value(0, keys[i])) << keys[i];
+    EXPECT_EQ(warm[i], cold[i]) << keys[i];
+  }
+  EXPECT_EQ(cold[0], "<NotFound>");  // k0: expired
+  EXPECT_EQ(cold[1], "value-1");
+  EXPECT_EQ(cold[11], "value-11");  // metadata: read from the log, value only
+  EXPECT_EQ(cold[229], "<NotFound>");
+  EXPECT_EQ(cold[230], "not committed yet");
+  EXPECT_EQ(cold[231], "value-1");
+  // The expired keys were expired (tombstones staged) as a Get would: they stay absent.
+  ASSERT_TRUE(engine_->Commit().ok());
+  EXPECT_EQ(Value(0, "k7"), "<NotFound>");
+  // Cold reads went to the log once and were cached; metadata keys are never cached.
+  const EngineStats stats = engine_->Stats();
+  EXPECT_GT(stats.cache_hits, 0u);
+  EXPECT_GT(stats.cache_misses, 0u);
+  // A namespace out of range is refused, as for Get.
+  EXPECT_EQ(engine_->MultiGet(kNamespaceCount, 1, [](size_t) { return std::string_view("k"); },
+                              [](size_t, std::string_view) {})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(EngineTest, StatsReportPerNamespaceFigures) {
   options_.memory_bytes = 12345;
   Open();

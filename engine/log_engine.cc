@@ -720,6 +720,55 @@ absl::StatusOr<Entry> LogEngine::Get(uint32_t ns, std::string_view key,
                entry->expire_at_ms};
 }
 
+absl::Status LogEngine::MultiGet(uint32_t ns, size_t count,
+                                 absl::FunctionRef<std::string_view(size_t)> key_at,
+                                 absl::FunctionRef<void(size_t, std::string_view)> found) {
+  DCHECK(OnEngineThread());
+  if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
+  // The batch's read-ahead looked these keys up moments ago, but a batch of thousands of
+  // keys has pushed those lines out of the CPU's caches since: without the pipeline, this
+  // second pass paid every miss again, one key after the other (perf under MGET of 100 keys:
+  // the apply's index lookup cost six times the read-ahead's).
+  multi_get_keys_.clear();
+  for (size_t i = 0; i < count; ++i) multi_get_keys_.push_back({ns, key_at(i), true});
+  KeyHashes* hashes = PrefetchHashes(count);
+  Namespace& n = namespaces_[ns];
+  const int64_t now_ms = NowMs();
+  absl::Status status;
+  const auto look_up = [&](size_t i) {
+    if (!status.ok()) return;
+    const std::string_view key = multi_get_keys_[i].key;
+    const IndexEntry* live = n.index.Find(key, hashes[i].index);
+    if (live == nullptr) return;
+    if (!live->LiveAt(now_ms)) {
+      if (!commit_in_flight_) ExpireKey(ns, key);  // as FindLive()
+      return;
+    }
+    const IndexEntry entry = *live;
+    // As ReadRecord(), with the cache hash the pipeline computed.
+    const bool cacheable = entry.meta_len == 0;
+    if (cacheable) {
+      if (const std::string* cached =
+              cache_.Get(CacheKeyView(ns, key), hashes[i].cache, entry.revision)) {
+        found(i, *cached);
+        return;
+      }
+    }
+    absl::StatusOr<RecordData> data = ReadRecordUncached(ns, key, entry, /*with_value=*/true);
+    if (!data.ok()) {
+      status = data.status();
+      return;
+    }
+    if (cacheable) cache_.Insert(CacheKey(ns, key), entry.revision, data->value);
+    found(i, data->value);
+  };
+  RunPrefetchPipeline(multi_get_keys_.data(), count, hashes, look_up);
+  if (multi_get_keys_.capacity() > kMaxRetainedPrefetchHashes) {
+    std::vector<ReadAheadKey>().swap(multi_get_keys_);
+  }
+  return status;
+}
+
 absl::StatusOr<bool> LogEngine::Exists(uint32_t ns, std::string_view key) {
   DCHECK(OnEngineThread());
   if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;

@@ -95,6 +95,9 @@ class LogEngine final : public Engine {
   absl::StatusOr<Entry> Get(uint32_t ns, std::string_view key,
                             const ReadOptions& options = {}) override;
   absl::StatusOr<bool> Exists(uint32_t ns, std::string_view key) override;
+  absl::Status MultiGet(uint32_t ns, size_t count,
+                        absl::FunctionRef<std::string_view(size_t)> key_at,
+                        absl::FunctionRef<void(size_t, std::string_view)> found) override;
   absl::StatusOr<PutResult> Put(uint32_t ns, std::string_view key, std::string_view value,
                                 const PutOptions& options, Entry* old = nullptr) override;
   absl::StatusOr<DeleteResult> Delete(uint32_t ns, std::string_view key,
@@ -392,6 +395,7 @@ class LogEngine final : public Engine {
     }
   }
   std::vector<KeyHashes> prefetch_hashes_;  // released past this many by DropReadAhead
+  std::vector<ReadAheadKey> multi_get_keys_;  // MultiGet's scratch, likewise
   static constexpr size_t kMaxRetainedPrefetchHashes = 64 << 10;
   bool inline_appends_ = false;  // AttachRing: appends with pwrite (Options::AppendPath)
 

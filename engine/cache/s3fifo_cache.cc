@@ -43,8 +43,8 @@ S3FifoCache::~S3FifoCache() {
   main_.Drain(&Entry::Delete);
 }
 
-const std::string* S3FifoCache::Get(std::string_view key, uint64_t revision) {
-  Entry* entry = index_.Find(key, HashKey(key));
+const std::string* S3FifoCache::Get(std::string_view key, uint64_t hash, uint64_t revision) {
+  Entry* entry = index_.Find(key, hash);
   if (entry == nullptr) {
     ++misses_;
     return nullptr;

@@ -41,7 +41,11 @@ class S3FifoCache {
   // bumps the key's access counter (capped at 3). nullptr if absent, or if present with another
   // revision, in which case the stale entry is dropped; either counts a miss. The pointer is
   // valid until the next non-const call.
-  const std::string* Get(std::string_view key, uint64_t revision);
+  const std::string* Get(std::string_view key, uint64_t revision) {
+    return Get(key, Hash(key), revision);
+  }
+  // The same with `hash` = Hash(key) computed already.
+  const std::string* Get(std::string_view key, uint64_t hash, uint64_t revision);
 
   // Whether Get(key, revision) would hit, without counting a hit or miss or touching the
   // access counter (the engine asks before reading a record ahead).

@@ -375,19 +375,20 @@ void ApplyStats(OpContext& ctx, const Op&, OpResult* result) {
 }
 
 void ApplyMget(OpContext& ctx, const Op& op, OpResult* result) {
-  for (const std::string& key : op.keys()) {
-    absl::StatusOr<engine::Entry> entry = ctx.engine->Get(op.ns(), key);
-    if (!entry.ok() && entry.status().code() != absl::StatusCode::kNotFound) {
-      result->clear_values();
-      result->clear_found();
-      return SetError(entry.status(), result);
-    }
-    result->add_found(entry.ok());
-    if (entry.ok()) {
-      result->add_values(std::move(entry->value));
-    } else {
-      result->add_values();
-    }
+  // One answer per key, in order: absent keys stay not found with an empty value.
+  const int count = op.keys_size();
+  result->mutable_found()->Resize(count, false);
+  for (int i = 0; i < count; ++i) result->add_values();
+  const absl::Status read = ctx.engine->MultiGet(
+      op.ns(), count, [&op](size_t i) -> std::string_view { return op.keys(static_cast<int>(i)); },
+      [result](size_t i, std::string_view value) {
+        result->set_found(static_cast<int>(i), true);
+        result->mutable_values(static_cast<int>(i))->assign(value.data(), value.size());
+      });
+  if (!read.ok()) {
+    result->clear_values();
+    result->clear_found();
+    return SetError(read, result);
   }
 }
 
