@@ -29,17 +29,24 @@ mapfile -t ABSL < <(awk '/name = "absl"/{f=1} f&&/"-l/{gsub(/[",[:space:]]/,"");
   third_party/BUILD.bazel)
 GLOG=(-lglog -lgflags)
 
-# Per target: its sources (besides tools/fuzz/<target>.cc) and libraries.
-ENGINE_SRCS="engine/crc32c.cc engine/env.cc engine/hint_file.cc engine/key_index.cc
-  engine/log_engine.cc engine/log_engine_background.cc engine/manifest.cc engine/record_codec.cc
-  engine/revision_clock.cc engine/segment_file.cc engine/segment_reader.cc engine/segment_writer.cc
-  engine/uring.cc engine/cache/cache_entry.cc engine/cache/s3fifo_cache.cc common/random_seed.cc"
+# Per target: its sources (besides tools/fuzz/<target>.cc) and libraries. The engine's sources
+# are what Bazel builds //engine:engine and //engine:hint_file from (bazel query), so a new
+# engine source cannot be missing here (it once was: common/random_seed.cc).
+bazel_srcs() {
+  bazel query --noshow_progress "kind('source file', deps($1))" 2>/dev/null |
+    grep -E '^//.*\.cc$' | sed 's|^//||; s|:|/|' | tr '\n' ' '
+}
+ENGINE_SRCS=$(bazel_srcs //engine:engine)
+HINT_SRCS=$(bazel_srcs //engine:hint_file)
+if [[ "$ENGINE_SRCS" != *engine/log_engine.cc* || "$HINT_SRCS" != *engine/hint_file.cc* ]]; then
+  echo "FAIL fuzz (bazel query found no engine sources)"
+  exit 1
+fi
 declare -A SRCS=(
   [resp_parser_fuzzer]="gateway/resp_parser.cc"
   [glob_fuzzer]="common/glob.cc"
   [http_parse_fuzzer]="gateway/http/query.cc gateway/http/base64url.cc gateway/http/list_pages.cc"
-  [hint_file_fuzzer]="engine/hint_file.cc engine/crc32c.cc engine/record_codec.cc
-    engine/segment_reader.cc engine/env.cc"
+  [hint_file_fuzzer]="$HINT_SRCS"
   [record_recovery_fuzzer]="$ENGINE_SRCS"
 )
 declare -A LIBS=(
