@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gateway/output_budget.h"
+#include "gateway/shardlink/batch.h"
 #include "gateway/resp_parser.h"
 #include "gateway/resp_writer.h"
 
@@ -39,15 +40,30 @@ struct PendingReply {
   // A command queued in MULTI and run by EXEC: its reply becomes part of EXEC's array reply,
   // which counts it as outstanding until it completes.
   std::shared_ptr<PendingReply> parent;
+  // A multi-key command's merge state (MGET), kept with the reply so that a pooled reply brings
+  // its storage along and the command allocates nothing for it: the shard of each key in the
+  // client's order, and each shard's result (pooled, shardlink::TakenResult).
+  std::vector<uint32_t> key_shards;
+  std::vector<shardlink::TakenResult> shard_results;
 
-  // Back to a fresh reply, keeping `out`'s storage (up to kKeptOutBytes) for the next one.
+  // Back to a fresh reply, keeping `out`'s storage (up to kKeptOutBytes) and the merge state's
+  // (up to kKeptKeys keys) for the next one.
   static constexpr size_t kKeptOutBytes = 4 << 10;
+  static constexpr size_t kKeptKeys = 4096;
   void Reset() {
     std::string keep;
     if (out.capacity() <= kKeptOutBytes) keep.swap(out);
     keep.clear();
+    std::vector<uint32_t> keep_shards;
+    if (key_shards.capacity() <= kKeptKeys) keep_shards.swap(key_shards);
+    keep_shards.clear();
+    std::vector<shardlink::TakenResult> keep_results;
+    keep_results.swap(shard_results);
+    keep_results.clear();  // back to the thread's pool
     *this = PendingReply();
     out.swap(keep);
+    key_shards.swap(keep_shards);
+    shard_results.swap(keep_results);
   }
 };
 

@@ -215,7 +215,7 @@ void IoLoop::UpdateInterest(const std::shared_ptr<Connection>& conn) {
 }
 
 void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
-  std::vector<Command> commands;
+  std::vector<Command>& commands = parsed_scratch_;
   for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
     if (conn->closing || conn->read_paused || conn->has_protocol_error) break;
     ssize_t n = read(conn->fd, read_buffer_.data(), read_buffer_.size());

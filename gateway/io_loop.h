@@ -168,6 +168,7 @@ class IoLoop {
   std::vector<std::unique_ptr<OpSlot>> free_slots_;
   std::vector<std::shared_ptr<PendingReply>> reply_pool_;
   std::string read_buffer_;
+  std::vector<Command> parsed_scratch_;  // OnReadable's commands of one read (kept: no allocation)
 
   absl::Mutex posted_mu_;
   std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(posted_mu_);

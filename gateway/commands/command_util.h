@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/clock.h"
 #include "gateway/command_table.h"
 #include "gateway/replies.h"
@@ -74,17 +75,21 @@ inline OpCallback NoteError(const std::shared_ptr<FirstError>& error) {
 // per shard holding that shard's keys in the client's order, so a command of N keys costs at
 // most S ops, S callbacks and one merge, not N. Keys are argv[1], argv[1 + step], ...; with
 // step 2, argv[i + 1] is key argv[i]'s value (MSET). `cb(shard, result, ctx)` receives each
-// shard's answer. Returns the shard of each key, in the client's order. argv is moved from.
+// shard's answer. If `shard_of` is not null it receives the shard of each key, in the client's
+// order (cleared first). argv is moved from. Allocates nothing itself for up to 64 shards; `cb`
+// stays in std::function's inline storage when it captures at most 8 bytes.
 template <typename F>
-std::vector<uint32_t> SendKeysByShard(CommandContext& ctx, Argv& argv, v1::Op::Type type,
-                                      size_t step, F cb) {
+void SendKeysByShard(CommandContext& ctx, Argv& argv, v1::Op::Type type, size_t step, F cb,
+                     std::vector<uint32_t>* shard_of = nullptr) {
   const uint32_t shards = ctx.shard_count();
-  std::vector<v1::Op*> ops(shards, nullptr);
-  std::vector<uint32_t> shard_of;
-  shard_of.reserve((argv.size() - 1) / step);
+  absl::InlinedVector<v1::Op*, 64> ops(shards, nullptr);
+  if (shard_of != nullptr) {
+    shard_of->clear();
+    shard_of->reserve((argv.size() - 1) / step);
+  }
   for (size_t i = 1; i + step - 1 < argv.size(); i += step) {
     const uint32_t shard = shardlink::ShardForKey(argv[i], shards);
-    shard_of.push_back(shard);
+    if (shard_of != nullptr) shard_of->push_back(shard);
     v1::Op*& op = ops[shard];
     if (op == nullptr) {
       op = ctx.NewOpForShard(shard, [cb, shard](v1::OpResult& r, CommandContext& c) {
@@ -96,7 +101,6 @@ std::vector<uint32_t> SendKeysByShard(CommandContext& ctx, Argv& argv, v1::Op::T
     op->add_keys(std::move(argv[i]));
     if (step == 2) op->add_values(std::move(argv[i + 1]));
   }
-  return shard_of;
 }
 
 inline void FinishOk(CommandContext& ctx, std::shared_ptr<FirstError> error,

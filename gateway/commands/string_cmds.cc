@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/bit_ops.h"
@@ -255,29 +256,33 @@ void GetExCommand(CommandContext& ctx, Argv& argv) {
   SendAndReply(ctx, std::move(op), ReplyValueOrNull);
 }
 
-// MGET: one MGET op per shard with its keys; the replies merge in the client's order.
+// MGET: one MGET op per shard with its keys; the replies merge in the client's order. The merge
+// state lives in the (pooled) PendingReply and the callbacks capture nothing: no allocation,
+// shared_ptr or heap-stored std::function per command.
 void MGetCommand(CommandContext& ctx, Argv& argv) {
-  struct State {
-    std::vector<uint32_t> shard_of;
-    std::vector<shardlink::TakenResult> results;  // per shard
-  };
-  auto state = std::make_shared<State>();
-  state->results.resize(ctx.shard_count());
-  state->shard_of = SendKeysByShard(ctx, argv, Op::MGET, 1,
-                                    [state](uint32_t shard, OpResult& r, CommandContext&) {
-                                      state->results[shard].Take(r);
-                                    });
-  ctx.Finish([state](CommandContext& c) {
+  PendingReply& reply = *ctx.reply();
+  reply.shard_results.resize(ctx.shard_count());
+  SendKeysByShard(
+      ctx, argv, Op::MGET, 1,
+      [](uint32_t shard, OpResult& r, CommandContext& c) {
+        c.reply()->shard_results[shard].Take(r);
+      },
+      &reply.key_shards);
+  ctx.Finish([](CommandContext& c) {
     RespWriter out = c.out();
-    std::vector<int> next(state->results.size(), 0);
-    for (uint32_t shard : state->shard_of) ++next[shard];
-    for (uint32_t shard = 0; shard < state->results.size(); ++shard) {
+    PendingReply& state = *c.reply();
+    const std::vector<uint32_t>& key_shards = state.key_shards;
+    std::vector<shardlink::TakenResult>& results = state.shard_results;
+    // Each shard's answer must hold one value per key sent to it.
+    absl::InlinedVector<int, 64> next(results.size(), 0);
+    for (uint32_t shard : key_shards) ++next[shard];
+    for (uint32_t shard = 0; shard < results.size(); ++shard) {
       if (next[shard] == 0) continue;
-      if (!state->results[shard].has_value()) {  // every op is answered; never expected
+      if (!results[shard].has_value()) {  // every op is answered; never expected
         out.Error("ERR shard " + std::to_string(shard) + " did not answer an MGET");
         return;
       }
-      const OpResult& r = *state->results[shard];
+      const OpResult& r = *results[shard];
       if (ReplyIfFailed(r, out)) return;
       if (r.values_size() != next[shard] || r.found_size() != next[shard]) {
         out.Error("ERR shard " + std::to_string(shard) + " answered a short MGET");
@@ -285,9 +290,9 @@ void MGetCommand(CommandContext& ctx, Argv& argv) {
       }
       next[shard] = 0;
     }
-    out.ArrayHeader(state->shard_of.size());
-    for (uint32_t shard : state->shard_of) {
-      const OpResult& r = *state->results[shard];
+    out.ArrayHeader(key_shards.size());
+    for (uint32_t shard : key_shards) {
+      const OpResult& r = *results[shard];
       const int i = next[shard]++;
       if (r.found(i)) {
         out.Bulk(r.values(i));
@@ -295,6 +300,7 @@ void MGetCommand(CommandContext& ctx, Argv& argv) {
         out.Null();
       }
     }
+    for (shardlink::TakenResult& result : results) result.Reset();  // back to the pool now
   });
 }
 

@@ -85,6 +85,10 @@ v1::Op* Batcher::Add(uint32_t shard, OpDone done) {
   Queue& q = queues_[shard];
   if (q.next.request == nullptr) {
     q.next.request = q.spare != nullptr ? std::move(q.spare) : std::make_unique<v1::BatchRequest>();
+    if (q.next.done.capacity() == 0 && !q.spare_done.empty()) {
+      q.next.done.swap(q.spare_done.back());
+      q.spare_done.pop_back();
+    }
   }
   q.next.done.push_back(std::move(done));
   return q.next.request->add_ops();
@@ -159,6 +163,14 @@ void Batcher::NudgeIdleShards(int64_t now_ns) {
 void Batcher::GiveRequest(uint32_t shard, std::unique_ptr<v1::BatchRequest> request) {
   Queue& q = queues_[shard];
   if (q.spare == nullptr) q.spare = std::move(request);
+}
+
+bool Batcher::GiveDoneStorage(uint32_t shard, std::vector<OpDone>* done) {
+  Queue& q = queues_[shard];
+  if (q.spare_done.size() >= kMaxSpareDone || done->capacity() == 0) return false;
+  done->clear();
+  q.spare_done.emplace_back().swap(*done);
+  return true;
 }
 
 }  // namespace beyondkv::shardlink

@@ -121,6 +121,11 @@ class Batcher {
 
   // Storage for the next batch of `shard`: a cleared request to reuse (optional).
   void GiveRequest(uint32_t shard, std::unique_ptr<v1::BatchRequest> request);
+  // Likewise an emptied callback vector (a delivered batch's `done`), so that the next
+  // batches' callbacks are stored without allocating. Taken (by swapping with *done, which is
+  // left without storage) while `shard` holds fewer than kMaxSpareDone; returns whether it was.
+  bool GiveDoneStorage(uint32_t shard, std::vector<OpDone>* done);
+  static constexpr size_t kMaxSpareDone = 8;
 
   // Causality for idle shards (ARCHITECTURE.md §6). A shard that gets no batch learns no
   // revision the others issued, so its clock (and its watch watermarks) follow wall time
@@ -137,6 +142,7 @@ class Batcher {
     Batch next;
     std::deque<Batch> full;
     std::unique_ptr<v1::BatchRequest> spare;
+    std::vector<std::vector<OpDone>> spare_done;  // empty, with capacity (GiveDoneStorage)
     uint64_t sent_observed = 0;  // the observed_revision of the last batch taken
     int64_t last_nudge_ns = 0;
   };

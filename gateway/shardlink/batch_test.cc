@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -76,6 +77,41 @@ TEST(TakenResultTest, MovesCarryTheResult) {
   c = std::move(b);
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->values(0), "aaaaa");
+}
+
+// Delivered batches' callback vectors, given back, store the next batches' callbacks: no
+// allocation per batch for them. The batcher keeps at most kMaxSpareDone per shard.
+TEST(BatcherTest, DoneStorageIsReusedForTheNextBatches) {
+  Batcher batcher(2);
+  for (int i = 0; i < 5; ++i) batcher.Add(1, [](v1::OpResult&) {});
+  Batch first = batcher.Take(1);
+  ASSERT_EQ(first.done.size(), 5u);
+  const OpDone* storage = first.done.data();
+  const size_t capacity = first.done.capacity();
+  EXPECT_TRUE(batcher.GiveDoneStorage(1, &first.done));
+  EXPECT_EQ(first.done.capacity(), 0u);  // taken
+  EXPECT_FALSE(batcher.GiveDoneStorage(1, &first.done));  // nothing to take
+  int ran = 0;
+  batcher.Add(1, [&ran](v1::OpResult&) { ++ran; });
+  Batch second = batcher.Take(1);
+  ASSERT_EQ(second.done.size(), 1u);
+  EXPECT_EQ(second.done.data(), storage);
+  EXPECT_EQ(second.done.capacity(), capacity);
+  v1::OpResult result;
+  second.done[0](result);
+  EXPECT_EQ(ran, 1);
+  for (size_t i = 0; i < Batcher::kMaxSpareDone; ++i) {
+    std::vector<OpDone> spare;
+    spare.reserve(4);
+    EXPECT_TRUE(batcher.GiveDoneStorage(1, &spare)) << i;
+  }
+  std::vector<OpDone> one_too_many;
+  one_too_many.reserve(4);
+  EXPECT_FALSE(batcher.GiveDoneStorage(1, &one_too_many));
+  EXPECT_EQ(one_too_many.capacity(), 4u);  // still the caller's
+  // Shard 0 never got any: its batches allocate as before.
+  batcher.Add(0, [](v1::OpResult&) {});
+  EXPECT_EQ(batcher.Take(0).done.size(), 1u);
 }
 
 }  // namespace

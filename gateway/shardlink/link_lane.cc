@@ -132,6 +132,9 @@ std::unique_ptr<v1::BatchRequest> LinkLane::Send(Batch batch) {
 void LinkLane::SendFrom(Batcher& batcher) {
   const uint32_t shard = options_.shard;
   while (batcher.HasBatch(shard) && CanSend()) batcher.GiveRequest(shard, Send(batcher.Take(shard)));
+  while (!spare_done_.empty() && batcher.GiveDoneStorage(shard, &spare_done_.back())) {
+    spare_done_.pop_back();
+  }
   Flush();
 }
 
@@ -244,6 +247,12 @@ void LinkLane::HandleFrame(const link::FrameHeader& header, std::string_view pay
   in_flight_bytes_ -= done.bytes;
   // Callbacks may send more ops (they queue in the batcher) but never re-enter the lane.
   DeliverResults(options_.shard, response_, &done.done);
+  // The callbacks' storage goes back to the batcher (SendFrom) for the next batch.
+  if (spare_done_.size() < options_.max_in_flight_batches &&
+      done.done.capacity() <= static_cast<size_t>(kMaxReusedOps)) {
+    done.done.clear();
+    spare_done_.emplace_back().swap(done.done);
+  }
   if (payload.size() > kMaxRetainedBytes) {
     // One large result (a million ops, 40 MiB of values) must not stay allocated in the
     // reused message, nor in the read buffer once it drains (Read()).

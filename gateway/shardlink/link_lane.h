@@ -114,6 +114,9 @@ class LinkLane {
   std::deque<InFlight> in_flight_;
   size_t in_flight_bytes_ = 0;
   v1::BatchResponse response_;  // reused for every RESULT (replaced after a large one)
+  // Delivered batches' emptied callback vectors, for the batcher (at most
+  // max_in_flight_batches: one per batch in flight).
+  std::vector<std::vector<OpDone>> spare_done_;
   bool shrink_reader_ = false;   // a large frame was read: free in_'s buffer once empty
   // Buffers and messages kept for reuse are released past these sizes.
   static constexpr size_t kMaxRetainedBytes = 1 << 20;
