@@ -820,8 +820,9 @@ TEST_F(EngineTest, MultiGetAnswersAsGetOfEachKey) {
   Open();
   for (int i = 0; i < 200; ++i) {
     PutOptions options;
+    const std::string metadata = "meta" + std::to_string(i);  // options.metadata is a view
     if (i % 7 == 0) options.expire_at_ms = NowMs() + 1000;
-    if (i % 11 == 0) options.metadata = "meta" + std::to_string(i);
+    if (i % 11 == 0) options.metadata = metadata;
     Put(0, "k" + std::to_string(i), "value-" + std::to_string(i), options);
   }
   ASSERT_TRUE(engine_->Commit().ok());
