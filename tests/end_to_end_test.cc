@@ -128,19 +128,43 @@ TEST_F(EndToEndTest, WritesSurviveRestartAndAKilledShardComesBack) {
   ASSERT_GE(victim_key, 0);
   const std::string victim_flag = "--shard-id=" + std::to_string(victim) + " ";
   const std::string expected = "\"" + Value(0, victim_key) + "\"";
+  // Keys on the victim's shard and on another, for the multi-key commands below.
+  std::string on_victim, elsewhere;
+  for (int i = 0; on_victim.empty() || elsewhere.empty(); ++i) {
+    const std::string k = "down:" + std::to_string(i);
+    (shardlink::ShardForKey(k, kShards) == victim ? on_victim : elsewhere) = k;
+  }
   std::string got;
+  int multi_key_errors = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     // While the shard is down its keys answer an error (never a hang, never a wrong value).
     got = Command(c.get(), {"GET", Key(victim_key)});
     if (got != expected) {
       EXPECT_EQ(got.rfind("(error) ERR shard 1 unavailable", 0), 0u) << got;
+      // Multi-key commands that touch it answer the same error as a whole (or, if the shard
+      // came back meanwhile, their normal reply).
+      const std::string mset = Command(c.get(), {"MSET", on_victim, "1", elsewhere, "2"});
+      const std::string mget = Command(c.get(), {"MGET", elsewhere, on_victim});
+      const std::string exists = Command(c.get(), {"EXISTS", on_victim, elsewhere});
+      const std::string del = Command(c.get(), {"DEL", "down:never", on_victim});
+      for (const std::string& reply : {mset, mget, exists, del}) {
+        if (reply.rfind("(error) ", 0) == 0) {
+          EXPECT_EQ(reply.rfind("(error) ERR shard 1 unavailable", 0), 0u) << reply;
+          ++multi_key_errors;
+        }
+      }
+      if (mset == "OK") EXPECT_EQ(mget, "[\"2\", \"1\"]");
+      if (mset.rfind("(error)", 0) == 0 && mget.rfind("(error)", 0) != 0) {
+        EXPECT_EQ(mget.rfind("[", 0), 0u) << mget;  // the shard came back in between
+      }
     }
     std::vector<pid_t> now = FindProcesses({"kv-shard", victim_flag, data_dir_});
     if (got == expected && now.size() == 1 && now != pids) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_EQ(got, expected) << server->Log();
+  EXPECT_GT(multi_key_errors, 0) << "the shard was never seen down by a multi-key command";
   std::vector<pid_t> restarted = FindProcesses({"kv-shard", victim_flag, data_dir_});
   ASSERT_EQ(restarted.size(), 1u);
   EXPECT_NE(restarted[0], pids[0]);

@@ -103,6 +103,30 @@ void SendKeysByShard(CommandContext& ctx, Argv& argv, v1::Op::Type type, size_t 
   }
 }
 
+// SendKeysByShard whose answers are kept, untouched, in the command's (pooled) reply: shard
+// s's result in ctx.reply()->shard_results[s], the shard of each key in key_shards when
+// `key_shards` is set. The caller's Finish() merges them. Nothing is allocated per command and
+// the callbacks capture nothing.
+inline void SendKeysForMerge(CommandContext& ctx, Argv& argv, v1::Op::Type type, size_t step,
+                             bool key_shards) {
+  PendingReply& reply = *ctx.reply();
+  reply.shard_results.resize(ctx.shard_count());
+  SendKeysByShard(
+      ctx, argv, type, step,
+      [](uint32_t shard, v1::OpResult& r, CommandContext& c) {
+        c.reply()->shard_results[shard].Take(r);
+      },
+      key_shards ? &reply.key_shards : nullptr);
+}
+
+// The first failed result among those SendKeysForMerge kept (in shard order), or null.
+inline const v1::OpResult* FirstFailedResult(const PendingReply& reply) {
+  for (const shardlink::TakenResult& r : reply.shard_results) {
+    if (r.has_value() && Failed(*r)) return &*r;
+  }
+  return nullptr;
+}
+
 inline void FinishOk(CommandContext& ctx, std::shared_ptr<FirstError> error,
                      std::string_view ok = "OK") {
   ctx.Finish([error, ok = std::string(ok)](CommandContext& c) {

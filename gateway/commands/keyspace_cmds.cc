@@ -19,18 +19,18 @@ using v1::OpResult;
 // Sends one `type` op (MDELETE, MEXISTS) per shard with its keys and answers the sum of
 // their counts.
 void CountKeys(CommandContext& ctx, Argv& argv, Op::Type type) {
-  struct State {
-    int64_t count = 0;
-    FirstError error;
-  };
-  auto state = std::make_shared<State>();
-  SendKeysByShard(ctx, argv, type, 1, [state](uint32_t, OpResult& r, CommandContext&) {
-    if (r.code() == OpResult::OK) state->count += r.count();
-    state->error.Note(r);
-  });
-  ctx.Finish([state](CommandContext& c) {
+  SendKeysForMerge(ctx, argv, type, 1, /*key_shards=*/false);
+  ctx.Finish([](CommandContext& c) {
     RespWriter out = c.out();
-    if (!state->error.Reply(out)) out.Integer(state->count);
+    if (const OpResult* failed = FirstFailedResult(*c.reply())) {
+      ReplyOpError(out, *failed);
+      return;
+    }
+    int64_t count = 0;
+    for (const shardlink::TakenResult& r : c.reply()->shard_results) {
+      if (r.has_value() && r->code() == OpResult::OK) count += r->count();
+    }
+    out.Integer(count);
   });
 }
 

@@ -260,14 +260,7 @@ void GetExCommand(CommandContext& ctx, Argv& argv) {
 // state lives in the (pooled) PendingReply and the callbacks capture nothing: no allocation,
 // shared_ptr or heap-stored std::function per command.
 void MGetCommand(CommandContext& ctx, Argv& argv) {
-  PendingReply& reply = *ctx.reply();
-  reply.shard_results.resize(ctx.shard_count());
-  SendKeysByShard(
-      ctx, argv, Op::MGET, 1,
-      [](uint32_t shard, OpResult& r, CommandContext& c) {
-        c.reply()->shard_results[shard].Take(r);
-      },
-      &reply.key_shards);
+  SendKeysForMerge(ctx, argv, Op::MGET, 1, /*key_shards=*/true);
   ctx.Finish([](CommandContext& c) {
     RespWriter out = c.out();
     PendingReply& state = *c.reply();
@@ -315,10 +308,15 @@ void MSetCommand(CommandContext& ctx, Argv& argv) {
   for (size_t i = 2; i < argv.size(); i += 2) {
     if (ValueTooLarge(ctx, argv[i])) return;
   }
-  auto error = std::make_shared<FirstError>();
-  SendKeysByShard(ctx, argv, Op::MPUT, 2,
-                  [error](uint32_t, OpResult& r, CommandContext&) { error->Note(r); });
-  FinishOk(ctx, error);
+  SendKeysForMerge(ctx, argv, Op::MPUT, 2, /*key_shards=*/false);
+  ctx.Finish([](CommandContext& c) {
+    RespWriter out = c.out();
+    if (const OpResult* failed = FirstFailedResult(*c.reply())) {
+      ReplyOpError(out, *failed);
+    } else {
+      out.Simple("OK");
+    }
+  });
 }
 
 // MSETNX: all or nothing across shards. Phase 1 writes every key with NX; if any key existed,
