@@ -40,9 +40,10 @@ struct PendingReply {
   // A command queued in MULTI and run by EXEC: its reply becomes part of EXEC's array reply,
   // which counts it as outstanding until it completes.
   std::shared_ptr<PendingReply> parent;
-  // A multi-key command's merge state (MGET), kept with the reply so that a pooled reply brings
-  // its storage along and the command allocates nothing for it: the shard of each key in the
-  // client's order, and each shard's result (pooled, shardlink::TakenResult).
+  // A multi-key command's merge state (MGET, MSET, DEL, EXISTS: SendKeysForMerge in
+  // commands/command_util.h), kept with the reply so that a pooled reply brings its storage
+  // along and the command allocates nothing for it: the shard of each key in the client's
+  // order (MGET only), and each shard's result (pooled, shardlink::TakenResult).
   std::vector<uint32_t> key_shards;
   std::vector<shardlink::TakenResult> shard_results;
 
