@@ -255,17 +255,7 @@ class Engine {
   // the keys before the failing one may have been reported.
   virtual absl::Status MultiGet(uint32_t ns, size_t count,
                                 absl::FunctionRef<std::string_view(size_t)> key_at,
-                                absl::FunctionRef<void(size_t, std::string_view)> found) {
-    for (size_t i = 0; i < count; ++i) {
-      absl::StatusOr<Entry> entry = Get(ns, key_at(i));
-      if (entry.ok()) {
-        found(i, entry->value);
-      } else if (!absl::IsNotFound(entry.status())) {
-        return entry.status();
-      }
-    }
-    return absl::OkStatus();
-  }
+                                absl::FunctionRef<void(size_t, std::string_view)> found) = 0;
 
   // Writes key := value (with options.metadata) under `options`. If `old` is non-null it
   // receives the previous live entry (value, metadata, revision, expiry) whether or not the

@@ -395,9 +395,14 @@ bool LogEngine::OnEngineThread() const {
 }
 
 std::optional<IndexEntry> LogEngine::FindLive(Namespace& n, std::string_view key) {
-  const IndexEntry* entry = n.index.Find(key);
+  return FindLive(n, key, n.index.Hash(key), NowMs());
+}
+
+std::optional<IndexEntry> LogEngine::FindLive(Namespace& n, std::string_view key, size_t hash,
+                                              int64_t now_ms) {
+  const IndexEntry* entry = n.index.Find(key, hash);
   if (entry == nullptr) return std::nullopt;
-  if (entry->LiveAt(NowMs())) return *entry;
+  if (entry->LiveAt(now_ms)) return *entry;
   // Expiring writes a tombstone: not while a commit is in flight (the key just reads as
   // absent; a later access or the sweep expires it).
   if (!commit_in_flight_) ExpireKey(static_cast<uint32_t>(&n - namespaces_.data()), key);
@@ -606,11 +611,16 @@ absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecord(uint32_t ns, std::st
     if (const std::string* cached = cache_.Get(CacheKeyView(ns, key), entry.revision)) {
       return RecordData{*cached, {}};
     }
-    absl::StatusOr<RecordData> data = ReadRecordUncached(ns, key, entry, with_value);
-    if (data.ok()) cache_.Insert(CacheKey(ns, key), entry.revision, data->value);
-    return data;
+    return ReadAndCache(ns, key, entry);
   }
   return ReadRecordUncached(ns, key, entry, with_value);
+}
+
+absl::StatusOr<LogEngine::RecordData> LogEngine::ReadAndCache(uint32_t ns, std::string_view key,
+                                                              const IndexEntry& entry) {
+  absl::StatusOr<RecordData> data = ReadRecordUncached(ns, key, entry, /*with_value=*/true);
+  if (data.ok()) cache_.Insert(CacheKey(ns, key), entry.revision, data->value);
+  return data;
 }
 
 absl::StatusOr<LogEngine::RecordData> LogEngine::ReadRecordUncached(uint32_t ns,
@@ -738,28 +748,24 @@ absl::Status LogEngine::MultiGet(uint32_t ns, size_t count,
   const auto look_up = [&](size_t i) {
     if (!status.ok()) return;
     const std::string_view key = multi_get_keys_[i].key;
-    const IndexEntry* live = n.index.Find(key, hashes[i].index);
-    if (live == nullptr) return;
-    if (!live->LiveAt(now_ms)) {
-      if (!commit_in_flight_) ExpireKey(ns, key);  // as FindLive()
-      return;
-    }
-    const IndexEntry entry = *live;
-    // As ReadRecord(), with the cache hash the pipeline computed.
-    const bool cacheable = entry.meta_len == 0;
-    if (cacheable) {
+    const std::optional<IndexEntry> entry = FindLive(n, key, hashes[i].index, now_ms);
+    if (!entry.has_value()) return;
+    // As ReadRecord(), with the pipeline's cache hash and no copy of a cached value.
+    absl::StatusOr<RecordData> data;
+    if (entry->meta_len == 0) {
       if (const std::string* cached =
-              cache_.Get(CacheKeyView(ns, key), hashes[i].cache, entry.revision)) {
+              cache_.Get(CacheKeyView(ns, key), hashes[i].cache, entry->revision)) {
         found(i, *cached);
         return;
       }
+      data = ReadAndCache(ns, key, *entry);
+    } else {
+      data = ReadRecordUncached(ns, key, *entry, /*with_value=*/true);
     }
-    absl::StatusOr<RecordData> data = ReadRecordUncached(ns, key, entry, /*with_value=*/true);
     if (!data.ok()) {
       status = data.status();
       return;
     }
-    if (cacheable) cache_.Insert(CacheKey(ns, key), entry.revision, data->value);
     found(i, data->value);
   };
   RunPrefetchPipeline(multi_get_keys_.data(), count, hashes, look_up);

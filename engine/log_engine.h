@@ -268,12 +268,19 @@ class LogEngine final : public Engine {
   // A copy of the live entry of `key`, or nullopt; erases the entry if it has expired (lazy
   // expiry).
   std::optional<IndexEntry> FindLive(Namespace& n, std::string_view key);
+  // The same with `hash` = n.index.Hash(key) and the clock read already (batched lookups).
+  std::optional<IndexEntry> FindLive(Namespace& n, std::string_view key, size_t hash,
+                                     int64_t now_ms);
 
   // The value (if `with_value`) and metadata of `entry`, the entry of `key` in namespace
   // `ns`, from the staging buffer or the file; DataLoss if the record fails its checks.
   // Without the value and without metadata, no I/O at all.
   absl::StatusOr<RecordData> ReadRecord(uint32_t ns, std::string_view key, const IndexEntry& entry,
                                         bool with_value);
+  // The value of a cacheable `entry` (no metadata) missing from the value cache: read from the
+  // log, then cached.
+  absl::StatusOr<RecordData> ReadAndCache(uint32_t ns, std::string_view key,
+                                          const IndexEntry& entry);
   // ReadRecord without the value cache.
   absl::StatusOr<RecordData> ReadRecordUncached(uint32_t ns, std::string_view key,
                                                 const IndexEntry& entry, bool with_value);
