@@ -26,6 +26,11 @@ struct GatewayConfig {
   // How batches reach the shards: "link" (framed batches on shard-<i>.link, read and written
   // by each I/O thread itself; the default) or "grpc" (Execute calls on shard-<i>.sock).
   std::string shard_transport = "link";
+  // Client socket reads and writes of one loop iteration: "batched" (one io_uring submission
+  // for all the connections found readable, one for all the replies; common/socket_batch.h)
+  // or "syscalls" (a read() and a write() per connection). "batched" falls back to
+  // "syscalls" where io_uring is unavailable.
+  std::string socket_io = "batched";
 };
 
 }  // namespace beyondkv::gateway

@@ -33,6 +33,10 @@ constexpr int kMaxReadsPerEvent = 16;
 // Keys and values waiting in the batcher past which they are sent before the loop has read
 // every ready connection (see Run).
 constexpr uint64_t kSendEarlyBytes = 16 << 10;
+// Batched socket I/O: connections per submission, and the receive chunk of each (a
+// connection with more to read is read on with read()).
+constexpr unsigned kSocketBatchOps = 64;
+constexpr size_t kBatchReadChunk = 32 * 1024;
 
 size_t Unwritten(const Connection& conn) { return conn.outbuf.size() - conn.out_offset; }
 
@@ -52,6 +56,16 @@ IoLoop::IoLoop(GatewayShared* shared, int listen_fd)
   ev.data.u64 = kListenTag;
   PCHECK(epoll_ctl(epoll_.fd(), EPOLL_CTL_ADD, listen_fd_, &ev) == 0);
   read_buffer_.resize(kReadChunk);
+  if (shared_->config.socket_io == "batched") {
+    absl::StatusOr<std::unique_ptr<SocketBatch>> batch = SocketBatch::Create(kSocketBatchOps);
+    if (batch.ok()) {
+      socket_batch_ = *std::move(batch);
+      read_slab_ = std::make_unique<char[]>(kSocketBatchOps * kBatchReadChunk);
+    } else {
+      LOG_FIRST_N(WARNING, 1) << "batched socket I/O unavailable (" << batch.status()
+                              << "): a read() and a write() per connection";
+    }
+  }
   if (shared_->config.shard_transport == "link") {
     for (uint32_t i = 0; i < shared_->shards.size(); ++i) {
       shardlink::LinkLane::Options options;
@@ -124,6 +138,10 @@ void IoLoop::Run() {
           continue;
         }
         if (!conn->closed && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+          if (socket_batch_ != nullptr) {
+            readable_.push_back(std::move(conn));  // read below, all in one submission
+            continue;
+          }
           OnReadable(conn);
           // Batches that already hold enough leave now, so the shards work while this loop
           // reads the other connections (docs/benchmarks.md: +20% MGET of 100 keys).
@@ -131,6 +149,7 @@ void IoLoop::Run() {
         }
       }
     }
+    if (!readable_.empty()) ReadBatched();
     ResumePaused();
     RunPosted();
     SendBatches();
@@ -215,7 +234,6 @@ void IoLoop::UpdateInterest(const std::shared_ptr<Connection>& conn) {
 }
 
 void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
-  std::vector<Command>& commands = parsed_scratch_;
   for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
     if (conn->closing || conn->read_paused || conn->has_protocol_error) break;
     ssize_t n = read(conn->fd, read_buffer_.data(), read_buffer_.size());
@@ -229,20 +247,74 @@ void IoLoop::OnReadable(const std::shared_ptr<Connection>& conn) {
       Close(conn);
       return;
     }
-    conn->client.last_active_ms = NowMs();
-    std::string_view input(read_buffer_.data(), static_cast<size_t>(n));
-    commands.clear();
-    absl::Status parsed = conn->parser.Parse(&input, &commands);
-    for (auto& argv : commands) conn->parsed.push_back(std::move(argv));
-    if (!parsed.ok()) {
-      conn->has_protocol_error = true;
-      conn->protocol_error = std::string(parsed.message());
-    }
-    DispatchParsed(conn);
+    ConsumeInput(conn, read_buffer_.data(), static_cast<size_t>(n));
     if (conn->closed) return;
     if (static_cast<size_t>(n) < read_buffer_.size()) break;  // socket drained
   }
   OnReplyReady(conn);
+}
+
+void IoLoop::ConsumeInput(const std::shared_ptr<Connection>& conn, const char* data, size_t n) {
+  std::vector<Command>& commands = parsed_scratch_;
+  conn->client.last_active_ms = NowMs();
+  std::string_view input(data, n);
+  commands.clear();
+  absl::Status parsed = conn->parser.Parse(&input, &commands);
+  for (auto& argv : commands) conn->parsed.push_back(std::move(argv));
+  if (!parsed.ok()) {
+    conn->has_protocol_error = true;
+    conn->protocol_error = std::string(parsed.message());
+  }
+  DispatchParsed(conn);
+}
+
+void IoLoop::ReadBatched() {
+  std::vector<std::shared_ptr<Connection>>& conns = readable_;
+  if (conns.size() == 1) {
+    // One connection (a lone client): a plain read() costs less than a submission.
+    if (WantsRead(*conns[0])) OnReadable(conns[0]);
+    conns.clear();
+    if (batcher_.UntakenBytes() >= kSendEarlyBytes) SendBatches();
+    return;
+  }
+  size_t next = 0;
+  while (next < conns.size()) {
+    batch_conns_.clear();
+    for (; next < conns.size() && !socket_batch_->full(); ++next) {
+      const Connection& conn = *conns[next];
+      if (!WantsRead(conn)) continue;  // closed or paused since its event
+      socket_batch_->AddRecv(conn.fd, read_slab_.get() + batch_conns_.size() * kBatchReadChunk,
+                             kBatchReadChunk);
+      batch_conns_.push_back(next);
+    }
+    socket_batch_->Run();
+    for (size_t op = 0; op < batch_conns_.size(); ++op) {
+      const std::shared_ptr<Connection>& conn = conns[batch_conns_[op]];
+      // Closed by an earlier connection's command (CLIENT KILL): its input is dropped.
+      if (conn->closed) continue;
+      const int n = socket_batch_->result(op);
+      if (n > 0) {
+        ConsumeInput(conn, read_slab_.get() + op * kBatchReadChunk, static_cast<size_t>(n));
+        if (conn->closed) continue;
+        if (static_cast<size_t>(n) == kBatchReadChunk) {
+          OnReadable(conn);  // there may be more: read on as without batches
+        } else {
+          OnReplyReady(conn);
+        }
+      } else if (n == 0 || (n != -EAGAIN && n != -EWOULDBLOCK && n != -EINTR)) {
+        Close(conn);  // EOF, or reset by the peer
+        continue;
+      } else if (n == -EINTR) {
+        OnReadable(conn);
+      } else {
+        OnReplyReady(conn);  // nothing there after all (as OnReadable on EAGAIN)
+      }
+      // Batches that already hold enough leave now, so the shards work while this loop
+      // reads the other connections (docs/benchmarks.md: +20% MGET of 100 keys).
+      if (batcher_.UntakenBytes() >= kSendEarlyBytes) SendBatches();
+    }
+  }
+  conns.clear();
 }
 
 void IoLoop::DispatchParsed(const std::shared_ptr<Connection>& conn) {
@@ -307,12 +379,52 @@ void IoLoop::OnReplyReady(const std::shared_ptr<Connection>& conn) {
 }
 
 void IoLoop::FlushReady() {
-  // Flush may close a connection, which never adds to ready_: iterate by index anyway.
-  for (size_t i = 0; i < ready_.size(); ++i) {
-    ready_[i]->flush_queued = false;
-    Flush(ready_[i]);
+  if (socket_batch_ == nullptr || ready_.size() < 2) {
+    // Flush may close a connection, which never adds to ready_: iterate by index anyway.
+    for (size_t i = 0; i < ready_.size(); ++i) {
+      ready_[i]->flush_queued = false;
+      Flush(ready_[i]);
+    }
+    ready_.clear();
+    return;
   }
-  ready_.clear();
+  // Every connection's write in one submission per SocketBatch::capacity() connections.
+  while (!ready_.empty()) {
+    flushing_.swap(ready_);
+    flush_close_now_.assign(flushing_.size(), 0);
+    size_t next = 0;
+    while (next < flushing_.size()) {
+      const size_t first = next;
+      batch_conns_.clear();
+      for (; next < flushing_.size() && !socket_batch_->full(); ++next) {
+        Connection& conn = *flushing_[next];
+        conn.flush_queued = false;
+        if (conn.closed) continue;
+        flush_close_now_[next] = TakeReplies(conn);
+        if (Unwritten(conn) == 0) continue;
+        socket_batch_->AddSend(conn.fd, conn.outbuf.data() + conn.out_offset, Unwritten(conn));
+        batch_conns_.push_back(next);
+      }
+      socket_batch_->Run();
+      for (size_t op = 0; op < batch_conns_.size(); ++op) {
+        const std::shared_ptr<Connection>& conn = flushing_[batch_conns_[op]];
+        const int n = socket_batch_->result(op);
+        if (n >= 0) {
+          // A short write means the socket is full, as a second write() would find:
+          // AfterWrite arms EPOLLOUT for the rest.
+          conn->out_offset += static_cast<size_t>(n);
+        } else if (n == -EINTR) {
+          WriteOut(conn);
+        } else if (n != -EAGAIN && n != -EWOULDBLOCK) {
+          Close(conn);  // peer went away mid-reply
+        }
+      }
+      for (size_t i = first; i < next; ++i) {
+        if (!flushing_[i]->closed) AfterWrite(flushing_[i], flush_close_now_[i] != 0);
+      }
+    }
+    flushing_.clear();
+  }
 }
 
 void IoLoop::WritePush(const std::shared_ptr<Connection>& conn, const std::string& frame,
@@ -355,23 +467,29 @@ void IoLoop::RecycleReply(std::shared_ptr<PendingReply> reply) {
 
 void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
   if (conn->closed) return;
-  bool close_now = false;
-  while (!conn->replies.empty() && conn->replies.front()->outstanding == 0) {
-    PendingReply& front = *conn->replies.front();
-    conn->avg_reply_bytes = OutputBudget::UpdateAverage(conn->avg_reply_bytes, front.out.size());
-    if (conn->outbuf.empty()) {
-      conn->outbuf.swap(front.out);  // the common case: no copy
+  const bool close_now = TakeReplies(*conn);
+  if (!WriteOut(conn)) return;
+  AfterWrite(conn, close_now);
+}
+
+bool IoLoop::TakeReplies(Connection& conn) {
+  while (!conn.replies.empty() && conn.replies.front()->outstanding == 0) {
+    PendingReply& front = *conn.replies.front();
+    conn.avg_reply_bytes = OutputBudget::UpdateAverage(conn.avg_reply_bytes, front.out.size());
+    if (conn.outbuf.empty()) {
+      conn.outbuf.swap(front.out);  // the common case: no copy
     } else {
-      conn->outbuf.append(front.out);
+      conn.outbuf.append(front.out);
     }
-    bool last = front.close_after;
-    RecycleReply(std::move(conn->replies.front()));
-    conn->replies.pop_front();
-    if (last) {
-      close_now = true;
-      break;
-    }
+    const bool last = front.close_after;
+    RecycleReply(std::move(conn.replies.front()));
+    conn.replies.pop_front();
+    if (last) return true;
   }
+  return false;
+}
+
+bool IoLoop::WriteOut(const std::shared_ptr<Connection>& conn) {
   while (conn->out_offset < conn->outbuf.size()) {
     ssize_t n = write(conn->fd, conn->outbuf.data() + conn->out_offset,
                       conn->outbuf.size() - conn->out_offset);
@@ -379,10 +497,14 @@ void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       Close(conn);  // peer went away mid-reply
-      return;
+      return false;
     }
     conn->out_offset += static_cast<size_t>(n);
   }
+  return true;
+}
+
+void IoLoop::AfterWrite(const std::shared_ptr<Connection>& conn, bool close_now) {
   const uint64_t hard_limit = shared_->config.client_output_buffer_limit_bytes;
   if (OutputBudget::OverHardLimit(Unwritten(*conn), hard_limit)) {
     // Redis's client-output-buffer-limit: disconnect rather than hold more for a client that

@@ -28,6 +28,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/socket_batch.h"
 #include "common/wakeable_epoll.h"
 #include "gateway/command_stats.h"
 #include "gateway/command_table.h"
@@ -132,6 +133,16 @@ class IoLoop {
 
   void Accept();
   void OnReadable(const std::shared_ptr<Connection>& conn);
+  // Reads every connection in readable_ with one SocketBatch submission per
+  // SocketBatch::capacity() connections, then parses and dispatches what each received
+  // (a connection that filled its chunk is read on with OnReadable).
+  void ReadBatched();
+  // Parses `n` bytes received from `conn` and dispatches the commands they complete.
+  void ConsumeInput(const std::shared_ptr<Connection>& conn, const char* data, size_t n);
+  // Whether a readable event of `conn` is to be read now (not closing, paused or failed).
+  static bool WantsRead(const Connection& conn) {
+    return !conn.closed && !conn.closing && !conn.read_paused && !conn.has_protocol_error;
+  }
   void Dispatch(const std::shared_ptr<Connection>& conn, std::vector<std::string>& argv);
   // Dispatches the connection's parsed commands within its output budget
   // (gateway/output_budget.h), then pauses or resumes reading it accordingly.
@@ -139,6 +150,13 @@ class IoLoop {
   // Gives the paused connections whose output drained (resume_) their next commands.
   void ResumePaused();
   void Flush(const std::shared_ptr<Connection>& conn);
+  // Flush in three steps, so that FlushReady can write many connections in one submission:
+  // move the completed replies into the output buffer (returns whether the connection is to
+  // close once that is written: QUIT), write (false: the connection closed), then arm
+  // EPOLLOUT, close or resume reading as the outcome says.
+  bool TakeReplies(Connection& conn);
+  bool WriteOut(const std::shared_ptr<Connection>& conn);
+  void AfterWrite(const std::shared_ptr<Connection>& conn, bool close_now);
   // Reply slots are reused: a written reply nothing else refers to goes back to a pool (with
   // its buffer, up to PendingReply::kKeptOutBytes: at most 1 MiB per loop), and Dispatch
   // takes from it before allocating.
@@ -168,6 +186,13 @@ class IoLoop {
   std::vector<std::unique_ptr<OpSlot>> free_slots_;
   std::vector<std::shared_ptr<PendingReply>> reply_pool_;
   std::string read_buffer_;
+  // Batched socket I/O (GatewayConfig::socket_io; null: a read() and write() per connection).
+  std::unique_ptr<SocketBatch> socket_batch_;
+  std::unique_ptr<char[]> read_slab_;  // one receive chunk per op of a batch
+  std::vector<std::shared_ptr<Connection>> readable_;  // this iteration's, for ReadBatched
+  std::vector<std::shared_ptr<Connection>> flushing_;  // FlushReady's, taken from ready_
+  std::vector<char> flush_close_now_;                  // TakeReplies' answer per flushing_
+  std::vector<size_t> batch_conns_;  // op i of the SocketBatch is for connection [i]
   std::vector<Command> parsed_scratch_;  // OnReadable's commands of one read (kept: no allocation)
 
   absl::Mutex posted_mu_;

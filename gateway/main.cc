@@ -83,6 +83,12 @@ int main(int argc, char** argv) {
   app.add_option("--shard-transport", config.shard_transport,
                  "how batches reach the shards: link (framed, on shard-<i>.link) or grpc")
       ->envname("KV_SHARD_TRANSPORT")->capture_default_str()->check(CLI::IsMember({"link", "grpc"}));
+  app.add_option("--socket-io", config.socket_io,
+                 "client socket I/O: batched (io_uring, one submission per loop iteration for "
+                 "all reads, one for all writes) or syscalls (read/write per connection)")
+      ->envname("KV_SOCKET_IO")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"batched", "syscalls"}));
   app.add_option("--requirepass", config.requirepass, "password clients must AUTH with")
       ->envname("KV_REQUIREPASS");
   CLI11_PARSE(app, argc, argv);
