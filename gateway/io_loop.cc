@@ -272,7 +272,11 @@ void IoLoop::ReadBatched() {
   std::vector<std::shared_ptr<Connection>>& conns = readable_;
   if (conns.size() == 1) {
     // One connection (a lone client): a plain read() costs less than a submission.
-    if (WantsRead(*conns[0])) OnReadable(conns[0]);
+    if (WantsRead(*conns[0])) {
+      OnReadable(conns[0]);
+    } else if (!conns[0]->closed) {
+      OnReplyReady(conns[0]);  // as OnReadable does when it reads nothing
+    }
     conns.clear();
     if (batcher_.UntakenBytes() >= kSendEarlyBytes) SendBatches();
     return;
@@ -282,7 +286,10 @@ void IoLoop::ReadBatched() {
     batch_conns_.clear();
     for (; next < conns.size() && !socket_batch_->full(); ++next) {
       const Connection& conn = *conns[next];
-      if (!WantsRead(conn)) continue;  // closed or paused since its event
+      if (!WantsRead(conn)) {  // closed, closing or paused since its event
+        if (!conn.closed) OnReplyReady(conns[next]);  // as OnReadable does
+        continue;
+      }
       socket_batch_->AddRecv(conn.fd, read_slab_.get() + batch_conns_.size() * kBatchReadChunk,
                              kBatchReadChunk);
       batch_conns_.push_back(next);
