@@ -67,6 +67,13 @@ void Fill(const std::vector<int>& fds) {
   }
 }
 
+// Time per socket operation: iterations x sockets.
+void SetPerSocket(benchmark::State& state) {
+  state.counters["per_socket"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * state.range(0)),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 void BM_WritePerSocket(benchmark::State& state) {
   Connections conns(static_cast<int>(state.range(0)));
   for (auto _ : state) {
@@ -77,9 +84,7 @@ void BM_WritePerSocket(benchmark::State& state) {
     Drain(conns.client);
     state.ResumeTiming();
   }
-  state.counters["per_socket"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * state.range(0)),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  SetPerSocket(state);
 }
 
 void BM_SendBatched(benchmark::State& state) {
@@ -96,9 +101,7 @@ void BM_SendBatched(benchmark::State& state) {
     Drain(conns.client);
     state.ResumeTiming();
   }
-  state.counters["per_socket"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * state.range(0)),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  SetPerSocket(state);
 }
 
 void BM_ReadPerSocket(benchmark::State& state) {
@@ -112,9 +115,7 @@ void BM_ReadPerSocket(benchmark::State& state) {
       if (read(fd, buf, sizeof(buf)) <= 0) std::abort();
     }
   }
-  state.counters["per_socket"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * state.range(0)),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  SetPerSocket(state);
 }
 
 void BM_RecvBatched(benchmark::State& state) {
@@ -133,9 +134,7 @@ void BM_RecvBatched(benchmark::State& state) {
     for (int i = 0; i < n; ++i) (*batch)->AddRecv(conns.server[i], &bufs[i * 4096], 4096);
     (*batch)->Run();
   }
-  state.counters["per_socket"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * state.range(0)),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  SetPerSocket(state);
 }
 
 BENCHMARK(BM_WritePerSocket)->Arg(1)->Arg(8)->Arg(32);
