@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,15 @@ class File {
   // files that exist only through this interface (tests' fault injection), which the engine
   // then reads and writes through the blocking calls above. Valid while the File lives.
   virtual int fd() const { return -1; }
+
+  // Bytes [offset, offset + n) and any that follow them, if this file already holds them in
+  // memory (a SegmentWindow over a segment being reclaimed), so that a reader need not copy
+  // them; valid until the file's contents next change. nullopt: use Read.
+  virtual std::optional<std::string_view> Peek(uint64_t offset, size_t n) const {
+    (void)offset;
+    (void)n;
+    return std::nullopt;
+  }
 };
 
 class Env {

@@ -60,6 +60,10 @@ absl::StatusOr<std::string_view> SegmentReader::Window(uint64_t offset, size_t n
   if (offset >= buffer_offset_ && offset + n <= buffer_offset_ + buffer_.size()) {
     return std::string_view(buffer_).substr(offset - buffer_offset_, n);
   }
+  if (std::optional<std::string_view> held = file_->Peek(offset, n)) {
+    // Already in memory (reclaim's window): no copy, and no 1 MiB buffer per scan.
+    return held->substr(0, n);
+  }
   const size_t want = static_cast<size_t>(std::min<uint64_t>(kBlockSize, end_ - offset));
   buffer_.resize(want);
   absl::StatusOr<size_t> got = file_->Read(offset, want, buffer_.data());

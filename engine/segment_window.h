@@ -14,7 +14,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -42,6 +44,11 @@ class SegmentWindow final : public File {
     }
     std::memcpy(buf, data_.data() + (offset - start_), n);
     return n;
+  }
+
+  std::optional<std::string_view> Peek(uint64_t offset, size_t n) const override {
+    if (!Covers(offset, n)) return std::nullopt;
+    return std::string_view(data_).substr(offset - start_);
   }
 
   // The status of a read outside the window, and where that read was.

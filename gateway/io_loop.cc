@@ -408,7 +408,7 @@ void IoLoop::FlushReady() {
         conn.flush_queued = false;
         if (conn.closed) continue;
         flush_close_now_[next] = TakeReplies(conn);
-        if (Unwritten(conn) == 0) continue;
+        if (CloseIfOverOutputLimit(flushing_[next]) || Unwritten(conn) == 0) continue;
         socket_batch_->AddSend(conn.fd, conn.outbuf.data() + conn.out_offset, Unwritten(conn));
         batch_conns_.push_back(next);
       }
@@ -475,8 +475,23 @@ void IoLoop::RecycleReply(std::shared_ptr<PendingReply> reply) {
 void IoLoop::Flush(const std::shared_ptr<Connection>& conn) {
   if (conn->closed) return;
   const bool close_now = TakeReplies(*conn);
-  if (!WriteOut(conn)) return;
+  if (CloseIfOverOutputLimit(conn) || !WriteOut(conn)) return;
   AfterWrite(conn, close_now);
+}
+
+bool IoLoop::CloseIfOverOutputLimit(const std::shared_ptr<Connection>& conn) {
+  const uint64_t hard_limit = shared_->config.client_output_buffer_limit_bytes;
+  if (!OutputBudget::OverHardLimit(Unwritten(*conn), hard_limit)) return false;
+  // Redis's client-output-buffer-limit: disconnect rather than hold more for a client that
+  // does not read, or that asked for one reply larger than the limit. Checked before the
+  // write, as Redis checks when a reply is added: whether a reply over the limit arrives
+  // must not depend on how much the kernel's socket buffers happen to take.
+  LOG(WARNING) << "closing client id=" << conn->client.id << " addr=" << conn->client.peer
+               << ": " << Unwritten(*conn)
+               << " bytes of unread output exceed --client-output-buffer-limit-bytes="
+               << hard_limit;
+  Close(conn);
+  return true;
 }
 
 bool IoLoop::TakeReplies(Connection& conn) {
@@ -512,17 +527,6 @@ bool IoLoop::WriteOut(const std::shared_ptr<Connection>& conn) {
 }
 
 void IoLoop::AfterWrite(const std::shared_ptr<Connection>& conn, bool close_now) {
-  const uint64_t hard_limit = shared_->config.client_output_buffer_limit_bytes;
-  if (OutputBudget::OverHardLimit(Unwritten(*conn), hard_limit)) {
-    // Redis's client-output-buffer-limit: disconnect rather than hold more for a client that
-    // does not read (or asked for one reply larger than the limit).
-    LOG(WARNING) << "closing client id=" << conn->client.id << " addr=" << conn->client.peer
-                 << ": " << Unwritten(*conn)
-                 << " bytes of unread output exceed --client-output-buffer-limit-bytes="
-                 << hard_limit;
-    Close(conn);
-    return;
-  }
   bool drained = conn->out_offset == conn->outbuf.size();
   if (drained) {
     conn->outbuf.clear();

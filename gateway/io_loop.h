@@ -157,6 +157,9 @@ class IoLoop {
   bool TakeReplies(Connection& conn);
   bool WriteOut(const std::shared_ptr<Connection>& conn);
   void AfterWrite(const std::shared_ptr<Connection>& conn, bool close_now);
+  // Closes a connection whose unwritten output is over --client-output-buffer-limit-bytes
+  // (0 = no limit); true if it did.
+  bool CloseIfOverOutputLimit(const std::shared_ptr<Connection>& conn);
   // Reply slots are reused: a written reply nothing else refers to goes back to a pool (with
   // its buffer, up to PendingReply::kKeptOutBytes: at most 1 MiB per loop), and Dispatch
   // takes from it before allocating.
