@@ -471,9 +471,12 @@ class MixedWriter(threading.Thread):
 
 
 class CrashTest(unittest.TestCase):
-    def run_load(self, server, tag, duration, events):
+    def run_load(self, server, tag, duration, events, served_after=0.0):
         """Writers for `duration` s; `events` = [(at_seconds, fn)] run meanwhile, in order.
-        Returns (attempts by key, writers, {event index: monotonic time it ran})."""
+        With `served_after`, the writers also go on for that long after every shard serves
+        again following the last event (a restart under ASan on a busy machine takes ~1 s,
+        so a fixed duration alone may end before it). Returns (attempts by key, writers,
+        {event index: monotonic time it ran})."""
         stop = threading.Event()
         writers = [Writer(server.port, tag, w, stop) for w in range(WRITERS)]
         start = time.monotonic()
@@ -485,7 +488,11 @@ class CrashTest(unittest.TestCase):
                 time.sleep(max(0.0, start + at - time.monotonic()))
                 times[i] = time.monotonic()
                 fn()
-            time.sleep(max(0.0, start + duration - time.monotonic()))
+            end = start + duration
+            if served_after > 0:
+                wait_until(lambda: all_shards_serve(server.port), 30, "shards serving")
+                end = max(end, time.monotonic() + served_after)
+            time.sleep(max(0.0, end - time.monotonic()))
         finally:
             stop.set()
         for w in writers:
@@ -526,7 +533,7 @@ class CrashTest(unittest.TestCase):
             by_key, writers, times = self.run_load(
                 s, "always", 4.0,
                 [(1.0, lambda: self.kill_shards(s, [0])),
-                 (2.5, lambda: self.kill_shards(s, [1]))])
+                 (2.5, lambda: self.kill_shards(s, [1]))], served_after=1.0)
             # Writers are stopped: kill both shards once more, then read everything back.
             final_kill = time.monotonic()
             self.kill_shards(s, [0, 1])
@@ -733,7 +740,8 @@ class CrashTest(unittest.TestCase):
         try:
             s.ready()
             by_key, writers, times = self.run_load(
-                s, "everysec", 4.0, [(3.0, lambda: self.kill_shards(s, [0, 1]))])
+                s, "everysec", 4.0, [(3.0, lambda: self.kill_shards(s, [0, 1]))],
+                served_after=1.0)
             wait_until(lambda: all_shards_serve(s.port), 30, "shards serving")
             state = fetch(s.port, sorted(by_key))
             attempts = self.summary("fsync everysec", by_key, writers, state)

@@ -150,6 +150,12 @@ int main(int argc, char** argv) {
                  "served by each shard's engine thread) or grpc (the shards' gRPC service)")
       ->envname("KV_SHARD_TRANSPORT")->capture_default_str()
       ->check(CLI::IsMember({"link", "grpc"}));
+  app.add_option("--socket-io", options.socket_io,
+                 "the RESP gateway's client socket I/O: batched (one io_uring submission per "
+                 "loop iteration for all reads, one for all writes) or syscalls (a read and a "
+                 "write per connection)")
+      ->envname("KV_SOCKET_IO")->capture_default_str()
+      ->check(CLI::IsMember({"batched", "syscalls"}));
   app.add_option("--requirepass", options.requirepass,
                  "password clients must give with AUTH; empty = none")
       ->envname("KV_REQUIREPASS")->capture_default_str();

@@ -210,6 +210,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
       // Only reported by CONFIG GET; the shards apply it.
       absl::StrCat("--fsync=", options.fsync),
       absl::StrCat("--shard-transport=", options.shard_transport),
+      absl::StrCat("--socket-io=", options.socket_io),
   };
   resp.command.env = gateway_env;
   resp.serves_on = gateway_endpoint.ToString();

@@ -38,6 +38,7 @@ struct SupervisorOptions {
   int64_t reclaim_interval_secs = 60;
   std::string fsync = "everysec";  // always | everysec | never, passed to the shards
   std::string shard_transport = "link";  // link | grpc, passed to the gateways
+  std::string socket_io = "batched";     // batched | syscalls, passed to the RESP gateway
   // Password for AUTH; "" = none. Handed to the RESP gateway as KV_REQUIREPASS in its
   // environment, never on a command line; no other child sees it.
   std::string requirepass;
