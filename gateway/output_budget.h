@@ -13,7 +13,9 @@
 //      further command is dispatched and the socket is not read (TCP pushes back on the
 //      client); reading resumes once below half of it.
 //   3. Hard limit (--client-output-buffer-limit-bytes, 0 = none): a client with more unwritten
-//      output than that after a write attempt is disconnected and logged, as Redis does. With
+//      output than that is disconnected and logged, as Redis does. Checked when completed
+//      replies join the output, before writing it, as Redis checks when a reply is added
+//      (so it does not depend on how much the kernel's socket buffers take). With
 //      rules 1-2 only a single large reply (MGET of many large values, a huge LRANGE...) or a
 //      small limit can reach it.
 #ifndef BEYONDKV_GATEWAY_OUTPUT_BUDGET_H_
