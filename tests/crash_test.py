@@ -688,7 +688,10 @@ class CrashTest(unittest.TestCase):
                 slowest = max((lat for _, lat, _ in outage), default=0.0)
                 print("shard %d: serving again %.3f s after SIGKILL; %d probes meanwhile, "
                       "slowest answer %.3f s" % (i, back - kills[i], len(outage), slowest))
-                self.assertLess(back - kills[i], 1.0, "shard %d restart" % i)
+                # Within a second; an ASan build starts and recovers ~2x slower (one CI run
+                # here took 1.007 s), so it gets two.
+                bound = 2.0 if "ASAN_OPTIONS" in os.environ else 1.0
+                self.assertLess(back - kills[i], bound, "shard %d restart" % i)
                 self.assertLess(slowest, 0.5, "requests for a dead shard must fail fast")
                 other = 1 - i
                 window = [x for x in samples[other]
