@@ -72,14 +72,16 @@ class HeldFile final : public File {
   absl::StatusOr<size_t> Read(uint64_t, size_t, char*) override {
     return absl::UnavailableError("not held");
   }
-  absl::Status Write(uint64_t, std::string_view) override { return absl::UnimplementedError(""); }
-  absl::Status Truncate(uint64_t) override { return absl::UnimplementedError(""); }
-  absl::Status DataSync() override { return absl::UnimplementedError(""); }
+  // A scan only reads: these are never called.
+  absl::Status Write(uint64_t, std::string_view) override { return ReadOnly(); }
+  absl::Status Truncate(uint64_t) override { return ReadOnly(); }
+  absl::Status DataSync() override { return ReadOnly(); }
   absl::StatusOr<uint64_t> Size() override { return bytes_.size(); }
   const std::string& path() const override { return path_; }
   const std::string& bytes() const { return bytes_; }
 
  private:
+  static absl::Status ReadOnly() { return absl::FailedPreconditionError("held file is read-only"); }
   const std::string bytes_;
   const std::string path_ = "held";
 };
