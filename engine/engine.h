@@ -85,7 +85,9 @@ struct ReplayCursor {
 // A key whose record the next ops of a batch will read (Engine::ReadAhead).
 struct ReadAheadKey {
   uint32_t ns = 0;
-  std::string_view key;  // must live until ReadAhead's `done` has run
+  // Must live, at the same address, until DropReadAhead(): a Get() or MultiGet() of the batch
+  // given this very string takes what the read-ahead found for it instead of a second lookup.
+  std::string_view key;
   bool value = true;     // the value is needed (else only the metadata, if the key has any)
   // The op only writes the key (SET, DEL, MSET): nothing is read, but the key's index and
   // value-cache lines are prefetched for the write's own lookups.
@@ -393,7 +395,9 @@ class Engine {
   // not already in memory (value cache, staged batch); `done` runs once every read completed
   // (failed reads are simply not buffered: the later read retries and reports). Reads made
   // until DropReadAhead() take the record from the buffer, with the same checks as a read
-  // from the file. No mutation may happen between this call and `done`.
+  // from the file; the batch's Get() and MultiGet() calls, given the keys' own strings in the
+  // order listed, also reuse the read-ahead's index and cache lookups while nothing made them
+  // stale (LogEngine's read-ahead memo). No mutation may happen between this call and `done`.
   virtual void ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<void()> done) {
     (void)keys;
     done();

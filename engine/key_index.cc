@@ -1,5 +1,6 @@
 #include "engine/key_index.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/base/internal/prefetch.h"
@@ -24,7 +25,9 @@ KeyIndex::KeyIndex(KeyIndex&& other) noexcept
       expires_(std::exchange(other.expires_, 0)),
       live_bytes_(std::exchange(other.live_bytes_, 0)),
       key_heap_bytes_(std::exchange(other.key_heap_bytes_, 0)),
-      segment_live_bytes_(std::move(other.segment_live_bytes_)) {
+      segment_live_bytes_(std::move(other.segment_live_bytes_)),
+      version_(other.version_ + 1) {
+  ++other.version_;
   other.entries_ = Entries(0, SlotHash{NewRandomSeed()}, SlotEq{});
   other.order_.clear();
   other.segment_live_bytes_.clear();
@@ -39,6 +42,9 @@ KeyIndex& KeyIndex::operator=(KeyIndex&& other) noexcept {
     std::swap(live_bytes_, other.live_bytes_);
     std::swap(key_heap_bytes_, other.key_heap_bytes_);
     segment_live_bytes_.swap(other.segment_live_bytes_);
+    // Past both: a memo taken of either index must not match this one or `other` again.
+    version_ = std::max(version_, other.version_) + 1;
+    other.version_ = version_;
   }
   return *this;
 }
@@ -94,6 +100,7 @@ std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntr
   auto* node = new value_type(std::string(key), entry);
   entries_.insert(node);
   order_.insert(node);
+  ++version_;
   return std::nullopt;
 }
 
@@ -106,6 +113,7 @@ std::optional<IndexEntry> KeyIndex::Erase(std::string_view key) {
   order_.erase(node);
   entries_.erase(it);
   delete node;
+  ++version_;
   return old;
 }
 
@@ -115,6 +123,7 @@ KeyIndex::const_iterator KeyIndex::Erase(const_iterator it) {
   const Order::const_iterator next = order_.erase(it.it_);
   entries_.erase(entries_.find(HashProbe{node->first, Hash(node->first)}));
   delete node;
+  ++version_;
   return const_iterator(next);
 }
 
@@ -126,6 +135,7 @@ void KeyIndex::Clear() {
   live_bytes_ = 0;
   key_heap_bytes_ = 0;
   segment_live_bytes_.clear();
+  ++version_;
 }
 
 uint64_t KeyIndex::SegmentLiveBytes(uint64_t sequence) const {

@@ -193,6 +193,12 @@ class KeyIndex {
     return const_iterator(order_.upper_bound(key));
   }
 
+  // Changes whenever a key is added or removed (or the index is moved), but not when an
+  // existing key's entry is replaced: a pointer from Find() stays valid, and reads the key's
+  // current entry, while version() reads the same; a Find() that returned nullptr would
+  // still return it. (LogEngine's read-ahead memo relies on both.)
+  uint64_t version() const { return version_; }
+
   // Number of keys, expired ones included until they are erased.
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
@@ -216,6 +222,7 @@ class KeyIndex {
   uint64_t live_bytes_ = 0;
   uint64_t key_heap_bytes_ = 0;  // bytes of keys too long for std::string's inline buffer
   absl::flat_hash_map<uint64_t, uint64_t> segment_live_bytes_;
+  uint64_t version_ = 0;  // version()
 };
 
 }  // namespace beyondkv::engine

@@ -180,6 +180,42 @@ TEST(KeyIndexTest, HashesAreSeededPerIndex) {
   EXPECT_LT(same, 64);
 }
 
+TEST(KeyIndexTest, VersionChangesWhenKeysComeOrGoNotWhenAnEntryIsReplaced) {
+  KeyIndex index;
+  uint64_t v = index.version();
+  index.Upsert("a", EntryAt(10, 1));
+  EXPECT_NE(index.version(), v);
+  v = index.version();
+  const IndexEntry* a = index.Find("a");
+  index.Upsert("a", EntryAt(20, 2));  // in place: the pointer reads the new entry
+  EXPECT_EQ(index.version(), v);
+  EXPECT_EQ(a, index.Find("a"));
+  EXPECT_EQ(a->revision, 2u);
+  index.Upsert("b", EntryAt(30, 3));
+  EXPECT_NE(index.version(), v);
+  v = index.version();
+  EXPECT_EQ(index.Erase("absent"), std::nullopt);
+  EXPECT_EQ(index.version(), v);
+  index.Erase("b");
+  EXPECT_NE(index.version(), v);
+  v = index.version();
+  index.Erase(index.begin());
+  EXPECT_NE(index.version(), v);
+  v = index.version();
+  index.Clear();
+  EXPECT_NE(index.version(), v);
+  // A move leaves both indexes past any version either had.
+  KeyIndex other;
+  other.Upsert("c", EntryAt(40, 4));
+  const uint64_t mine = index.version(), theirs = other.version();
+  index = std::move(other);
+  EXPECT_GT(index.version(), std::max(mine, theirs));
+  EXPECT_GT(other.version(), std::max(mine, theirs));
+  const uint64_t before = index.version();
+  KeyIndex moved(std::move(index));
+  EXPECT_NE(index.version(), before);  // NOLINT(bugprone-use-after-move)
+}
+
 TEST(KeyIndexTest, MovesCarryEntriesAndLeaveTheSourceEmpty) {
   KeyIndex a;
   for (int i = 0; i < 100; ++i) a.Upsert("key:" + std::to_string(100000 + i), EntryAt(i, i + 1));

@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/base/internal/prefetch.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -400,7 +401,18 @@ std::optional<IndexEntry> LogEngine::FindLive(Namespace& n, std::string_view key
 
 std::optional<IndexEntry> LogEngine::FindLive(Namespace& n, std::string_view key, size_t hash,
                                               int64_t now_ms) {
-  const IndexEntry* entry = n.index.Find(key, hash);
+  return LiveOrExpire(n, key, n.index.Find(key, hash), now_ms);
+}
+
+std::optional<IndexEntry> LogEngine::FindLiveMemo(Namespace& n, std::string_view key,
+                                                  const ReadAheadMemo& m, int64_t now_ms) {
+  const std::optional<const IndexEntry*> memo = MemoEntry(m);
+  if (!memo.has_value()) return FindLive(n, key, n.index.Hash(key), now_ms);
+  return LiveOrExpire(n, key, *memo, now_ms);
+}
+
+std::optional<IndexEntry> LogEngine::LiveOrExpire(Namespace& n, std::string_view key,
+                                                  const IndexEntry* entry, int64_t now_ms) {
   if (entry == nullptr) return std::nullopt;
   if (entry->LiveAt(now_ms)) return *entry;
   // Expiring writes a tombstone: not while a commit is in flight (the key just reads as
@@ -722,8 +734,16 @@ absl::StatusOr<Entry> LogEngine::Get(uint32_t ns, std::string_view key,
                                      const ReadOptions& options) {
   DCHECK(OnEngineThread());
   if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
-  const std::optional<IndexEntry> entry = FindLive(namespaces_[ns], key);
+  Namespace& n = namespaces_[ns];
+  const ReadAheadMemo* memo = memo_.empty() ? nullptr : TakeMemo(ns, key);
+  const std::optional<IndexEntry> entry =
+      memo != nullptr ? FindLiveMemo(n, key, *memo, NowMs()) : FindLive(n, key);
   if (!entry.has_value()) return absl::NotFoundError("no such key");
+  if (memo != nullptr && options.value && entry->meta_len == 0) {
+    if (const std::string* cached = MemoCachedValue(*memo, *entry)) {
+      return Entry{*cached, {}, entry->revision, entry->expire_at_ms};
+    }
+  }
   absl::StatusOr<RecordData> data = ReadRecord(ns, key, *entry, options.value);
   if (!data.ok()) return data.status();
   return Entry{std::move(data->value), std::move(data->metadata), entry->revision,
@@ -735,10 +755,9 @@ absl::Status LogEngine::MultiGet(uint32_t ns, size_t count,
                                  absl::FunctionRef<void(size_t, std::string_view)> found) {
   DCHECK(OnEngineThread());
   if (absl::Status s = CheckNamespace(ns); !s.ok()) return s;
-  // The batch's read-ahead looked these keys up moments ago, but a batch of thousands of
-  // keys has pushed those lines out of the CPU's caches since: without the pipeline, this
-  // second pass paid every miss again, one key after the other (perf under MGET of 100 keys:
-  // the apply's index lookup cost six times the read-ahead's).
+  if (!memo_.empty()) return MultiGetFromMemo(ns, count, key_at, found);
+  // Without a read-ahead memo (no ring, or a call outside a batch): a batch of thousands of
+  // keys pays its cache misses in parallel in the prefetch pipeline, not one after the other.
   multi_get_keys_.clear();
   for (size_t i = 0; i < count; ++i) multi_get_keys_.push_back({ns, key_at(i), true});
   KeyHashes* hashes = PrefetchHashes(count);
@@ -773,6 +792,65 @@ absl::Status LogEngine::MultiGet(uint32_t ns, size_t count,
     std::vector<ReadAheadKey>().swap(multi_get_keys_);
   }
   return status;
+}
+
+absl::Status LogEngine::MultiGetFromMemo(
+    uint32_t ns, size_t count, absl::FunctionRef<std::string_view(size_t)> key_at,
+    absl::FunctionRef<void(size_t, std::string_view)> found) {
+  Namespace& n = namespaces_[ns];
+  const int64_t now_ms = NowMs();
+  for (size_t i = 0; i < count; ++i) {
+    // The memo's entries are contiguous; the index nodes and cache entries they point to were
+    // read moments ago but may have left the CPU's caches in a batch of thousands of keys.
+    if (const size_t ahead = memo_cursor_ + kMemoPrefetchDistance; ahead < memo_.size()) {
+      absl::base_internal::PrefetchT0(memo_[ahead].entry);
+      absl::base_internal::PrefetchT0(memo_[ahead].cached);
+    }
+    const std::string_view key = key_at(i);
+    const ReadAheadMemo* memo = memo_.empty() ? nullptr : TakeMemo(ns, key);
+    const std::optional<IndexEntry> entry = memo != nullptr
+                                                ? FindLiveMemo(n, key, *memo, now_ms)
+                                                : FindLive(n, key, n.index.Hash(key), now_ms);
+    if (!entry.has_value()) continue;
+    // As ReadRecord(), with no copy of a cached value.
+    absl::StatusOr<RecordData> data;
+    if (entry->meta_len == 0) {
+      const std::string* cached = memo != nullptr ? MemoCachedValue(*memo, *entry) : nullptr;
+      if (cached == nullptr) cached = cache_.Get(CacheKeyView(ns, key), entry->revision);
+      if (cached != nullptr) {
+        found(i, *cached);
+        continue;
+      }
+      data = ReadAndCache(ns, key, *entry);
+    } else {
+      data = ReadRecordUncached(ns, key, *entry, /*with_value=*/true);
+    }
+    if (!data.ok()) return data.status();
+    found(i, data->value);
+  }
+  return absl::OkStatus();
+}
+
+const LogEngine::ReadAheadMemo* LogEngine::TakeMemo(uint32_t ns, std::string_view key) {
+  while (memo_cursor_ < memo_.size()) {
+    const ReadAheadMemo& m = memo_[memo_cursor_++];
+    if (m.key_data == key.data() && m.key_size == key.size() && m.ns == ns) return &m;
+  }
+  memo_.clear();
+  memo_cursor_ = 0;
+  return nullptr;
+}
+
+std::optional<const IndexEntry*> LogEngine::MemoEntry(const ReadAheadMemo& m) const {
+  if (!m.looked_up || namespaces_[m.ns].index.version() != memo_index_versions_[m.ns]) {
+    return std::nullopt;
+  }
+  return m.entry;
+}
+
+const std::string* LogEngine::MemoCachedValue(const ReadAheadMemo& m, const IndexEntry& entry) {
+  if (m.cached == nullptr || cache_.version() != memo_cache_version_) return nullptr;
+  return cache_.Hit(m.cached, entry.revision);
 }
 
 absl::StatusOr<bool> LogEngine::Exists(uint32_t ns, std::string_view key) {
@@ -1313,10 +1391,13 @@ void LogEngine::OnCommitWriteDone(const std::shared_ptr<AsyncCommit>& commit, si
 
 void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<void()> done) {
   DCHECK(OnEngineThread());
+  memo_.clear();
+  memo_cursor_ = 0;
   if (ring_ == nullptr) {
     done();
     return;
   }
+  memo_.resize(keys.size());
   // Made with the first read submitted: a batch that reads nothing (writes, cached values)
   // allocates nothing here.
   struct Pending {
@@ -1334,12 +1415,22 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
   // The lookup proper, and the read of a record that is neither staged nor cached.
   const auto look_up = [&](size_t i) {
     const ReadAheadKey& k = keys[i];
+    ReadAheadMemo& memo = memo_[i];
+    memo.key_data = k.key.data();
+    memo.key_size = k.key.size();
+    memo.ns = k.ns;
     if (k.ns >= kNamespaceCount || k.write_only) return;
     Namespace& n = namespaces_[k.ns];
     const IndexEntry* found = n.index.Find(k.key, hashes[i].index);
+    memo.looked_up = true;
+    memo.entry = found;
     if (found == nullptr || !found->LiveAt(now_ms)) return;
     const IndexEntry entry = *found;
     if (!k.value && entry.meta_len == 0) return;  // nothing to read
+    if (k.value && entry.meta_len == 0) {
+      memo.cached = cache_.Find(CacheKeyView(k.ns, k.key), hashes[i].cache, entry.revision);
+      if (memo.cached != nullptr) return;
+    }
     File* file = nullptr;
     if (n.active != nullptr && n.active->sequence() == entry.segment) {
       if (n.active->IsStaged(entry.record_offset)) return;  // in memory
@@ -1348,9 +1439,6 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
       file = ReadableSegment(k.ns, entry.segment);
     }
     if (file == nullptr || file->fd() < 0) return;  // the read will say why, blocking
-    if (k.value && entry.meta_len == 0) {
-      if (cache_.Contains(CacheKeyView(k.ns, k.key), hashes[i].cache, entry.revision)) return;
-    }
     const auto slot = std::make_tuple(k.ns, entry.segment, entry.record_offset);
     auto [it, inserted] = read_ahead_.try_emplace(slot);
     if (!inserted) return;  // the same record twice in one batch
@@ -1371,6 +1459,11 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
                 });
   };
   RunPrefetchPipeline(keys.data(), keys.size(), hashes, look_up);
+  // Nothing above changed the index or the cache (Find only): the memo is valid as of now.
+  for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
+    memo_index_versions_[ns] = namespaces_[ns].index.version();
+  }
+  memo_cache_version_ = cache_.version();
   if (pending == nullptr) {
     done();
   } else {
@@ -1412,6 +1505,9 @@ void LogEngine::PrefetchStage(const ReadAheadKey& k, KeyHashes& h, int level) {
 void LogEngine::DropReadAhead() {
   CHECK_EQ(read_ahead_pending_, 0u) << "DropReadAhead() with reads in flight";
   read_ahead_.clear();
+  memo_.clear();
+  memo_cursor_ = 0;
+  if (memo_.capacity() > kMaxRetainedPrefetchHashes) std::vector<ReadAheadMemo>().swap(memo_);
   // One batch of a million keys must not leave 16 MiB of hashes behind.
   if (prefetch_hashes_.size() > kMaxRetainedPrefetchHashes) {
     std::vector<KeyHashes>().swap(prefetch_hashes_);

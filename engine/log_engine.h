@@ -271,6 +271,9 @@ class LogEngine final : public Engine {
   // The same with `hash` = n.index.Hash(key) and the clock read already (batched lookups).
   std::optional<IndexEntry> FindLive(Namespace& n, std::string_view key, size_t hash,
                                      int64_t now_ms);
+  // FindLive()'s tail: `entry` (Find's answer) if it is live; an expired one is expired.
+  std::optional<IndexEntry> LiveOrExpire(Namespace& n, std::string_view key,
+                                         const IndexEntry* entry, int64_t now_ms);
 
   // The value (if `with_value`) and metadata of `entry`, the entry of `key` in namespace
   // `ns`, from the staging buffer or the file; DataLoss if the record fails its checks.
@@ -403,6 +406,47 @@ class LogEngine final : public Engine {
   }
   std::vector<KeyHashes> prefetch_hashes_;  // released past this many by DropReadAhead
   std::vector<ReadAheadKey> multi_get_keys_;  // MultiGet's scratch, likewise
+
+  // The read-ahead memo: what ReadAhead() found for each key it was given, in order, so that
+  // the batch's Get() and MultiGet() take the entry (and the cached value) instead of looking
+  // the key up a second time (perf, MGET of 100 keys: the two lookups per key, index and value
+  // cache each, were the shard's largest cost). An apply call finds its key's memo by the
+  // key's address: the ops read the very strings the read-ahead listed, in the same order, so
+  // a cursor walks forward through the memo. A memo is trusted only while the namespace's
+  // index (for the entry) and the cache (for the cached value) have the version() they had
+  // when ReadAhead() returned; an entry replaced in place meanwhile is read through the
+  // pointer as it is now. DropReadAhead() forgets the memo.
+  struct ReadAheadMemo {
+    const char* key_data = nullptr;  // the ReadAheadKey's view: matched by address
+    size_t key_size = 0;
+    uint32_t ns = 0;
+    bool looked_up = false;              // false: not looked up (write-only, bad namespace)
+    const IndexEntry* entry = nullptr;   // the index's entry; nullptr: no such key
+    S3FifoCache::Handle cached = nullptr;  // the value's cache entry; nullptr: not cached
+    uint64_t cache_hash = 0;               // S3FifoCache::Hash of the cache key, if looked up
+  };
+  // The memo of (ns, key) if the next entries hold it (skipping keys of ops that take no
+  // memo); nullptr otherwise, and then the memo is dropped for the rest of the batch (the
+  // apply left the read-ahead's order, and scanning on would be quadratic).
+  const ReadAheadMemo* TakeMemo(uint32_t ns, std::string_view key);
+  // The entry the memo `m` stands for, if it is still valid: nullptr if the key is absent,
+  // std::nullopt (no answer) if the memo is out of date.
+  std::optional<const IndexEntry*> MemoEntry(const ReadAheadMemo& m) const;
+  // The value cached for `entry` according to `m`, counted as a hit, or nullptr (not cached,
+  // or the memo is out of date: ask the cache).
+  const std::string* MemoCachedValue(const ReadAheadMemo& m, const IndexEntry& entry);
+  // FindLive() through the memo `m` when it is valid, else by looking the key up.
+  std::optional<IndexEntry> FindLiveMemo(Namespace& n, std::string_view key,
+                                         const ReadAheadMemo& m, int64_t now_ms);
+  // MultiGet() of a batch with a memo: the keys' memos in turn, no second lookup.
+  absl::Status MultiGetFromMemo(uint32_t ns, size_t count,
+                                absl::FunctionRef<std::string_view(size_t)> key_at,
+                                absl::FunctionRef<void(size_t, std::string_view)> found);
+  static constexpr size_t kMemoPrefetchDistance = 4;
+  std::vector<ReadAheadMemo> memo_;
+  size_t memo_cursor_ = 0;
+  std::array<uint64_t, kNamespaceCount> memo_index_versions_{};
+  uint64_t memo_cache_version_ = 0;
   static constexpr size_t kMaxRetainedPrefetchHashes = 64 << 10;
   bool inline_appends_ = false;  // AttachRing: appends with pwrite (Options::AppendPath)
 

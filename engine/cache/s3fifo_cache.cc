@@ -61,9 +61,20 @@ const std::string* S3FifoCache::Get(std::string_view key, uint64_t hash, uint64_
   return &entry->value;
 }
 
-bool S3FifoCache::Contains(std::string_view key, uint64_t hash, uint64_t revision) const {
+S3FifoCache::Handle S3FifoCache::Find(std::string_view key, uint64_t hash,
+                                      uint64_t revision) const {
   const Entry* entry = index_.Find(key, hash);
-  return entry != nullptr && entry->revision == revision;
+  return entry != nullptr && entry->revision == revision ? entry : nullptr;
+}
+
+const std::string* S3FifoCache::Hit(Handle handle, uint64_t revision) {
+  if (handle->revision != revision) return nullptr;
+  // The handle came from this cache's own entries (Find), and the caller holds no other
+  // reference: what Get() would have done on finding it.
+  Entry* entry = const_cast<Entry*>(handle);
+  if (entry->freq < kMaxFrequency) ++entry->freq;
+  ++hits_;
+  return &entry->value;
 }
 
 bool S3FifoCache::Insert(std::string_view key, uint64_t revision, std::string value) {
@@ -123,6 +134,7 @@ void S3FifoCache::EvictSmall() {
       GhostPush(tail->hash, tail->charge());
       index_.Erase(tail);
       Entry::Delete(tail);
+      ++version_;
       return;
     }
   }
@@ -141,6 +153,7 @@ void S3FifoCache::EvictMain() {
     } else {
       index_.Erase(tail);
       Entry::Delete(tail);
+      ++version_;
       return;
     }
   }
@@ -150,6 +163,7 @@ void S3FifoCache::Drop(Entry* entry) {
   (entry->queue == kSmall ? small_ : main_).Remove(entry);
   index_.Erase(entry);
   Entry::Delete(entry);
+  ++version_;
 }
 
 void S3FifoCache::Link(Entry* entry) { (entry->queue == kSmall ? small_ : main_).PushFront(entry); }

@@ -53,7 +53,25 @@ class S3FifoCache {
     return Contains(key, Hash(key), revision);
   }
   // The same with `hash` = Hash(key) computed already.
-  bool Contains(std::string_view key, uint64_t hash, uint64_t revision) const;
+  bool Contains(std::string_view key, uint64_t hash, uint64_t revision) const {
+    return Find(key, hash, revision) != nullptr;
+  }
+
+  // Lookups split in two, for a caller that looks a batch of keys up ahead of reading them
+  // (LogEngine's read-ahead memo): Find() is Contains() returning the entry, Hit() is what
+  // Get() does on a hit. A handle stays valid while version() reads the same; the entry's
+  // value may still be replaced meanwhile (Insert of the same key), which Hit() detects by
+  // the revision.
+  using Handle = const cache_internal::CacheEntry*;
+  // The entry of `key` if it is cached with `revision`, else nullptr; counts nothing.
+  Handle Find(std::string_view key, uint64_t hash, uint64_t revision) const;
+  // Get()'s hit for a handle from Find(): counts a hit, bumps the access counter, returns the
+  // value (valid until the next non-const call). nullptr, counting nothing, if the entry now
+  // holds a value of another revision than `revision`.
+  const std::string* Hit(Handle handle, uint64_t revision);
+  // Changes whenever an entry is freed (evicted, dropped, erased): handles from Find() are
+  // valid exactly while it reads the same.
+  uint64_t version() const { return version_; }
 
   // Batched lookups (see KeyIndex::PrefetchProbe): Hash(key), then PrefetchProbe,
   // PrefetchSlot and PrefetchEntry, each a few keys after the one before, start loading what
@@ -120,6 +138,7 @@ class S3FifoCache {
 
   uint64_t hits_ = 0;
   uint64_t misses_ = 0;
+  uint64_t version_ = 0;  // entries freed so far (version())
 };
 
 }  // namespace beyondkv::engine

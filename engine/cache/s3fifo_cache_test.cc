@@ -65,6 +65,45 @@ TEST(S3FifoCacheTest, GetReturnsWhatInsertCachedAndCountsHitsAndMisses) {
   EXPECT_EQ(cache.small_budget_bytes(), kCharge);
 }
 
+TEST(S3FifoCacheTest, FindAndHitSplitAGetAndHandlesLiveUntilAnEntryIsFreed) {
+  S3FifoCache cache(10 * kCharge);
+  ASSERT_TRUE(cache.Insert("a", 1, ValueFor("a", kCharge)));
+  ASSERT_TRUE(cache.Insert("b", 1, ValueFor("b", kCharge)));
+  const uint64_t version = cache.version();
+  // Find counts nothing and sees only the revision asked for.
+  EXPECT_EQ(cache.Find("a", S3FifoCache::Hash("a"), 2), nullptr);
+  EXPECT_EQ(cache.Find("zz", S3FifoCache::Hash("zz"), 1), nullptr);
+  S3FifoCache::Handle a = cache.Find("a", S3FifoCache::Hash("a"), 1);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(cache.hits() + cache.misses(), 0u);
+  EXPECT_EQ(Peer::Frequency(cache, "a"), 0);
+  // Hit is Get's hit.
+  const std::string* value = cache.Hit(a, 1);
+  ASSERT_NE(value, nullptr);
+  EXPECT_EQ(*value, ValueFor("a", kCharge));
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(Peer::Frequency(cache, "a"), 1);
+  // Replacing a's value keeps the entry (and the handle); Hit sees the new revision.
+  ASSERT_TRUE(cache.Insert("a", 2, ValueFor("a2", kCharge)));
+  EXPECT_EQ(cache.version(), version);
+  EXPECT_EQ(cache.Hit(a, 1), nullptr);
+  EXPECT_EQ(cache.hits(), 1u);
+  ASSERT_NE(cache.Hit(a, 2), nullptr);
+  EXPECT_EQ(*cache.Hit(a, 2), ValueFor("a2", kCharge));
+  // Freeing any entry changes the version: by Erase, by a stale Get, by eviction.
+  cache.Erase("b");
+  EXPECT_NE(cache.version(), version);
+  const uint64_t after_erase = cache.version();
+  EXPECT_EQ(cache.Get("a", 1), nullptr);  // stale: dropped
+  EXPECT_NE(cache.version(), after_erase);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put(cache, Key(i)));  // full: 10 entries
+  ASSERT_EQ(cache.entries(), 10u);
+  const uint64_t before_eviction = cache.version();
+  ASSERT_TRUE(Put(cache, Key(10)));
+  EXPECT_EQ(cache.entries(), 10u);
+  EXPECT_NE(cache.version(), before_eviction);
+}
+
 TEST(S3FifoCacheTest, KeysAreArbitraryBytes) {
   S3FifoCache cache(10 * kCharge);
   const std::string with_nul("a\0b", 3);
