@@ -12,8 +12,10 @@
 #ifndef BEYONDKV_ENGINE_SEGMENT_WINDOW_H_
 #define BEYONDKV_ENGINE_SEGMENT_WINDOW_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +35,7 @@ class SegmentWindow final : public File {
   SegmentWindow(const File& base, uint64_t size) : path_(base.path()), size_(size) {}
 
   bool Covers(uint64_t offset, size_t n) const {
-    return offset >= start_ && offset + n <= start_ + data_.size();
+    return offset >= start_ && offset + n <= start_ + filled_;
   }
 
   absl::StatusOr<size_t> Read(uint64_t offset, size_t n, char* buf) override {
@@ -42,13 +44,13 @@ class SegmentWindow final : public File {
       miss_bytes_ = n;
       return Miss();
     }
-    std::memcpy(buf, data_.data() + (offset - start_), n);
+    std::memcpy(buf, buffer_.get() + (offset - start_), n);
     return n;
   }
 
   std::optional<std::string_view> Peek(uint64_t offset, size_t n) const override {
     if (!Covers(offset, n)) return std::nullopt;
-    return std::string_view(data_).substr(offset - start_);
+    return std::string_view(buffer_.get() + (offset - start_), filled_ - (offset - start_));
   }
 
   // The status of a read outside the window, and where that read was.
@@ -61,22 +63,27 @@ class SegmentWindow final : public File {
 
   // A ring read into buffer() is in flight.
   bool in_flight() const { return in_flight_; }
-  // Prepares a read of `n` bytes at `offset` into buffer(); the window is empty meanwhile.
+  // Prepares a read of `n` bytes at `offset` into the returned buffer; the window is empty
+  // meanwhile. The buffer is reused from fill to fill (grown, never zeroed: the read fills it).
   char* BeginFill(uint64_t offset, size_t n) {
     in_flight_ = true;
     start_ = offset;
-    data_.assign(n, '\0');
-    return data_.data();
+    filled_ = 0;
+    if (n > capacity_) {
+      buffer_.reset(new char[n]);  // uninitialized: the read fills it
+      capacity_ = n;
+    }
+    return buffer_.get();
   }
   // The read completed with `result` (bytes, or -errno).
   void EndFill(int result) {
     in_flight_ = false;
     if (result < 0) {
       error_ = absl::ErrnoToStatus(-result, absl::StrCat("read ", path_));
-      data_.clear();
+      filled_ = 0;
       return;
     }
-    data_.resize(static_cast<size_t>(result));
+    filled_ = std::min(static_cast<size_t>(result), capacity_);
   }
   // The error of the last fill, if it failed (the scan then reports it).
   const absl::Status& error() const { return error_; }
@@ -93,7 +100,9 @@ class SegmentWindow final : public File {
   const std::string path_;
   const uint64_t size_;
   uint64_t start_ = 0;
-  std::string data_;
+  std::unique_ptr<char[]> buffer_;  // capacity_ bytes; the window is its first filled_
+  size_t capacity_ = 0;
+  size_t filled_ = 0;
   bool in_flight_ = false;
   uint64_t miss_offset_ = 0;
   size_t miss_bytes_ = 0;
