@@ -562,7 +562,7 @@ absl::StatusOr<bool> LogEngine::ReplayStep(ReplayCursor* cursor, absl::Duration 
       cursor->offset = kSegmentHeaderSize;
       continue;
     }
-    SegmentReader reader(file, cursor->offset, size);
+    SegmentReader reader(file, cursor->offset, size, &replay_scratch_);
     ScannedRecord record;
     for (;;) {
       absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);

@@ -443,6 +443,9 @@ class LogEngine final : public Engine {
                                 absl::FunctionRef<std::string_view(size_t)> key_at,
                                 absl::FunctionRef<void(size_t, std::string_view)> found);
   static constexpr size_t kMemoPrefetchDistance = 4;
+  // The block buffer of replay slices' readers (SegmentReader's scratch): one allocation for
+  // all slices, not 1 MiB per slice.
+  std::string replay_scratch_;
   std::vector<ReadAheadMemo> memo_;
   size_t memo_cursor_ = 0;
   std::array<uint64_t, kNamespaceCount> memo_index_versions_{};

@@ -42,8 +42,20 @@ std::string DescribeDamage(const SegmentDamage& damage) {
   return absl::StrCat(what, " at offset ", damage.offset, " (", bytes, " bytes skipped)");
 }
 
-SegmentReader::SegmentReader(File* file, uint64_t start, uint64_t end)
-    : file_(file), end_(end), offset_(start), intact_end_(start) {}
+SegmentReader::SegmentReader(File* file, uint64_t start, uint64_t end, std::string* scratch)
+    : file_(file), end_(end), offset_(start), intact_end_(start), scratch_(scratch) {
+  if (scratch_ != nullptr) {
+    buffer_.swap(*scratch_);
+    buffer_.clear();  // holds nothing of this file yet
+  }
+}
+
+SegmentReader::~SegmentReader() {
+  if (scratch_ != nullptr) {
+    buffer_.clear();
+    scratch_->swap(buffer_);
+  }
+}
 
 SegmentReader::Result SegmentReader::Damaged(SegmentDamage::Kind kind, uint64_t end) {
   damage_.kind = kind;

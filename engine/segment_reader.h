@@ -72,8 +72,14 @@ class SegmentReader {
   };
 
   // Scans `file` from `start` (a record boundary, e.g. just after the segment header) to
-  // `end` (e.g. the file's size). `file` must outlive the reader.
-  SegmentReader(File* file, uint64_t start, uint64_t end);
+  // `end` (e.g. the file's size). `file` must outlive the reader. A reader reads the file in
+  // blocks of up to 1 MiB into a buffer; `scratch`, if given, lends that buffer's storage
+  // (taken at construction, handed back, emptied, at destruction), so that a caller making
+  // many short-lived readers (watch replay slices) allocates it once.
+  SegmentReader(File* file, uint64_t start, uint64_t end, std::string* scratch = nullptr);
+  ~SegmentReader();
+  SegmentReader(const SegmentReader&) = delete;
+  SegmentReader& operator=(const SegmentReader&) = delete;
 
   // Reads the next record. Errors are I/O failures only (bad data is kDamage); after an error
   // the scan has not moved, so a caller may retry or start a new reader at offset().
@@ -104,6 +110,7 @@ class SegmentReader {
   SegmentDamage damage_;
   std::string buffer_;       // file bytes [buffer_offset_, buffer_offset_ + buffer_.size())
   uint64_t buffer_offset_ = 0;
+  std::string* const scratch_;  // where buffer_'s storage came from and goes back to
 };
 
 }  // namespace beyondkv::engine

@@ -60,6 +60,32 @@ TEST_F(SegmentReaderTest, ScansRecordsAndReportsTheirPositions) {
   EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kEnd);
 }
 
+TEST_F(SegmentReaderTest, ReadersLendingOneScratchBufferEachReadTheirOwnBytes) {
+  const std::string prefix = "PREFIX";
+  const std::string a = Record("a", std::string(2 << 20, 'x'), 10);
+  const std::string b = Record("b", "2", 11);
+  File* file = Write(prefix + a + b);
+  std::string scratch = "stale bytes the readers must not take for the file's";
+  ScannedRecord r;
+  {
+    SegmentReader reader(file, prefix.size() + a.size(), file->Size().value(), &scratch);
+    ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+    EXPECT_EQ(r.key, "b");
+    EXPECT_EQ(*reader.Next(&r), SegmentReader::Result::kEnd);
+  }
+  EXPECT_TRUE(scratch.empty());  // handed back, emptied
+  {
+    SegmentReader reader(file, prefix.size(), file->Size().value(), &scratch);
+    ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+    EXPECT_EQ(r.key, "a");
+    EXPECT_EQ(r.value_len, 2u << 20);
+    ASSERT_EQ(*reader.Next(&r), SegmentReader::Result::kRecord);
+    EXPECT_EQ(r.key, "b");
+  }
+  // The storage stays with the caller for the next reader.
+  EXPECT_GE(scratch.capacity(), 1u << 20);
+}
+
 // A file whose bytes are all in memory (as reclaim's SegmentWindow holds a segment): Peek
 // hands them out and Read fails, so a scan that reads (copies) anything fails.
 class HeldFile final : public File {
