@@ -2,7 +2,10 @@
 
 #include <glog/logging.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+
+#include <cerrno>
 
 #include <cstring>
 #include <thread>
@@ -11,6 +14,15 @@
 #include "absl/synchronization/mutex.h"
 
 namespace beyondkv {
+
+absl::Status UseBatchScheduling() {
+  sched_param param{};
+  param.sched_priority = 0;  // the only priority SCHED_BATCH has
+  if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+    return absl::ErrnoToStatus(errno, "sched_setscheduler(SCHED_BATCH)");
+  }
+  return absl::OkStatus();
+}
 
 void InitServerProcess(std::function<void()> on_shutdown) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

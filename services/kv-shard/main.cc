@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
   app.add_option("--reclaim-interval-secs", reclaim_interval_secs,
                  "how often to check whether a namespace needs reclaim, in seconds")
       ->capture_default_str();
+  std::string sched_policy = "batch";
+  app.add_option("--sched-policy", sched_policy,
+                 "CPU scheduling policy of the shard's threads: batch (SCHED_BATCH: a wake-up "
+                 "does not preempt the running thread, see common/process.h) or normal")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"batch", "normal"}));
   CLI11_PARSE(app, argc, argv);
   if (shard_id >= shard_count) {
     std::cerr << "--shard-id must be below --shard-count\n";
@@ -57,6 +63,12 @@ int main(int argc, char** argv) {
   }
 
   beyondkv::InitLogging(argv[0], "kv-shard[" + std::to_string(shard_id) + "]");
+  if (sched_policy == "batch") {
+    // First, so that every thread of the shard (engine, gRPC, io_uring workers) inherits it.
+    if (absl::Status s = beyondkv::UseBatchScheduling(); !s.ok()) {
+      LOG(WARNING) << "staying with the default scheduling policy: " << s;
+    }
+  }
 
   beyondkv::InitServerProcess([] { beyondkv::shard::RequestShutdown(); });
 
