@@ -15,11 +15,12 @@
 
 namespace beyondkv {
 
-absl::Status UseBatchScheduling() {
+absl::Status SetSchedPolicy(SchedPolicy policy) {
   sched_param param{};
-  param.sched_priority = 0;  // the only priority SCHED_BATCH has
-  if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
-    return absl::ErrnoToStatus(errno, "sched_setscheduler(SCHED_BATCH)");
+  param.sched_priority = 0;  // the only priority SCHED_OTHER and SCHED_BATCH have
+  const int which = policy == SchedPolicy::kBatch ? SCHED_BATCH : SCHED_OTHER;
+  if (sched_setscheduler(0, which, &param) != 0) {
+    return absl::ErrnoToStatus(errno, "sched_setscheduler");
   }
   return absl::OkStatus();
 }

@@ -16,16 +16,20 @@ namespace beyondkv {
 //   graph on every acquisition, is turned off (our lock order is trivial).
 void InitServerProcess(std::function<void()> on_shutdown);
 
-// Puts the calling thread, and every thread it starts afterwards (they inherit the policy),
-// under SCHED_BATCH (sched(7)): the same CPU share as SCHED_OTHER at nice 0, but a thread
-// woken up does not preempt the one running on its CPU; it waits for that thread to block or
-// use up its slice (or takes an idle CPU at once). A shard wakes for every batch the gateway
-// sends; without preemption the gateway is no longer descheduled mid-iteration by each
-// wake-up, so it gathers larger batches and the shard does more per wake-up (measured with
-// kv-bench 80/20 at 64 connections on 2 cores: context switches per command 0.25 -> 0.10,
-// docs/benchmarks.md). Any unprivileged process may choose it. Call before starting threads.
-// Errors: what sched_setscheduler(2) reports (errno).
-absl::Status UseBatchScheduling();
+// CPU scheduling policies (sched(7)) a server thread may choose without privileges.
+//   kNormal: SCHED_OTHER, the default.
+//   kBatch: SCHED_BATCH: the same CPU share as SCHED_OTHER at nice 0, but a thread woken up
+//     does not preempt the one running on its CPU; it waits for that thread to block or use
+//     up its slice (or takes an idle CPU at once).
+// A shard wakes for every batch the gateway sends. Under kBatch the gateway is no longer
+// descheduled mid-iteration by each wake-up, so it gathers larger batches and the shard does
+// more per wake-up (kv-bench 80/20 at 64 connections on 2 cores: context switches per command
+// 0.25 -> 0.10, docs/benchmarks.md). kv-shard --sched-policy chooses.
+enum class SchedPolicy { kNormal, kBatch };
+
+// Puts the calling thread under `policy`; threads it starts afterwards inherit it. Errors:
+// what sched_setscheduler(2) reports (errno).
+absl::Status SetSchedPolicy(SchedPolicy policy);
 
 }  // namespace beyondkv
 

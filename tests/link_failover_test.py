@@ -99,6 +99,10 @@ class LinkFailoverTest(unittest.TestCase):
                        "the clients to get going")
             victim = shard_pid(server.data_dir, 0)
             self.assertIsNotNone(victim)
+            # Shards run under SCHED_BATCH (kv-shard --sched-policy, default batch); the
+            # gateway does not.
+            self.assertEqual(os.sched_getscheduler(victim), os.SCHED_BATCH)
+            self.assertEqual(os.sched_getscheduler(gateway), os.SCHED_OTHER)
             before = sum(c.replies for c in clients)
             os.kill(victim, signal.SIGKILL)
             # Keep pipelining through the outage and the restart.
@@ -109,6 +113,7 @@ class LinkFailoverTest(unittest.TestCase):
                     shard_pid(server.data_dir, 0)), 30, "shard 0 to be restarted")
             self.assertNotEqual(new_pid, victim)
             wait_until(lambda: all_shards_serve(server.port), 30, "shard 0 to serve again")
+            self.assertEqual(os.sched_getscheduler(new_pid), os.SCHED_BATCH)
             time.sleep(0.5)
             stop.set()
             for c in clients:

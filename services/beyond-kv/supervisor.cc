@@ -185,6 +185,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
         absl::StrCat("--fsync=", options.fsync),
         absl::StrCat("--max-value-bytes=", options.max_value_bytes),
         absl::StrCat("--memory-bytes=", options.memory_bytes / s),
+        absl::StrCat("--sched-policy=", options.shard_sched_policy),
     };
     shard.command.env = shard_env;
     shard.socket_path = socket;

@@ -52,8 +52,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string sched_policy = "batch";
   app.add_option("--sched-policy", sched_policy,
-                 "CPU scheduling policy of the shard's threads: batch (SCHED_BATCH: a wake-up "
-                 "does not preempt the running thread, see common/process.h) or normal")
+                 "CPU scheduling policy of the shard's threads (common/process.h): batch "
+                 "(SCHED_BATCH: a wake-up does not preempt the running thread) or normal "
+                 "(SCHED_OTHER)")
       ->capture_default_str()
       ->check(CLI::IsMember({"batch", "normal"}));
   CLI11_PARSE(app, argc, argv);
@@ -65,7 +66,7 @@ int main(int argc, char** argv) {
   beyondkv::InitLogging(argv[0], "kv-shard[" + std::to_string(shard_id) + "]");
   if (sched_policy == "batch") {
     // First, so that every thread of the shard (engine, gRPC, io_uring workers) inherits it.
-    if (absl::Status s = beyondkv::UseBatchScheduling(); !s.ok()) {
+    if (absl::Status s = beyondkv::SetSchedPolicy(beyondkv::SchedPolicy::kBatch); !s.ok()) {
       LOG(WARNING) << "staying with the default scheduling policy: " << s;
     }
   }
