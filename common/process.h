@@ -24,7 +24,8 @@ void InitServerProcess(std::function<void()> on_shutdown);
 // A shard wakes for every batch the gateway sends. Under kBatch the gateway is no longer
 // descheduled mid-iteration by each wake-up, so it gathers larger batches and the shard does
 // more per wake-up (kv-bench 80/20 at 64 connections on 2 cores: context switches per command
-// 0.25 -> 0.10, docs/benchmarks.md). kv-shard --sched-policy chooses.
+// 0.25 -> 0.10, docs/benchmarks.md). kv-shard --sched-policy chooses (and its adaptive
+// default switches the engine thread: services/kv-shard/sched_adapter.h).
 enum class SchedPolicy { kNormal, kBatch };
 
 // Puts the calling thread under `policy`; threads it starts afterwards inherit it. Errors:

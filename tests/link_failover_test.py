@@ -141,5 +141,43 @@ class LinkFailoverTest(unittest.TestCase):
             server.log.close()
 
 
+    def test_shard_runs_long_batches_under_sched_other(self):
+        # The default --shard-sched-policy adaptive (services/kv-shard/sched_adapter.h): the
+        # shard starts under SCHED_BATCH; batches that take long to apply (MGETs of 1000
+        # keys: far above 16 us on any machine) move its engine thread to SCHED_OTHER.
+        server = CrashServer("--threads", "1", "--fsync", "never", prefix="bkv-sp-")
+        try:
+            wait_until(lambda: all_shards_serve(server.port), 60, "the server to serve")
+            pid = shard_pid(server.data_dir, 0)
+            self.assertEqual(os.sched_getscheduler(pid), os.SCHED_BATCH)
+            conn = resp.Connection(server.port, timeout=10)
+            keys = ["big%d" % i for i in range(1000)]
+            mset = ["MSET"]
+            for k in keys:
+                mset += [k, "v"]
+            self.assertEqual(conn.call(*mset), ("+", "OK"))
+
+            def policies():
+                out = set()
+                for tid in os.listdir("/proc/%d/task" % pid):
+                    try:
+                        out.add(os.sched_getscheduler(int(tid)))
+                    except OSError:
+                        pass
+                return out
+
+            def drive_and_check():
+                replies = conn.pipeline([["MGET"] + keys] * 8)
+                self.assertEqual(len(replies), 8)
+                return os.SCHED_OTHER in policies()
+            wait_until(drive_and_check, 30, "the engine thread to leave SCHED_BATCH")
+            # Threads other than the engine thread keep SCHED_BATCH.
+            self.assertIn(os.SCHED_BATCH, policies())
+            conn.close()
+        finally:
+            self.assertEqual(server.terminate(), 0)
+            server.log.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -158,10 +158,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"batched", "syscalls"}));
   app.add_option("--shard-sched-policy", options.shard_sched_policy,
                  "the shards' CPU scheduling policy: batch (SCHED_BATCH: a shard woken for a "
-                 "batch does not preempt the running gateway; fewer context switches) or "
-                 "normal (SCHED_OTHER)")
+                 "batch does not preempt the running gateway; fewer context switches), normal "
+                 "(SCHED_OTHER), or adaptive (batch, but a shard whose batches take long to "
+                 "apply, such as MGETs of many keys, runs normal)")
       ->envname("KV_SHARD_SCHED_POLICY")->capture_default_str()
-      ->check(CLI::IsMember({"batch", "normal"}));
+      ->check(CLI::IsMember({"adaptive", "batch", "normal"}));
   app.add_option("--requirepass", options.requirepass,
                  "password clients must give with AUTH; empty = none")
       ->envname("KV_REQUIREPASS")->capture_default_str();

@@ -39,7 +39,7 @@ struct SupervisorOptions {
   std::string fsync = "everysec";  // always | everysec | never, passed to the shards
   std::string shard_transport = "link";  // link | grpc, passed to the gateways
   std::string socket_io = "batched";     // batched | syscalls, passed to the RESP gateway
-  std::string shard_sched_policy = "batch";  // batch | normal, passed to the shards
+  std::string shard_sched_policy = "adaptive";  // adaptive | batch | normal, for the shards
   // Password for AUTH; "" = none. Handed to the RESP gateway as KV_REQUIREPASS in its
   // environment, never on a command line; no other child sees it.
   std::string requirepass;

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/process.h"
 #include "services/kv-shard/op_table.h"
 
 namespace beyondkv::shard {
@@ -275,12 +276,24 @@ void EngineWorker::StartBackgroundCommit() {
   AdvanceBatch();
 }
 
+void EngineWorker::AdaptScheduling(int64_t apply_ns) {
+  if (!sched_adapter_.Observe(apply_ns)) return;
+  const SchedPolicy next = sched_adapter_.batch() ? SchedPolicy::kNormal : SchedPolicy::kBatch;
+  if (absl::Status s = SetSchedPolicy(next); !s.ok()) {
+    LOG_EVERY_N(WARNING, 1000) << "adaptive scheduling: " << s;
+    return;
+  }
+  sched_adapter_.Switched();
+}
+
 void EngineWorker::AdvanceBatch() {
   if (batch_.phase == Batch::Phase::kReading) {
     if (!batch_.reads_done) return;
+    const int64_t apply_start_ns = adaptive_sched_ ? absl::GetCurrentTimeNanos() : 0;
     OpContext ctx{engine_.get(), ops_executed_};
     for (Call& call : batch_.calls) ApplyBatch(ctx, *call.request, call.response);
     ops_executed_ = ctx.ops_executed;
+    if (adaptive_sched_) AdaptScheduling(absl::GetCurrentTimeNanos() - apply_start_ns);
     engine_->DropReadAhead();
     // Group commit: one write per namespace for everything applied above.
     batch_.phase = Batch::Phase::kCommitting;

@@ -32,6 +32,7 @@
 #include "engine/uring.h"
 #include "proto/shard.pb.h"
 #include "services/kv-shard/link_server.h"
+#include "services/kv-shard/sched_adapter.h"
 #include "services/kv-shard/shard_call.h"
 #include "services/kv-shard/watcher.h"
 
@@ -48,6 +49,12 @@ class EngineWorker {
   // Serves the shard link on `listen_fd` (from LinkServer::Listen; taken over) from the
   // engine thread. Call before Start().
   void ServeLink(const LinkServerOptions& options, int listen_fd);
+
+  // Adaptive CPU scheduling of the engine thread, for a shard started under SCHED_BATCH
+  // (common/process.h): the engine thread moves between SCHED_BATCH and SCHED_OTHER by how
+  // long its batches take to apply (sched_adapter.h); one system call per switch. Call before
+  // Start().
+  void SetAdaptiveScheduling(bool on) { adaptive_sched_ = on; }
 
   // Starts the engine thread.
   void Start();
@@ -111,6 +118,10 @@ class EngineWorker {
   Batch batch_;                             // engine thread only
   std::thread thread_;
   uint64_t ops_executed_ = 0;  // engine thread only
+  // Adaptive scheduling (SetAdaptiveScheduling); engine thread only after Start().
+  void AdaptScheduling(int64_t apply_ns);
+  bool adaptive_sched_ = false;
+  SchedAdapter sched_adapter_;
   std::vector<std::shared_ptr<WatcherHandle>> watchers_;  // engine thread only (live)
   struct Replaying {
     std::shared_ptr<WatcherHandle> watcher;

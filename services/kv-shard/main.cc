@@ -50,13 +50,14 @@ int main(int argc, char** argv) {
   app.add_option("--reclaim-interval-secs", reclaim_interval_secs,
                  "how often to check whether a namespace needs reclaim, in seconds")
       ->capture_default_str();
-  std::string sched_policy = "batch";
+  std::string sched_policy = "adaptive";
   app.add_option("--sched-policy", sched_policy,
                  "CPU scheduling policy of the shard's threads (common/process.h): batch "
-                 "(SCHED_BATCH: a wake-up does not preempt the running thread) or normal "
-                 "(SCHED_OTHER)")
+                 "(SCHED_BATCH: a wake-up does not preempt the running thread), normal "
+                 "(SCHED_OTHER), or adaptive (batch, but the engine thread runs normal while "
+                 "its batches take long to apply: sched_adapter.h)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"batch", "normal"}));
+      ->check(CLI::IsMember({"adaptive", "batch", "normal"}));
   CLI11_PARSE(app, argc, argv);
   if (shard_id >= shard_count) {
     std::cerr << "--shard-id must be below --shard-count\n";
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
   }
 
   beyondkv::InitLogging(argv[0], "kv-shard[" + std::to_string(shard_id) + "]");
-  if (sched_policy == "batch") {
+  if (sched_policy != "normal") {
     // First, so that every thread of the shard (engine, gRPC, io_uring workers) inherits it.
     if (absl::Status s = beyondkv::SetSchedPolicy(beyondkv::SchedPolicy::kBatch); !s.ok()) {
       LOG(WARNING) << "staying with the default scheduling policy: " << s;
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
     link_socket_path.clear();
   }
   options.link_socket_path = link_socket_path;
+  options.adaptive_scheduling = sched_policy == "adaptive";
   LOG(INFO) << "starting shard " << shard_id << "/" << shard_count << " in " << options.shard_dir
             << " (fsync " << fsync << ")";
   absl::Status status = beyondkv::shard::RunShardServer(options);

@@ -74,6 +74,7 @@ absl::Status RunShardServer(const ShardServerOptions& options) {
     if (absl::Status s = CheckPrivateSocketPath(path); !s.ok()) return s;
   }
   EngineWorker worker(std::move(*opened));
+  worker.SetAdaptiveScheduling(options.adaptive_scheduling);
   if (!options.link_socket_path.empty()) {
     absl::StatusOr<int> link_fd = LinkServer::Listen(options.link_socket_path);
     if (!link_fd.ok()) return link_fd.status();

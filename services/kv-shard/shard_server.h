@@ -25,6 +25,8 @@ struct ShardServerOptions {
   // Unix socket of the shard link (the gateways' hot path, link_server.h); replaced if
   // stale. Empty: no link, gRPC only.
   std::string link_socket_path;
+  // EngineWorker::SetAdaptiveScheduling (for a shard started under SCHED_BATCH).
+  bool adaptive_scheduling = false;
 };
 
 // Opens the engine (recovery), serves the shard link (when a path is set) and gRPC on their
