@@ -280,7 +280,8 @@ void EngineWorker::AdaptScheduling(int64_t apply_ns) {
   if (!sched_adapter_.Observe(apply_ns)) return;
   const SchedPolicy next = sched_adapter_.batch() ? SchedPolicy::kNormal : SchedPolicy::kBatch;
   if (absl::Status s = SetSchedPolicy(next); !s.ok()) {
-    LOG_EVERY_N(WARNING, 1000) << "adaptive scheduling: " << s;
+    LOG(WARNING) << "adaptive scheduling stops, the engine thread keeps its policy: " << s;
+    adaptive_sched_ = false;  // no system call per batch from here on
     return;
   }
   sched_adapter_.Switched();

@@ -65,10 +65,13 @@ int main(int argc, char** argv) {
   }
 
   beyondkv::InitLogging(argv[0], "kv-shard[" + std::to_string(shard_id) + "]");
+  bool under_batch = false;
   if (sched_policy != "normal") {
     // First, so that every thread of the shard (engine, gRPC, io_uring workers) inherits it.
     if (absl::Status s = beyondkv::SetSchedPolicy(beyondkv::SchedPolicy::kBatch); !s.ok()) {
       LOG(WARNING) << "staying with the default scheduling policy: " << s;
+    } else {
+      under_batch = true;
     }
   }
 
@@ -94,7 +97,7 @@ int main(int argc, char** argv) {
     link_socket_path.clear();
   }
   options.link_socket_path = link_socket_path;
-  options.adaptive_scheduling = sched_policy == "adaptive";
+  options.adaptive_scheduling = sched_policy == "adaptive" && under_batch;
   LOG(INFO) << "starting shard " << shard_id << "/" << shard_count << " in " << options.shard_dir
             << " (fsync " << fsync << ")";
   absl::Status status = beyondkv::shard::RunShardServer(options);
