@@ -6,7 +6,6 @@
 #include <signal.h>
 
 #include <cerrno>
-
 #include <cstring>
 #include <thread>
 #include <utility>
