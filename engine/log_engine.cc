@@ -769,23 +769,11 @@ absl::Status LogEngine::MultiGet(uint32_t ns, size_t count,
     const std::string_view key = multi_get_keys_[i].key;
     const std::optional<IndexEntry> entry = FindLive(n, key, hashes[i].index, now_ms);
     if (!entry.has_value()) return;
-    // As ReadRecord(), with the pipeline's cache hash and no copy of a cached value.
-    absl::StatusOr<RecordData> data;
-    if (entry->meta_len == 0) {
-      if (const std::string* cached =
-              cache_.Get(CacheKeyView(ns, key), hashes[i].cache, entry->revision)) {
-        found(i, *cached);
-        return;
-      }
-      data = ReadAndCache(ns, key, *entry);
-    } else {
-      data = ReadRecordUncached(ns, key, *entry, /*with_value=*/true);
-    }
-    if (!data.ok()) {
-      status = data.status();
-      return;
-    }
-    found(i, data->value);
+    const std::string* cached =
+        entry->meta_len == 0
+            ? cache_.Get(CacheKeyView(ns, key), hashes[i].cache, entry->revision)
+            : nullptr;
+    status = DeliverValue(ns, key, *entry, cached, [&](std::string_view v) { found(i, v); });
   };
   RunPrefetchPipeline(multi_get_keys_.data(), count, hashes, look_up);
   if (multi_get_keys_.capacity() > kMaxRetainedPrefetchHashes) {
@@ -812,22 +800,32 @@ absl::Status LogEngine::MultiGetFromMemo(
                                                 ? FindLiveMemo(n, key, *memo, now_ms)
                                                 : FindLive(n, key, n.index.Hash(key), now_ms);
     if (!entry.has_value()) continue;
-    // As ReadRecord(), with no copy of a cached value.
-    absl::StatusOr<RecordData> data;
+    const std::string* cached = nullptr;
     if (entry->meta_len == 0) {
-      const std::string* cached = memo != nullptr ? MemoCachedValue(*memo, *entry) : nullptr;
+      if (memo != nullptr) cached = MemoCachedValue(*memo, *entry);
       if (cached == nullptr) cached = cache_.Get(CacheKeyView(ns, key), entry->revision);
-      if (cached != nullptr) {
-        found(i, *cached);
-        continue;
-      }
-      data = ReadAndCache(ns, key, *entry);
-    } else {
-      data = ReadRecordUncached(ns, key, *entry, /*with_value=*/true);
     }
-    if (!data.ok()) return data.status();
-    found(i, data->value);
+    if (absl::Status s =
+            DeliverValue(ns, key, *entry, cached, [&](std::string_view v) { found(i, v); });
+        !s.ok()) {
+      return s;
+    }
   }
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::DeliverValue(uint32_t ns, std::string_view key, const IndexEntry& entry,
+                                     const std::string* cached,
+                                     absl::FunctionRef<void(std::string_view)> found) {
+  if (cached != nullptr) {
+    found(*cached);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<RecordData> data = entry.meta_len == 0
+                                        ? ReadAndCache(ns, key, entry)
+                                        : ReadRecordUncached(ns, key, entry, /*with_value=*/true);
+  if (!data.ok()) return data.status();
+  found(data->value);
   return absl::OkStatus();
 }
 

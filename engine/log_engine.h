@@ -423,7 +423,6 @@ class LogEngine final : public Engine {
     bool looked_up = false;              // false: not looked up (write-only, bad namespace)
     const IndexEntry* entry = nullptr;   // the index's entry; nullptr: no such key
     S3FifoCache::Handle cached = nullptr;  // the value's cache entry; nullptr: not cached
-    uint64_t cache_hash = 0;               // S3FifoCache::Hash of the cache key, if looked up
   };
   // The memo of (ns, key) if the next entries hold it (skipping keys of ops that take no
   // memo); nullptr otherwise, and then the memo is dropped for the rest of the batch (the
@@ -442,6 +441,13 @@ class LogEngine final : public Engine {
   absl::Status MultiGetFromMemo(uint32_t ns, size_t count,
                                 absl::FunctionRef<std::string_view(size_t)> key_at,
                                 absl::FunctionRef<void(size_t, std::string_view)> found);
+  // MultiGet()'s read of one found key, as ReadRecord(ns, key, entry, true) without copying a
+  // cached value: `found` gets `cached` (the caller's cache lookup; nullptr if it missed or
+  // the key has metadata), else the record read from the log (and cached, when the key has no
+  // metadata).
+  absl::Status DeliverValue(uint32_t ns, std::string_view key, const IndexEntry& entry,
+                            const std::string* cached,
+                            absl::FunctionRef<void(std::string_view)> found);
   static constexpr size_t kMemoPrefetchDistance = 4;
   // The block buffer of replay slices' readers (SegmentReader's scratch): one allocation for
   // all slices, not 1 MiB per slice.
