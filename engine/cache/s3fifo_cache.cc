@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/base/internal/prefetch.h"
 #include "glog/logging.h"
 
 namespace beyondkv::engine {
@@ -65,6 +66,14 @@ S3FifoCache::Handle S3FifoCache::Find(std::string_view key, uint64_t hash,
                                       uint64_t revision) const {
   const Entry* entry = index_.Find(key, hash);
   return entry != nullptr && entry->revision == revision ? entry : nullptr;
+}
+
+void S3FifoCache::PrefetchValue(Handle handle) {
+  const char* data = handle->value.data();
+  const size_t bytes = std::min(handle->value.size(), kPrefetchValueBytes);
+  for (size_t offset = 0; offset < bytes; offset += 64) {
+    absl::base_internal::PrefetchT0(data + offset);
+  }
 }
 
 const std::string* S3FifoCache::Hit(Handle handle, uint64_t revision) {

@@ -72,6 +72,10 @@ class S3FifoCache {
   // Changes whenever an entry is freed (evicted, dropped, erased): handles from Find() are
   // valid exactly while it reads the same.
   uint64_t version() const { return version_; }
+  // Starts loading the first kPrefetchValueBytes of the handle's value into the CPU cache
+  // (a read-ahead that will copy the value soon: the copy then does not stall on memory).
+  static void PrefetchValue(Handle handle);
+  static constexpr size_t kPrefetchValueBytes = 1024;
 
   // Batched lookups (see KeyIndex::PrefetchProbe): Hash(key), then PrefetchProbe,
   // PrefetchSlot and PrefetchEntry, each a few keys after the one before, start loading what
