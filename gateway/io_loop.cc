@@ -152,7 +152,8 @@ void IoLoop::Run() {
     if (!readable_.empty()) ReadBatched();
     ResumePaused();
     RunPosted();
-    SendBatches();
+    // With a SocketBatch, the frames leave with the replies, in one submission.
+    SendBatches(/*write=*/socket_batch_ == nullptr);
     FlushReady();
     if (shared_->config.idle_timeout_secs > 0) {
       int64_t now = NowMs();
@@ -386,7 +387,16 @@ void IoLoop::OnReplyReady(const std::shared_ptr<Connection>& conn) {
 }
 
 void IoLoop::FlushReady() {
-  if (socket_batch_ == nullptr || ready_.size() < 2) {
+  lanes_to_write_.clear();
+  if (socket_batch_ != nullptr) {
+    for (auto& lane : lanes_) {
+      if (!lane->Unwritten().empty()) lanes_to_write_.push_back(lane.get());
+    }
+  }
+  if (socket_batch_ == nullptr || ready_.size() + lanes_to_write_.size() < 2 ||
+      lanes_to_write_.size() >= socket_batch_->capacity()) {
+    for (shardlink::LinkLane* lane : lanes_to_write_) lane->Flush();
+    lanes_to_write_.clear();
     // Flush may close a connection, which never adds to ready_: iterate by index anyway.
     for (size_t i = 0; i < ready_.size(); ++i) {
       ready_[i]->flush_queued = false;
@@ -395,13 +405,20 @@ void IoLoop::FlushReady() {
     ready_.clear();
     return;
   }
-  // Every connection's write in one submission per SocketBatch::capacity() connections.
-  while (!ready_.empty()) {
+  // Every connection's write in one submission per SocketBatch::capacity() connections; the
+  // link frames in the first (their data stays put: nothing below queues frames before the
+  // submission runs).
+  while (!ready_.empty() || !lanes_to_write_.empty()) {
     flushing_.swap(ready_);
     flush_close_now_.assign(flushing_.size(), 0);
     size_t next = 0;
-    while (next < flushing_.size()) {
+    while (next < flushing_.size() || !lanes_to_write_.empty()) {
       const size_t first = next;
+      const size_t lane_ops = lanes_to_write_.size();
+      for (shardlink::LinkLane* lane : lanes_to_write_) {
+        const std::string_view frames = lane->Unwritten();
+        socket_batch_->AddSend(lane->fd(), frames.data(), frames.size());
+      }
       batch_conns_.clear();
       for (; next < flushing_.size() && !socket_batch_->full(); ++next) {
         Connection& conn = *flushing_[next];
@@ -413,9 +430,11 @@ void IoLoop::FlushReady() {
         batch_conns_.push_back(next);
       }
       socket_batch_->Run();
+      for (size_t op = 0; op < lane_ops; ++op) lanes_to_write_[op]->Wrote(socket_batch_->result(op));
+      lanes_to_write_.clear();
       for (size_t op = 0; op < batch_conns_.size(); ++op) {
         const std::shared_ptr<Connection>& conn = flushing_[batch_conns_[op]];
-        const int n = socket_batch_->result(op);
+        const int n = socket_batch_->result(lane_ops + op);
         if (n >= 0) {
           // A short write means the socket is full, as a second write() would find:
           // AfterWrite arms EPOLLOUT for the rest.
@@ -658,12 +677,12 @@ void IoLoop::CompleteSlot(OpSlot* slot, v1::OpResult& result) {
   if (ctx.Settle()) OnReplyReady(ctx.connection());
 }
 
-void IoLoop::SendBatches() {
+void IoLoop::SendBatches(bool write) {
   if (batcher_.WantsNudge()) batcher_.NudgeIdleShards(absl::GetCurrentTimeNanos());
   for (uint32_t shard = 0; shard < batcher_.shard_count(); ++shard) {
     if (!lanes_.empty()) {
       // The link: as many batches in flight as the lane's bounds allow, then one write.
-      lanes_[shard]->SendFrom(batcher_);
+      lanes_[shard]->SendFrom(batcher_, write);
       continue;
     }
     if (grpc_in_flight_[shard] || !batcher_.HasBatch(shard)) continue;

@@ -168,8 +168,12 @@ class IoLoop {
   void RecycleReply(std::shared_ptr<PendingReply> reply);
   void Close(const std::shared_ptr<Connection>& conn);
   void UpdateInterest(const std::shared_ptr<Connection>& conn);
-  void SendBatches();
-  // Writes the replies completed during this iteration (one write per connection).
+  // Sends the batches the batcher holds. With `write` false the link's frames are only
+  // queued: FlushReady() writes them, in the submission that writes the replies.
+  void SendBatches(bool write = true);
+  // Writes the replies completed during this iteration (one write per connection) and the
+  // link frames SendBatches(false) queued: all in one submission with a SocketBatch, the
+  // frames first (the shards start on them while the replies go out).
   void FlushReady();
   // Reconnects lanes that are down once their backoff passed; returns the epoll timeout.
   int MaintainLanes();
@@ -196,6 +200,7 @@ class IoLoop {
   std::vector<std::shared_ptr<Connection>> flushing_;  // FlushReady's, taken from ready_
   std::vector<char> flush_close_now_;                  // TakeReplies' answer per flushing_
   std::vector<size_t> batch_conns_;  // op i of the SocketBatch is for connection [i]
+  std::vector<shardlink::LinkLane*> lanes_to_write_;  // FlushReady's lanes with queued frames
   std::vector<Command> parsed_scratch_;  // OnReadable's commands of one read (kept: no allocation)
 
   absl::Mutex posted_mu_;

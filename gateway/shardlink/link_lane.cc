@@ -129,13 +129,13 @@ std::unique_ptr<v1::BatchRequest> LinkLane::Send(Batch batch) {
   return std::move(batch.request);
 }
 
-void LinkLane::SendFrom(Batcher& batcher) {
+void LinkLane::SendFrom(Batcher& batcher, bool write) {
   const uint32_t shard = options_.shard;
   while (batcher.HasBatch(shard) && CanSend()) batcher.GiveRequest(shard, Send(batcher.Take(shard)));
   while (!spare_done_.empty() && batcher.GiveDoneStorage(shard, &spare_done_.back())) {
     spare_done_.pop_back();
   }
-  Flush();
+  if (write) Flush();
 }
 
 void LinkLane::Flush() {
@@ -149,6 +149,25 @@ void LinkLane::Flush() {
     }
     out_offset_ += static_cast<size_t>(n);
   }
+  AfterWrite();
+}
+
+std::string_view LinkLane::Unwritten() const {
+  if (fd_ < 0) return {};
+  return std::string_view(out_).substr(out_offset_);
+}
+
+void LinkLane::Wrote(int result) {
+  if (fd_ < 0) return;
+  if (result == -EINTR) return Flush();
+  if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK) {
+    return Close(absl::StrCat("write: ", strerror(-result)));
+  }
+  if (result > 0) out_offset_ += static_cast<size_t>(result);
+  AfterWrite();
+}
+
+void LinkLane::AfterWrite() {
   if (out_offset_ == out_.size()) {
     if (out_.capacity() > kMaxRetainedBytes) {
       std::string().swap(out_);  // after a large batch: do not keep its buffer

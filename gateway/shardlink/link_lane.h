@@ -25,6 +25,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -67,7 +68,17 @@ class LinkLane {
 
   // Sends this lane's shard's batches from `batcher`, oldest first, while the in-flight bounds
   // allow, then writes them (one write): what an event loop does at the end of an iteration.
-  void SendFrom(Batcher& batcher);
+  // With `write` false the frames are only queued: the caller writes Unwritten() itself (the
+  // RESP loop, in the io_uring submission that sends its replies) and reports Wrote().
+  void SendFrom(Batcher& batcher, bool write = true);
+
+  // The socket and the queued bytes not yet written (empty while the lane is down), for a
+  // caller that writes them itself: valid until the next call on the lane.
+  int fd() const { return fd_; }
+  std::string_view Unwritten() const;
+  // The outcome of sending Unwritten() elsewhere with MSG_DONTWAIT: bytes written, or -errno.
+  // What is left is written later as after Flush() (EPOLLOUT); an error ends the lane.
+  void Wrote(int result);
 
   // Handles an epoll event for this lane's socket.
   void OnEvent(uint32_t events);
@@ -95,6 +106,8 @@ class LinkLane {
   void Close(const std::string& why);
   void HandleFrame(const link::FrameHeader& header, std::string_view payload);
   void UpdateInterest();
+  // After a write: recycles the drained buffer and arms EPOLLOUT while bytes remain.
+  void AfterWrite();
 
   Options options_;
   int epoll_fd_;

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -209,6 +210,59 @@ TEST_F(LinkLaneTest, AResultOutOfOrderOrARefusalEndsTheLane) {
   RunUntil([&] { return !lane_->connected(); });
   SendOne("c", &results);
   EXPECT_NE(results.back().message().find("refused"), std::string::npos) << results.back().message();
+}
+
+// The RESP loop writes the lane's frames itself, in its socket batch (IoLoop::FlushReady):
+// Unwritten() is what is queued, Wrote() takes send(2)'s outcome. A short write leaves the
+// rest for later, EAGAIN changes nothing, an error ends the lane like a failed write().
+TEST_F(LinkLaneTest, FramesWrittenByTheCallerArriveWholeAndAFailedWriteEndsTheLane) {
+  std::vector<v1::OpResult> results;
+  Batch first;
+  first.request = std::make_unique<v1::BatchRequest>();
+  first.request->add_ops()->set_key("a");
+  first.done.push_back([&results](v1::OpResult& r) { results.push_back(r); });
+  lane_->Send(std::move(first));  // connects; HELLO and the batch are queued, not written
+  const std::string queued(lane_->Unwritten());
+  ASSERT_GT(queued.size(), 10u);
+  ASSERT_GE(lane_->fd(), 0);
+  // A short write (3 bytes), then EAGAIN, then the rest.
+  ASSERT_EQ(send(lane_->fd(), queued.data(), 3, MSG_DONTWAIT | MSG_NOSIGNAL), 3);
+  lane_->Wrote(3);
+  EXPECT_EQ(lane_->Unwritten(), queued.substr(3));
+  lane_->Wrote(-EAGAIN);
+  EXPECT_EQ(lane_->Unwritten(), queued.substr(3));
+  const std::string rest(lane_->Unwritten());
+  ASSERT_EQ(send(lane_->fd(), rest.data(), rest.size(), MSG_DONTWAIT | MSG_NOSIGNAL),
+            static_cast<ssize_t>(rest.size()));
+  lane_->Wrote(static_cast<int>(rest.size()));
+  EXPECT_TRUE(lane_->Unwritten().empty());
+  AcceptLane();  // reads HELLO: the bytes arrived whole and in order
+  link::FrameHeader header;
+  std::string payload;
+  ASSERT_TRUE(ReadFrame(&header, &payload));
+  EXPECT_EQ(header.type, link::FrameType::kBatch);
+  EXPECT_EQ(header.seq, 1u);
+  Welcome();
+  Reply(link::FrameType::kResult, 1, Result("one"));
+  RunUntil([&] { return results.size() == 1; });
+  EXPECT_EQ(results[0].value(), "one");
+
+  // A failed send: the lane ends and what is in flight fails with "unavailable".
+  SendOne("b", &results);  // written by the lane itself (Flush)
+  Batch third;
+  third.request = std::make_unique<v1::BatchRequest>();
+  third.request->add_ops()->set_key("c");
+  third.done.push_back([&results](v1::OpResult& r) { results.push_back(r); });
+  lane_->Send(std::move(third));
+  EXPECT_FALSE(lane_->Unwritten().empty());
+  lane_->Wrote(-EPIPE);
+  ASSERT_EQ(results.size(), 3u);
+  for (size_t i = 1; i < 3; ++i) {
+    EXPECT_EQ(results[i].reason(), v1::OpResult::SHARD_UNAVAILABLE);
+    EXPECT_NE(results[i].message().find("Broken pipe"), std::string::npos) << results[i].message();
+  }
+  EXPECT_FALSE(lane_->connected());
+  EXPECT_TRUE(lane_->Unwritten().empty());
 }
 
 }  // namespace
