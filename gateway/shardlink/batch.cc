@@ -136,6 +136,7 @@ Batch Batcher::Take(uint32_t shard) {
     q.next = Batch();
   }
   q.sent_observed = ObservedRevision();
+  q.taken = true;
   batch.request->set_observed_revision(q.sent_observed);
   return batch;
 }
@@ -149,13 +150,16 @@ bool Batcher::WantsNudge() const {
 }
 
 void Batcher::NudgeIdleShards(int64_t now_ns) {
-  constexpr int64_t kNudgeIntervalNs = 1'000'000;
   const uint64_t observed = ObservedRevision();
   for (uint32_t shard = 0; shard < queues_.size(); ++shard) {
     Queue& q = queues_[shard];
+    if (q.taken) {
+      q.taken = false;
+      q.last_sent_ns = now_ns;
+    }
     if (q.sent_observed >= observed || HasBatch(shard)) continue;
-    if (now_ns - q.last_nudge_ns < kNudgeIntervalNs) continue;
-    q.last_nudge_ns = now_ns;
+    if (now_ns - q.last_sent_ns < kNudgeIntervalNs) continue;
+    q.last_sent_ns = now_ns;
     Add(shard, [](v1::OpResult&) {})->set_type(v1::Op::PING);
   }
 }

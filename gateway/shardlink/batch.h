@@ -132,8 +132,13 @@ class Batcher {
   // only; a busy shard whose clock runs ahead of wall time (more than one mutation per ms)
   // would then have its watch events held back for as long as that lead. So a shard with
   // nothing to send gets a PING op once ObservedRevision() has moved past what it was last
-  // sent, at most once per ms (`now_ns`: absl::GetCurrentTimeNanos()). Call before sending.
+  // sent and it has been sent nothing (batch or PING) for kNudgeIntervalNs: a shard that gets
+  // batches learns the revision from them, and PINGs to it would only cost wake-ups (one
+  // client's SETs spread over two shards drew a PING per ms and shard). `now_ns`:
+  // absl::GetCurrentTimeNanos(), of each loop iteration while WantsNudge(); a batch taken
+  // since the previous call counts as sent at `now_ns`. Call before sending.
   void NudgeIdleShards(int64_t now_ns);
+  static constexpr int64_t kNudgeIntervalNs = 1'000'000;
   // Whether NudgeIdleShards would add anything (no clock read needed when not).
   bool WantsNudge() const;
 
@@ -144,7 +149,8 @@ class Batcher {
     std::unique_ptr<v1::BatchRequest> spare;
     std::vector<std::vector<OpDone>> spare_done;  // empty, with capacity (GiveDoneStorage)
     uint64_t sent_observed = 0;  // the observed_revision of the last batch taken
-    int64_t last_nudge_ns = 0;
+    bool taken = false;          // a batch was taken since NudgeIdleShards last looked
+    int64_t last_sent_ns = 0;    // when NudgeIdleShards last saw a batch taken (or nudged)
   };
   std::vector<Queue> queues_;
 };

@@ -114,5 +114,48 @@ TEST(BatcherTest, DoneStorageIsReusedForTheNextBatches) {
   EXPECT_EQ(batcher.Take(0).done.size(), 1u);
 }
 
+// Idle-shard nudges (ARCHITECTURE.md §6): a shard owed the observed revision gets a PING
+// carrying it once it has been sent nothing for kNudgeIntervalNs; one that gets batches is
+// left alone (the batches carry the revision).
+TEST(BatcherTest, OnlyAShardSentNothingForAnIntervalIsNudged) {
+  constexpr int64_t kMs = 1'000'000;
+  Batcher batcher(2);
+  ObserveRevision(ObservedRevision() + 10);
+  const uint64_t observed = ObservedRevision();
+  int64_t now = 1'000 * kMs;
+  // Both owed, both idle for long: both nudged, with the revision.
+  ASSERT_TRUE(batcher.WantsNudge());
+  batcher.NudgeIdleShards(now);
+  for (uint32_t shard = 0; shard < 2; ++shard) {
+    ASSERT_TRUE(batcher.HasBatch(shard)) << shard;
+    Batch ping = batcher.Take(shard);
+    ASSERT_EQ(ping.request->ops_size(), 1);
+    EXPECT_EQ(ping.request->ops(0).type(), v1::Op::PING);
+    EXPECT_EQ(ping.request->observed_revision(), observed);
+  }
+  EXPECT_FALSE(batcher.WantsNudge());
+  // Shard 0 is sent a batch every 0.3 ms, and its answers move the revision on. Between its
+  // batches it is owed (its last batch carried the revision before its own answer), yet it is
+  // never nudged: it is not idle. Shard 1, sent nothing but PINGs, is nudged 1 ms after the
+  // loop last saw a PING taken for it (steps 5 and 10), never twice within 1 ms.
+  std::vector<int> nudge_steps;
+  for (int step = 1; step <= 10; ++step) {
+    batcher.Add(0, [](v1::OpResult&) {})->set_type(v1::Op::GET);
+    Batch to_0 = batcher.Take(0);
+    ObserveRevision(ObservedRevision() + 1);  // shard 0's answer
+    now += 3 * kMs / 10;
+    ASSERT_TRUE(batcher.WantsNudge()) << step;
+    batcher.NudgeIdleShards(now);
+    EXPECT_FALSE(batcher.HasBatch(0)) << "shard 0 nudged at step " << step;
+    if (batcher.HasBatch(1)) {
+      Batch ping = batcher.Take(1);
+      EXPECT_EQ(ping.request->ops(0).type(), v1::Op::PING);
+      EXPECT_EQ(ping.request->observed_revision(), ObservedRevision());
+      nudge_steps.push_back(step);
+    }
+  }
+  EXPECT_EQ(nudge_steps, (std::vector<int>{5, 10}));
+}
+
 }  // namespace
 }  // namespace beyondkv::shardlink
