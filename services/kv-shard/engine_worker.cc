@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/process.h"
 #include "services/kv-shard/op_table.h"
@@ -321,12 +322,19 @@ void EngineWorker::AdvanceBatch() {
   }
   PublishChanges();
   const uint64_t high_revision = engine_->LastRevision();
+  int64_t ops = 0;
   for (Call& call : batch_.calls) {
+    ops += call.request->ops_size();
+    // MGET/MPUT/MDELETE/MEXISTS carry a shard's keys in one op.
+    for (const Op& op : call.request->ops()) ops += op.keys_size();
     call.response->set_high_revision(high_revision);
     call.done();
   }
   batch_.calls.clear();
   if (link_ != nullptr) link_->Flush();  // one write per lane for the whole batch
+  if (ops > kLargeBatchOps) {
+    last_large_batch_ms_.store(absl::ToUnixMillis(absl::Now()), std::memory_order_relaxed);
+  }
   batch_.phase = Batch::Phase::kIdle;
 }
 

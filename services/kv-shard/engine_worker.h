@@ -20,6 +20,7 @@
 #ifndef BEYONDKV_SERVICES_KV_SHARD_ENGINE_WORKER_H_
 #define BEYONDKV_SERVICES_KV_SHARD_ENGINE_WORKER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -73,6 +74,13 @@ class EngineWorker {
   // Applies whatever is queued, syncs every log, and joins the engine thread.
   void Stop();
 
+  // When (ms since the epoch) the engine thread last finished a batch of more than
+  // kLargeBatchOps ops and keys of multi-key ops (0: never): such a batch frees, at once, memory that glibc keeps in
+  // the engine thread's arena. The shard's main thread then returns it to the system
+  // (memory_release.h) for a while after, and does not walk a large arena otherwise. Any thread.
+  int64_t last_large_batch_ms() const { return last_large_batch_ms_.load(std::memory_order_relaxed); }
+  static constexpr int kLargeBatchOps = 65536;
+
  private:
   using Call = ShardCall;
 
@@ -118,6 +126,7 @@ class EngineWorker {
   Batch batch_;                             // engine thread only
   std::thread thread_;
   uint64_t ops_executed_ = 0;  // engine thread only
+  std::atomic<int64_t> last_large_batch_ms_{0};
   // Adaptive scheduling (SetAdaptiveScheduling); engine thread only after Start().
   void AdaptScheduling(int64_t apply_ns);
   bool adaptive_sched_ = false;
