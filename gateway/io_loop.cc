@@ -430,7 +430,9 @@ void IoLoop::FlushReady() {
         batch_conns_.push_back(next);
       }
       socket_batch_->Run();
-      for (size_t op = 0; op < lane_ops; ++op) lanes_to_write_[op]->Wrote(socket_batch_->result(op));
+      for (size_t op = 0; op < lane_ops; ++op) {
+        lanes_to_write_[op]->Wrote(socket_batch_->result(op));
+      }
       lanes_to_write_.clear();
       for (size_t op = 0; op < batch_conns_.size(); ++op) {
         const std::shared_ptr<Connection>& conn = flushing_[batch_conns_[op]];
