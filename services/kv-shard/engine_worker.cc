@@ -262,6 +262,8 @@ void EngineWorker::StartBatch(std::vector<Call> calls) {
   for (const Call& call : batch_.calls) {
     for (const Op& op : call.request->ops()) AddReadAheadKeys(op, &keys);
   }
+  // MGET/MPUT/MDELETE/MEXISTS list one read-ahead key per key of their single op.
+  batch_.large = keys.size() > kLargeBatchKeys;
   if (keys.empty()) {
     batch_.reads_done = true;
   } else {
@@ -322,17 +324,13 @@ void EngineWorker::AdvanceBatch() {
   }
   PublishChanges();
   const uint64_t high_revision = engine_->LastRevision();
-  int64_t ops = 0;
   for (Call& call : batch_.calls) {
-    ops += call.request->ops_size();
-    // MGET/MPUT/MDELETE/MEXISTS carry a shard's keys in one op.
-    for (const Op& op : call.request->ops()) ops += op.keys_size();
     call.response->set_high_revision(high_revision);
     call.done();
   }
   batch_.calls.clear();
   if (link_ != nullptr) link_->Flush();  // one write per lane for the whole batch
-  if (ops > kLargeBatchOps) {
+  if (batch_.large) {
     last_large_batch_ms_.store(absl::ToUnixMillis(absl::Now()), std::memory_order_relaxed);
   }
   batch_.phase = Batch::Phase::kIdle;

@@ -75,14 +75,14 @@ class EngineWorker {
   void Stop();
 
   // When (ms since the epoch) the engine thread last finished a batch of more than
-  // kLargeBatchOps ops and keys of multi-key ops (0: never). Such a batch frees, at once,
+  // kLargeBatchKeys keys (those its read-ahead lists; 0: never). Such a batch frees, at once,
   // memory that glibc keeps in the engine thread's arena; the shard's main thread then returns
   // it to the system (memory_release.h) for a while after, and does not walk a large arena
   // otherwise. Any thread.
   int64_t last_large_batch_ms() const {
     return last_large_batch_ms_.load(std::memory_order_relaxed);
   }
-  static constexpr int kLargeBatchOps = 65536;
+  static constexpr size_t kLargeBatchKeys = 65536;
 
  private:
   using Call = ShardCall;
@@ -95,6 +95,7 @@ class EngineWorker {
     bool reads_done = false;
     bool commit_done = false;
     absl::Status commit_status;
+    bool large = false;  // over kLargeBatchKeys keys (last_large_batch_ms)
   };
 
   void Loop();
