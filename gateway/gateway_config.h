@@ -31,6 +31,9 @@ struct GatewayConfig {
   // or "syscalls" (a read() and a write() per connection). "batched" falls back to
   // "syscalls" where io_uring is unavailable.
   std::string socket_io = "batched";
+  // The longest an I/O loop polls for events before it sleeps in epoll_wait, in µs
+  // (adaptive, yielding the CPU between checks: common/idle_poll.h); 0 = never.
+  int64_t idle_poll_us = 200;
 };
 
 }  // namespace beyondkv::gateway

@@ -50,7 +50,8 @@ IoLoop::IoLoop(GatewayShared* shared, int listen_fd)
       listen_fd_(listen_fd),
       epoll_(kWakeTag),
       batcher_(static_cast<uint32_t>(shared->shards.size())),
-      grpc_in_flight_(shared->shards.size(), false) {
+      grpc_in_flight_(shared->shards.size(), false),
+      idle_poll_(absl::Microseconds(shared->config.idle_poll_us)) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLEXCLUSIVE;
   ev.data.u64 = kListenTag;
@@ -116,7 +117,7 @@ void IoLoop::Run() {
     if (batcher_.WantsNudge() && (timeout_ms < 0 || timeout_ms > 1)) timeout_ms = 1;
     // Paused connections that may go on: look at them without waiting.
     if (!resume_.empty()) timeout_ms = 0;
-    int n = epoll_wait(epoll_.fd(), events, 256, timeout_ms);
+    int n = idle_poll_.Wait(epoll_.fd(), events, 256, timeout_ms);
     if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;

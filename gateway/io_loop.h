@@ -28,6 +28,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/idle_poll.h"
 #include "common/socket_batch.h"
 #include "common/wakeable_epoll.h"
 #include "gateway/command_stats.h"
@@ -188,6 +189,7 @@ class IoLoop {
   shardlink::Batcher batcher_;
   std::vector<std::unique_ptr<shardlink::LinkLane>> lanes_;  // link transport: one per shard
   std::vector<bool> grpc_in_flight_;                         // gRPC transport: per shard
+  IdlePoll idle_poll_;  // polling before epoll_wait (GatewayConfig::idle_poll_us)
   std::vector<std::shared_ptr<Connection>> ready_;  // connections with replies to write
   std::vector<std::shared_ptr<Connection>> resume_;  // paused connections that may go on
   std::vector<std::unique_ptr<OpSlot>> free_slots_;

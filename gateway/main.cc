@@ -89,6 +89,11 @@ int main(int argc, char** argv) {
       ->envname("KV_SOCKET_IO")
       ->capture_default_str()
       ->check(CLI::IsMember({"batched", "syscalls"}));
+  app.add_option("--idle-poll-us", config.idle_poll_us,
+                 "the longest an I/O loop polls for events before it sleeps, in µs (adaptive, "
+                 "yielding the CPU between checks: common/idle_poll.h); 0 = never")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   app.add_option("--requirepass", config.requirepass, "password clients must AUTH with")
       ->envname("KV_REQUIREPASS");
   CLI11_PARSE(app, argc, argv);

@@ -163,6 +163,13 @@ int main(int argc, char** argv) {
                  "apply, such as MGETs of many keys, runs normal)")
       ->envname("KV_SHARD_SCHED_POLICY")->capture_default_str()
       ->check(CLI::IsMember({"adaptive", "batch", "normal"}));
+  app.add_option("--idle-poll-us", options.idle_poll_us,
+                 "the longest a shard's engine thread or a RESP gateway loop polls for work "
+                 "before it sleeps, in µs: adaptive per thread, yielding the CPU between "
+                 "checks; saves a wake-up per hop for clients that wait for each reply "
+                 "(docs/benchmarks.md); 0 = never poll")
+      ->envname("KV_IDLE_POLL_US")->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   app.add_option("--requirepass", options.requirepass,
                  "password clients must give with AUTH; empty = none")
       ->envname("KV_REQUIREPASS")->capture_default_str();

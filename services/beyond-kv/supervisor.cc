@@ -186,6 +186,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
         absl::StrCat("--max-value-bytes=", options.max_value_bytes),
         absl::StrCat("--memory-bytes=", options.memory_bytes / s),
         absl::StrCat("--sched-policy=", options.shard_sched_policy),
+        absl::StrCat("--idle-poll-us=", options.idle_poll_us),
     };
     shard.command.env = shard_env;
     shard.socket_path = socket;
@@ -212,6 +213,7 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
       absl::StrCat("--fsync=", options.fsync),
       absl::StrCat("--shard-transport=", options.shard_transport),
       absl::StrCat("--socket-io=", options.socket_io),
+      absl::StrCat("--idle-poll-us=", options.idle_poll_us),
   };
   resp.command.env = gateway_env;
   resp.serves_on = gateway_endpoint.ToString();

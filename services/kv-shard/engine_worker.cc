@@ -83,7 +83,7 @@ void EngineWorker::WaitForRequests(absl::Duration wait) {
   epoll_event events[64];
   const int timeout_ms =
       static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
-  const int n = epoll_wait(epoll_.fd(), events, 64, timeout_ms);
+  const int n = idle_poll_.Wait(epoll_.fd(), events, 64, timeout_ms);
   if (n < 0 && errno != EINTR) PLOG(FATAL) << "epoll_wait";
   for (int i = 0; i < n; ++i) {
     const uint64_t tag = events[i].data.u64;

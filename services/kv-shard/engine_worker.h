@@ -34,6 +34,7 @@
 #include "proto/shard.pb.h"
 #include "services/kv-shard/link_server.h"
 #include "services/kv-shard/sched_adapter.h"
+#include "common/idle_poll.h"
 #include "services/kv-shard/shard_call.h"
 #include "services/kv-shard/watcher.h"
 
@@ -56,6 +57,10 @@ class EngineWorker {
   // long its batches take to apply (sched_adapter.h); one system call per switch. Call before
   // Start().
   void SetAdaptiveScheduling(bool on) { adaptive_sched_ = on; }
+
+  // The longest the engine thread polls for requests before it blocks (common/idle_poll.h);
+  // 0 = never polls. Call before Start().
+  void SetIdlePoll(absl::Duration max) { idle_poll_ = IdlePoll(max); }
 
   // Starts the engine thread.
   void Start();
@@ -124,6 +129,7 @@ class EngineWorker {
   std::unique_ptr<engine::Engine> engine_;  // engine thread only
   std::unique_ptr<engine::Uring> ring_;     // engine thread only; null: blocking I/O
   WakeableEpoll epoll_;  // woken by Submit, AddWatcher, CloseWatchers, Stop
+  IdlePoll idle_poll_{absl::ZeroDuration()};  // engine thread only after Start()
   LinkServerOptions link_options_;
   int link_listen_fd_ = -1;             // until the engine thread takes it over
   std::unique_ptr<LinkServer> link_;    // engine thread only

@@ -58,6 +58,12 @@ int main(int argc, char** argv) {
                  "its batches take long to apply: sched_adapter.h)")
       ->capture_default_str()
       ->check(CLI::IsMember({"adaptive", "batch", "normal"}));
+  int64_t idle_poll_us = 200;
+  app.add_option("--idle-poll-us", idle_poll_us,
+                 "the longest the engine thread polls for requests before it sleeps, in µs "
+                 "(adaptive, yielding the CPU between checks: common/idle_poll.h); 0 = never")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10000));
   CLI11_PARSE(app, argc, argv);
   if (shard_id >= shard_count) {
     std::cerr << "--shard-id must be below --shard-count\n";
@@ -98,6 +104,7 @@ int main(int argc, char** argv) {
   }
   options.link_socket_path = link_socket_path;
   options.adaptive_scheduling = sched_policy == "adaptive" && under_batch;
+  options.idle_poll = absl::Microseconds(idle_poll_us);
   LOG(INFO) << "starting shard " << shard_id << "/" << shard_count << " in " << options.shard_dir
             << " (fsync " << fsync << ")";
   absl::Status status = beyondkv::shard::RunShardServer(options);

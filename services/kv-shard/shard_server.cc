@@ -82,6 +82,7 @@ absl::Status RunShardServer(const ShardServerOptions& options) {
   }
   EngineWorker worker(std::move(*opened));
   worker.SetAdaptiveScheduling(options.adaptive_scheduling);
+  worker.SetIdlePoll(options.idle_poll);
   if (!options.link_socket_path.empty()) {
     absl::StatusOr<int> link_fd = LinkServer::Listen(options.link_socket_path);
     if (!link_fd.ok()) return link_fd.status();

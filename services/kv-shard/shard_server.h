@@ -27,6 +27,8 @@ struct ShardServerOptions {
   std::string link_socket_path;
   // EngineWorker::SetAdaptiveScheduling (for a shard started under SCHED_BATCH).
   bool adaptive_scheduling = false;
+  // EngineWorker::SetIdlePoll: how long the engine thread polls before it blocks; 0 = never.
+  absl::Duration idle_poll = absl::ZeroDuration();
 };
 
 // Opens the engine (recovery), serves the shard link (when a path is set) and gRPC on their
