@@ -28,13 +28,13 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/idle_poll.h"
 #include "common/wakeable_epoll.h"
 #include "engine/engine.h"
 #include "engine/uring.h"
 #include "proto/shard.pb.h"
 #include "services/kv-shard/link_server.h"
 #include "services/kv-shard/sched_adapter.h"
-#include "common/idle_poll.h"
 #include "services/kv-shard/shard_call.h"
 #include "services/kv-shard/watcher.h"
 
