@@ -37,6 +37,8 @@ class IdlePoll {
  public:
   // The smallest window polling grows to from 0 (KVM's halt_poll_ns_grow_start).
   static constexpr absl::Duration kGrowStart = absl::Microseconds(10);
+  // The default maximum of the servers' --idle-poll-us, in µs (KVM's default halt_poll_ns).
+  static constexpr int64_t kDefaultMaxUs = 200;
 
   // Polls for at most `max` before blocking; `max` <= 0 never polls (Wait is epoll_wait).
   explicit IdlePoll(absl::Duration max);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/idle_poll.h"
 #include "gateway/output_budget.h"
 
 namespace beyondkv::gateway {
@@ -33,7 +34,7 @@ struct GatewayConfig {
   std::string socket_io = "batched";
   // The longest an I/O loop polls for events before it sleeps in epoll_wait, in µs
   // (adaptive, yielding the CPU between checks: common/idle_poll.h); 0 = never.
-  int64_t idle_poll_us = 200;
+  int64_t idle_poll_us = IdlePoll::kDefaultMaxUs;
 };
 
 }  // namespace beyondkv::gateway

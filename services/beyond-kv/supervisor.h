@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/idle_poll.h"
 
 namespace beyondkv::services {
 
@@ -42,7 +43,7 @@ struct SupervisorOptions {
   std::string shard_sched_policy = "adaptive";  // adaptive | batch | normal, for the shards
   // The longest the shards' engine threads and the RESP gateway's loops poll for work before
   // they sleep, in µs (common/idle_poll.h); 0 = never. Passed to both.
-  int64_t idle_poll_us = 200;
+  int64_t idle_poll_us = IdlePoll::kDefaultMaxUs;
   // Password for AUTH; "" = none. Handed to the RESP gateway as KV_REQUIREPASS in its
   // environment, never on a command line; no other child sees it.
   std::string requirepass;

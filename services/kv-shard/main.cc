@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "common/idle_poll.h"
 #include "common/logging.h"
 #include "common/process.h"
 #include "common/socket_paths.h"
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
                  "its batches take long to apply: sched_adapter.h)")
       ->capture_default_str()
       ->check(CLI::IsMember({"adaptive", "batch", "normal"}));
-  int64_t idle_poll_us = 200;
+  int64_t idle_poll_us = beyondkv::IdlePoll::kDefaultMaxUs;
   app.add_option("--idle-poll-us", idle_poll_us,
                  "the longest the engine thread polls for requests before it sleeps, in µs "
                  "(adaptive, yielding the CPU between checks: common/idle_poll.h); 0 = never")
