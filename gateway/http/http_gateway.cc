@@ -359,7 +359,17 @@ void HttpGateway::ServeReadyz(httplib::Response& res) {
 
 void HttpGateway::ServeMetrics(httplib::Response& res) {
   std::string text = metrics_.RenderHttp();
-  text += HttpMetrics::RenderShards(shards_->Broadcast(v1::Op::STATS, 0, kStatsDeadlineMs));
+  std::vector<absl::StatusOr<v1::OpResult>> stats =
+      shards_->Broadcast(v1::Op::STATS, 0, kStatsDeadlineMs);
+  // beyondkv_shard_up says a shard is down; the log says why.
+  for (size_t i = 0; i < stats.size(); ++i) {
+    if (!stats[i].ok()) {
+      LOG(WARNING) << "metrics: shard " << i << " did not answer STATS: " << stats[i].status();
+    } else if (stats[i]->code() != v1::OpResult::OK) {
+      LOG(WARNING) << "metrics: shard " << i << " answered STATS with " << stats[i]->message();
+    }
+  }
+  text += HttpMetrics::RenderShards(stats);
   res.status = 200;
   res.set_content(std::move(text), "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -107,8 +107,8 @@ done
 if [ "$ready" = "200 ready" ]; then ok "/readyz answers 200 ready ($(( $(date +%s) - start )) s)"; else ko "/readyz answers 200 ready" "got [$ready]; $(tail -5 "$work/log/server.log")"; fi
 got=$(redis-cli -p "$KV_RESP_PORT" -a "$password" --no-auth-warning SET k8s ok 2>&1; redis-cli -p "$KV_RESP_PORT" -a "$password" --no-auth-warning GET k8s 2>&1; redis-cli -p "$KV_RESP_PORT" GET k8s 2>&1)
 if [ "$got" = "$(printf 'OK\nok\nNOAUTH Authentication required.')" ]; then ok "RESP on KV_RESP_PORT with the Secret's password (and NOAUTH without)"; else ko "RESP on KV_RESP_PORT with the Secret's password" "$got"; fi
-m1=$(http "$KV_HTTP_PORT" /metrics); m2=$(http "$KV_HTTP_PORT" /metrics "$token")
-if [ "${m1%% *}" = 401 ] && [ "${m2%% *}" = 200 ] && echo "$m2" | grep -q '^beyondkv_shard_up{shard="1"} 1'; then ok "/metrics: 401 without the token, 200 with it, both shards up"; else ko "/metrics with the Secret's token" "${m1:0:80} / ${m2:0:200}"; fi
+m1=$(http "$KV_HTTP_PORT" /metrics); t_m2=$(date +%s%N); m2=$(http "$KV_HTTP_PORT" /metrics "$token"); t_m2=$(( ($(date +%s%N) - t_m2) / 1000000 ))
+if [ "${m1%% *}" = 401 ] && [ "${m2%% *}" = 200 ] && echo "$m2" | grep -q '^beyondkv_shard_up{shard="1"} 1'; then ok "/metrics: 401 without the token, 200 with it, both shards up"; else ko "/metrics with the Secret's token" "${m1:0:80} / ${m2:0:80} ... $(echo "$m2" | grep -E '^beyondkv_shard_up' | tr '\n' ' ')(${t_m2} ms); log: $(grep -E 'metrics:|kv-shard|link|^[EWF][0-9]' "$work/log/server.log" | tail -12)"; fi
 if grep -q "io_uring unavailable" "$work/log/server.log" || ! grep -q "kv-shard\[1\]" "$work/log/server.log"; then ko "shards use io_uring" "$(grep -E 'io_uring|kv-shard' "$work/log/server.log" | head -3)"; else ok "shards use io_uring (no 'io_uring unavailable' in their log)"; fi
 owner=$(stat -c '%u %a' "$data/run" 2>&1)
 if [ "$mode" = fallback ] || [ "$owner" = "10001 700" ]; then ok "$data/run (sockets) created by uid 10001, mode 0700 ($owner)"; else ko "$data/run created by uid 10001, mode 0700" "$owner"; fi
