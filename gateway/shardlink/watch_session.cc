@@ -121,6 +121,7 @@ WatchSession::~WatchSession() { Cancel(); }
 void WatchSession::Start(const std::vector<ShardClient*>& clients,
                          const std::vector<v1::WatchRequest>& requests) {
   for (size_t i = 0; i < states_.size(); ++i) {
+    states_[i].client = clients[i];
     auto stream = std::make_shared<Stream>(post_, weak_from_this(), i, states_[i].shard);
     streams_.push_back(stream);
     stream->Begin(clients[i], requests[i], stream);
@@ -202,6 +203,46 @@ void WatchSession::Release() {
     ready.set_revision(floor);
     sink_(ready);
   }
+  if (cancelled_) return;
+  // What still waits: the newest event held back, and the end of the replays before `ready`.
+  uint64_t waiting = 0;
+  for (const ShardState& state : states_) {
+    if (!state.pending.empty()) waiting = std::max(waiting, state.pending.back().revision());
+  }
+  if (all_ready && !ready_sent_) waiting = std::max(waiting, replayed_up_to);
+  if (waiting > floor) AskForWatermarks(waiting);
+}
+
+void WatchSession::AskForWatermarks(uint64_t revision) {
+  for (size_t i = 0; i < states_.size(); ++i) {
+    ShardState& state = states_[i];
+    if (state.watermark >= revision || state.asked >= revision || state.asking ||
+        state.client == nullptr) {
+      continue;
+    }
+    state.asking = true;
+    state.asked = revision;
+    auto request = std::make_unique<v1::BatchRequest>();
+    request->set_observed_revision(revision);
+    request->add_ops()->set_type(v1::Op::PING);
+    // The answer only says the watermark is on its way (it comes on the Watch stream, after
+    // the batch); a failed request is not retried for this revision: a shard that is down
+    // ends its stream too, and a slow one still sends its 100 ms tick.
+    state.client->Execute(
+        std::move(request),
+        [post = post_, session = weak_from_this(), i](const grpc::Status&, v1::BatchResponse*) {
+          post(0, [session, i] {
+            if (auto s = session.lock()) s->OnAsked(i);
+          });
+        },
+        kAskDeadlineMs);
+  }
+}
+
+void WatchSession::OnAsked(size_t index) {
+  if (cancelled_) return;
+  states_[index].asking = false;
+  Release();  // events that arrived meanwhile may need a higher watermark
 }
 
 }  // namespace beyondkv::shardlink

@@ -6,6 +6,13 @@
 // shards; a client that reconnects with SINCE = the last revision it saw misses nothing and
 // sees nothing twice. `ready` is pushed once every shard has finished its replay.
 //
+// A shard's watermark moves with its own mutations and, idle, only with its 100 ms tick and
+// wall time (a busy shard's revisions run ahead of wall time). So when events wait for
+// shards whose watermark is below them, the session asks each such shard for a watermark
+// (a PING batch whose observed_revision is the highest revision waiting: the shard's clock
+// moves past it and the watermark it sends after that batch releases the events), with at
+// most one request in flight per shard. The cost of a watch is then per event, not per tick.
+//
 // Thread contract: created, fed and cancelled on one owner thread (the RESP connection's
 // IoLoop, or an HTTP handler's thread); the gRPC stream callbacks only hand events to that
 // thread through the `post` function given at construction.
@@ -65,11 +72,19 @@ class WatchSession : public std::enable_shared_from_this<WatchSession> {
     uint64_t watermark = 0;
     bool ready = false;
     uint64_t ready_revision = 0;  // the shard's watermark at its READY: its replay ends there
+    ShardClient* client = nullptr;
+    uint64_t asked = 0;   // the highest revision this shard was asked a watermark for
+    bool asking = false;  // a request is in flight
   };
 
   void OnEvent(size_t index, v1::WatchEvent event);
   void OnStreamEnd(size_t index, const absl::Status& error);
   void Release();
+  // Asks every shard whose watermark is below `revision` (and that was not asked for it
+  // already, nor has a request in flight) for a watermark at or above it.
+  void AskForWatermarks(uint64_t revision);
+  void OnAsked(size_t index);
+  static constexpr int64_t kAskDeadlineMs = 5000;
 
   WeighedPost post_;
   Sink sink_;

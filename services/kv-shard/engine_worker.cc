@@ -19,11 +19,13 @@ using v1::Op;
 using v1::OpResult;
 
 // How often an idle engine thread wakes up for periodic work (the everysec fdatasync, the
-// expiry sweep). With watchers it wakes every 1 ms: the gateway releases an event only once
-// every shard's watermark has passed it, so the idle shards' tick is the push latency
-// (5 ms gave a p50 of 4.2 ms, 1 ms gives 0.4 ms; docs/benchmarks.md).
+// expiry sweep) and, with watchers, to send them a watermark. A watch session that holds
+// another shard's events back does not wait for this tick: it asks the shard (a PING batch
+// whose observed_revision is the revision it waits for; shardlink::WatchSession), and the
+// watermark sent after that batch releases them. Replay slices and background work
+// (reclaim, hint files) advance every kBusyInterval while they have work.
 constexpr absl::Duration kIdleWakeup = absl::Milliseconds(100);
-constexpr absl::Duration kWatermarkInterval = absl::Milliseconds(1);
+constexpr absl::Duration kBusyInterval = absl::Milliseconds(1);
 
 // Submission slots of the engine thread's io_uring (a batch's reads beyond this are
 // submitted in several rounds), and how long one wait for completions lasts before the
@@ -166,12 +168,11 @@ void EngineWorker::Loop() {
       if (batch_.phase != Batch::Phase::kIdle) continue;
       // Done: the duties between batches below, then the next batch.
     } else {
-      const bool watching = !watchers_.empty() || !replaying_.empty();
-      // Reclaim and hint files advance in 2 ms slices between batches: while they have work,
-      // take the next slice after 1 ms instead of the idle interval (an idle shard then
-      // reclaims at about 2/3 of a core instead of 2%).
+      // Replays, reclaim and hint files advance in 2 ms slices between batches: while they
+      // have work, take the next slice after 1 ms instead of the idle interval (an idle shard
+      // then reclaims at about 2/3 of a core instead of 2%).
       const absl::Duration wait =
-          watching || engine_->background_pending() ? kWatermarkInterval : kIdleWakeup;
+          !replaying_.empty() || engine_->background_pending() ? kBusyInterval : kIdleWakeup;
       bool has_work;
       {
         absl::MutexLock lock(&mu_);
