@@ -319,9 +319,14 @@ class Engine {
   // Background duties, each bounded to a small time budget so requests are not stalled.
   // Call on the engine thread between batches (nothing staged), at least every 100 ms: the
   // everysec fdatasync, an incremental sweep of expired keys, hint files for sealed
-  // segments, and reclaim steps when due. Errors are I/O failures (already logged); the
-  // engine stays usable and the work is retried at later calls.
-  virtual absl::Status RunBackgroundWork() = 0;
+  // segments, and reclaim steps when due. `budget` bounds the time of the sweep, reclaim and
+  // hint files together (the fdatasync is not counted; each duty still makes some progress
+  // when it is spent). Errors are I/O failures (already logged); the engine stays usable and
+  // the work is retried at later calls.
+  virtual absl::Status RunBackgroundWork(absl::Duration budget) = 0;
+  absl::Status RunBackgroundWork() { return RunBackgroundWork(kBackgroundBudget); }
+  // The default budget of one call.
+  static constexpr absl::Duration kBackgroundBudget = absl::Milliseconds(2);
 
   // Whether RunBackgroundWork() has work waiting (reclaim, hint files): the owner should call
   // it again soon rather than after its idle interval.

@@ -35,10 +35,16 @@ bool IsKnownType(uint8_t type) {
 
 }  // namespace
 
+HintBuilder::HintBuilder() : file_(kHintHeaderSize, '\0') {}
+
+size_t HintBuilder::buffered_bytes() const { return file_.size() - kHintHeaderSize; }
+
+void HintBuilder::Reserve(size_t bytes) { file_.reserve(kHintHeaderSize + bytes + kHintTrailerSize); }
+
 void HintBuilder::Add(const ScannedRecord& record) {
-  const size_t start = entries_.size();
-  entries_.resize(start + kHintEntryHeaderSize);
-  char* e = entries_.data() + start;
+  const size_t start = file_.size();
+  file_.resize(start + kHintEntryHeaderSize);
+  char* e = file_.data() + start;
   e[kTypeOffset] = static_cast<char>(record.type);
   e[1] = e[2] = e[3] = 0;
   EncodeFixed32(e + kKeyLenOffset, static_cast<uint32_t>(record.key.size()));
@@ -47,14 +53,16 @@ void HintBuilder::Add(const ScannedRecord& record) {
   EncodeFixed64(e + kRecordOffsetOffset, record.offset);
   EncodeFixed32(e + kMetaLenOffset, record.meta_len);
   EncodeFixed32(e + kValueLenOffset, record.value_len);
-  entries_.append(record.key);
+  file_.append(record.key);
   ++entry_count_;
 }
 
-std::string HintBuilder::Finish(HintHeader header) const {
-  header.entry_count = entry_count_;
-  std::string out(kHintHeaderSize, '\0');
-  char* h = out.data();
+namespace {
+
+// Writes `header` over the first kHintHeaderSize bytes of `file` and appends the checksum.
+void Seal(HintHeader header, uint64_t entry_count, std::string* file) {
+  header.entry_count = entry_count;
+  char* h = file->data();
   EncodeFixed64(h, kHintMagic);
   EncodeFixed32(h + kVersionOffset, header.format_version);
   EncodeFixed32(h + kShardOffset, header.shard_id);
@@ -63,10 +71,24 @@ std::string HintBuilder::Finish(HintHeader header) const {
   EncodeFixed64(h + kSequenceOffset, header.sequence);
   EncodeFixed64(h + kSegmentSizeOffset, header.segment_size);
   EncodeFixed64(h + kCountOffset, header.entry_count);
-  out.append(entries_);
   char crc[kHintTrailerSize];
-  EncodeFixed32(crc, crc32c::Value(out.data(), out.size()));
-  out.append(crc, sizeof(crc));
+  EncodeFixed32(crc, crc32c::Value(file->data(), file->size()));
+  file->append(crc, sizeof(crc));
+}
+
+}  // namespace
+
+std::string HintBuilder::Finish(HintHeader header) const {
+  std::string out = file_;
+  Seal(header, entry_count_, &out);
+  return out;
+}
+
+std::string HintBuilder::TakeFile(HintHeader header) {
+  std::string out = std::move(file_);
+  Seal(header, entry_count_, &out);
+  file_.assign(kHintHeaderSize, '\0');
+  entry_count_ = 0;
   return out;
 }
 

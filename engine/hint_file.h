@@ -29,18 +29,27 @@ struct HintHeader {
 };
 
 // Builds a hint file in memory: Add() each valid record of the segment in file order, then
-// Finish().
+// Finish() (a copy) or TakeFile() (the buffer itself). The file is built in place, header
+// first, so taking it copies nothing: a hint of a segment of tiny records is about as large
+// as the segment (64 MiB), and copying it on the engine thread stalled requests ~0.4 s.
 class HintBuilder {
  public:
+  HintBuilder();
   void Add(const ScannedRecord& record);
   size_t entry_count() const { return entry_count_; }
-  size_t buffered_bytes() const { return entries_.size(); }
+  size_t buffered_bytes() const;
+
+  // Reserves room for `bytes` of entries: address space only (pages are touched as entries
+  // arrive), so that growing never copies what is built.
+  void Reserve(size_t bytes);
 
   // The whole file for `header` (whose entry_count is set from the entries added).
   std::string Finish(HintHeader header) const;
+  // The same without a copy; the builder is left empty.
+  std::string TakeFile(HintHeader header);
 
  private:
-  std::string entries_;
+  std::string file_;  // header (filled in by Finish/TakeFile), then the entries
   uint64_t entry_count_ = 0;
 };
 

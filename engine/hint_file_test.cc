@@ -61,6 +61,37 @@ TEST(HintFileTest, EncodingMatchesGoldenBytes) {
             "5b7cceb3");         // crc32c of everything before
 }
 
+TEST(HintFileTest, TakeFileGivesFinishsBytesWithoutACopyAndEmptiesTheBuilder) {
+  HintBuilder builder;
+  builder.Reserve(1 << 20);
+  builder.Add(Scanned(RecordType::kPut, "user:1", kRevision, 1700000060000, 40, 0, 5));
+  builder.Add(Scanned(RecordType::kTombstone, "k", kRevision + 256, 0, 87, 0, 0));
+  EXPECT_EQ(builder.buffered_bytes(), 2 * kHintEntryHeaderSize + 7);
+  HintHeader header;
+  header.format_version = kFormatVersion;
+  header.shard_id = 3;
+  header.sequence = 1;
+  header.segment_size = 124;
+  const std::string copy = builder.Finish(header);
+  {
+    const std::string taken = builder.TakeFile(header);
+    EXPECT_EQ(taken, copy);
+    EXPECT_EQ(taken, ExampleHint());
+    EXPECT_GE(taken.capacity(), (1u << 20));  // the reserved buffer itself, not a copy
+  }
+  EXPECT_EQ(builder.entry_count(), 0u);
+  EXPECT_EQ(builder.buffered_bytes(), 0u);
+  // Reusable: what follows is a hint of its own.
+  builder.Add(Scanned(RecordType::kTombstone, "k", kRevision + 256, 0, 87, 0, 0));
+  HintHeader decoded;
+  absl::StatusOr<std::vector<ScannedRecord>> records =
+      DecodeHintFile(builder.TakeFile(header), &decoded);
+  ASSERT_TRUE(records.ok()) << records.status();
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].key, "k");
+  EXPECT_EQ(decoded.entry_count, 1u);
+}
+
 TEST(HintFileTest, RoundTrips) {
   HintHeader header;
   absl::StatusOr<std::vector<ScannedRecord>> records = DecodeHintFile(ExampleHint(), &header);

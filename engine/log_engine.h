@@ -114,7 +114,8 @@ class LogEngine final : public Engine {
   absl::Status Commit() override;
   EngineStats Stats() override;
   void RequestReclaim() override;
-  absl::Status RunBackgroundWork() override;
+  using Engine::RunBackgroundWork;
+  absl::Status RunBackgroundWork(absl::Duration budget) override;
   absl::Status SyncAll() override;
   const RecoveryStats& recovery_stats() const override { return stats_; }
   bool background_pending() const override;

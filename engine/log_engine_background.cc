@@ -18,11 +18,9 @@ namespace {
 
 constexpr int64_t kPeriodicSyncIntervalUs = 1'000'000;
 
-// Time one RunBackgroundWork() call may spend on the sweep, and on everything (the sweep,
-// reclaim and hint files; fdatasyncs excepted), so that requests queued meanwhile wait little
-// longer than a batch. Each duty still makes some progress when the budget is spent.
+// Time one RunBackgroundWork() call may spend on the sweep (at most; the call's whole budget
+// covers the sweep, reclaim and hint files, fdatasyncs excepted).
 constexpr absl::Duration kSweepBudget = absl::Microseconds(500);
-constexpr absl::Duration kBackgroundBudget = absl::Milliseconds(2);
 
 // The expiry sweep examines at most this many keys per call (about 0.5 ms of B-tree walk)
 // and reads the clock every kSweepClockEvery keys.
@@ -39,7 +37,7 @@ constexpr uint64_t kAutoReclaimGarbageShare = 3;
 
 }  // namespace
 
-absl::Status LogEngine::RunBackgroundWork() {
+absl::Status LogEngine::RunBackgroundWork(absl::Duration budget) {
   DCHECK(OnEngineThread());
   // Nothing may move under a commit or reads in flight (their buffers and offsets).
   if (commit_in_flight_ || read_ahead_pending_ > 0) return absl::OkStatus();
@@ -51,11 +49,11 @@ absl::Status LogEngine::RunBackgroundWork() {
   }
   const absl::Time start = absl::Now();  // the budget leaves the fdatasync out
   step_units_ = 0;
-  SweepExpired(start + kSweepBudget);
+  SweepExpired(start + std::min(kSweepBudget, budget));
   // The sweep's tombstones are a batch of their own.
   if (absl::Status s = Commit(); !s.ok() && first_error.ok()) first_error = s;
   ScheduleReclaim();
-  const absl::Time deadline = start + kBackgroundBudget;
+  const absl::Time deadline = start + budget;
   if (absl::Status s = ReclaimStep(deadline); !s.ok() && first_error.ok()) first_error = s;
   if (absl::Status s = HintStep(deadline); !s.ok() && first_error.ok()) first_error = s;
   return first_error;
@@ -171,6 +169,9 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
           hint_job_->ns = ns;
           hint_job_->sequence = sequence;
           hint_job_->offset = kSegmentHeaderSize;
+          // At most one entry per record, each no larger than its record: the segment's
+          // size bounds the hint (address space; only what is written is touched).
+          hint_job_->builder.Reserve(segment.size);
           break;
         }
       }
@@ -230,7 +231,7 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
 }
 
 absl::Status LogEngine::FinishHint() {
-  const HintJob job = std::move(*hint_job_);
+  HintJob job = std::move(*hint_job_);
   hint_job_.reset();
   SealedSegment& segment = namespaces_[job.ns].sealed.at(job.sequence);
   HintHeader header;
@@ -241,16 +242,18 @@ absl::Status LogEngine::FinishHint() {
   header.sequence = job.sequence;
   header.segment_size = segment.size;
   const std::string path = absl::StrCat(NamespaceDir(job.ns), "/", HintFileName(job.sequence));
-  if (ring_ != nullptr) return StartHintWrite(job.ns, job.sequence, path, job.builder.Finish(header));
+  const size_t entries = job.builder.entry_count();
+  std::string file = job.builder.TakeFile(header);
+  if (ring_ != nullptr) return StartHintWrite(job.ns, job.sequence, path, std::move(file));
   // Temporary name, fdatasync, rename, fsync of the directory (kTempSuffix is ".tmp").
-  absl::Status s = WriteFileAtomically(env_, path, job.builder.Finish(header));
+  absl::Status s = WriteFileAtomically(env_, path, file);
   if (!s.ok()) {
     segment.hint_failed = true;  // recovery scans the segment instead; retried after reopen
     LOG(ERROR) << path << ": writing the hint file failed: " << s;
     return s;
   }
   segment.hinted = true;
-  VLOG(1) << path << ": " << job.builder.entry_count() << " entries";
+  VLOG(1) << path << ": " << entries << " entries";
   return absl::OkStatus();
 }
 

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <utility>
@@ -39,6 +40,16 @@ constexpr absl::Duration kReplaySlice = absl::Milliseconds(2);
 constexpr size_t kReplayQueueHighWater = 20'000;
 constexpr absl::Duration kReplayStallLimit = absl::Seconds(30);
 
+// Background work's share of the engine thread while batches keep coming, and its longest
+// slice (background_share.h).
+constexpr double kBackgroundShare = 1.0 / 3;
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // the vDSO: no system call
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 v1::WatchEvent ToEvent(const engine::Change& change) {
   v1::WatchEvent event;
   switch (change.kind) {
@@ -65,7 +76,9 @@ v1::WatchEvent ToEvent(const engine::Change& change) {
 constexpr uint64_t kWakeTag = 1;
 
 EngineWorker::EngineWorker(std::unique_ptr<engine::Engine> engine)
-    : engine_(std::move(engine)), epoll_(kWakeTag) {}
+    : engine_(std::move(engine)),
+      epoll_(kWakeTag),
+      background_share_(kBackgroundShare, engine::Engine::kBackgroundBudget) {}
 
 EngineWorker::~EngineWorker() {
   Stop();
@@ -217,10 +230,15 @@ void EngineWorker::Loop() {
     }
     for (auto& watcher : new_watchers) StartWatcher(watcher);
     new_watchers.clear();
-    // Periodic sync, expiry sweep and reclaim steps, each within a small time budget.
-    if (absl::Status done = engine_->RunBackgroundWork(); !done.ok()) {
+    // Periodic sync, expiry sweep, reclaim and hint files, within this slice's share of the
+    // thread (background_share.h).
+    const int64_t slice_start = MonotonicNs();
+    const absl::Duration budget = background_share_.Budget(slice_start, batched_since_slice_);
+    batched_since_slice_ = false;
+    if (absl::Status done = engine_->RunBackgroundWork(budget); !done.ok()) {
       LOG_EVERY_N(ERROR, 100) << "background work failed: " << done;
     }
+    background_share_.Ran(slice_start, MonotonicNs());
     // Watchers started above may have expired keys on reading them (tombstones with fresh
     // revisions): commit those as a batch of their own before any watermark passes them.
     StartBackgroundCommit();
@@ -254,6 +272,7 @@ void EngineWorker::FinishAllWatchers() {
 
 void EngineWorker::StartBatch(std::vector<Call> calls) {
   CHECK(batch_.phase == Batch::Phase::kIdle);
+  batched_since_slice_ = true;
   batch_.calls = std::move(calls);
   batch_.phase = Batch::Phase::kReading;
   batch_.reads_done = false;

@@ -33,6 +33,7 @@
 #include "engine/engine.h"
 #include "engine/uring.h"
 #include "proto/shard.pb.h"
+#include "services/kv-shard/background_share.h"
 #include "services/kv-shard/link_server.h"
 #include "services/kv-shard/sched_adapter.h"
 #include "services/kv-shard/shard_call.h"
@@ -130,6 +131,8 @@ class EngineWorker {
   std::unique_ptr<engine::Uring> ring_;     // engine thread only; null: blocking I/O
   WakeableEpoll epoll_;  // woken by Submit, AddWatcher, CloseWatchers, Stop
   IdlePoll idle_poll_{absl::ZeroDuration()};  // engine thread only after Start()
+  BackgroundShare background_share_;  // engine thread only
+  bool batched_since_slice_ = false;  // a batch started since the last background slice
   LinkServerOptions link_options_;
   int link_listen_fd_ = -1;             // until the engine thread takes it over
   std::unique_ptr<LinkServer> link_;    // engine thread only
