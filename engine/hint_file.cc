@@ -39,7 +39,9 @@ HintBuilder::HintBuilder() : file_(kHintHeaderSize, '\0') {}
 
 size_t HintBuilder::buffered_bytes() const { return file_.size() - kHintHeaderSize; }
 
-void HintBuilder::Reserve(size_t bytes) { file_.reserve(kHintHeaderSize + bytes + kHintTrailerSize); }
+void HintBuilder::Reserve(size_t bytes) {
+  file_.reserve(kHintHeaderSize + bytes + kHintTrailerSize);
+}
 
 void HintBuilder::Add(const ScannedRecord& record) {
   const size_t start = file_.size();

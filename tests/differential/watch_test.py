@@ -65,7 +65,8 @@ class WatchTest(unittest.TestCase):
                 except OSError:
                     continue
                 comm = stat[stat.index("(") + 1:stat.rindex(")")]
-                if comm == "kv-shard" and int(stat[stat.rindex(")") + 2:].split()[1]) == server.proc.pid:
+                parent = int(stat[stat.rindex(")") + 2:].split()[1])
+                if comm == "kv-shard" and parent == server.proc.pid:
                     shards.append(int(pid))
             self.assertEqual(len(shards), 2)
 
