@@ -1,20 +1,13 @@
 #include "common/idle_poll.h"
 
 #include <sched.h>
-#include <time.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace beyondkv {
-namespace {
 
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // the vDSO: no system call
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
+using Clock = std::chrono::steady_clock;  // CLOCK_MONOTONIC through the vDSO: no system call
 
 IdlePoll::IdlePoll(absl::Duration max)
     : max_ns_(std::max<int64_t>(0, absl::ToInt64Nanoseconds(max))) {}
@@ -23,18 +16,18 @@ int IdlePoll::Wait(int epoll_fd, epoll_event* events, int max_events, int timeou
   if (timeout_ms == 0 || max_ns_ == 0) {
     return epoll_wait(epoll_fd, events, max_events, timeout_ms);
   }
-  const int64_t start = MonotonicNs();
+  const Clock::time_point start = Clock::now();
   if (window_ns_ > 0) {
-    const int64_t deadline = start + window_ns_;
+    const Clock::time_point deadline = start + std::chrono::nanoseconds(window_ns_);
     while (true) {
       const int n = epoll_wait(epoll_fd, events, max_events, 0);
       if (n != 0) return n;  // events (or an error) while polling: the window stays
-      if (MonotonicNs() >= deadline) break;
+      if (Clock::now() >= deadline) break;
       sched_yield();
     }
   }
   const int n = epoll_wait(epoll_fd, events, max_events, timeout_ms);
-  if (n >= 0) Learn(n > 0, absl::Nanoseconds(MonotonicNs() - start));
+  if (n >= 0) Learn(n > 0, absl::FromChrono(Clock::now() - start));
   return n;
 }
 

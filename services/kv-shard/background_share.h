@@ -12,11 +12,12 @@
 // worker gives it a third: enough for hint files and reclaim to keep up with sustained
 // writes of small records, which need about that much).
 //
-// Times are CLOCK_MONOTONIC nanoseconds. Thread contract: one thread (the engine thread).
+// Times are std::chrono::steady_clock's. Thread contract: one thread (the engine thread).
 #ifndef BEYONDKV_SERVICES_KV_SHARD_BACKGROUND_SHARE_H_
 #define BEYONDKV_SERVICES_KV_SHARD_BACKGROUND_SHARE_H_
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 
 #include "absl/time/time.h"
@@ -25,33 +26,39 @@ namespace beyondkv::shard {
 
 class BackgroundShare {
  public:
+  using Clock = std::chrono::steady_clock;
+
   // Requires 0 < share < 1.
   BackgroundShare(double share, absl::Duration max_slice)
       : ratio_(share / (1 - share)), max_ns_(absl::ToInt64Nanoseconds(max_slice)) {}
 
-  // The budget of a slice starting at `now_ns`; `busy`: a batch ran since the previous slice.
-  absl::Duration Budget(int64_t now_ns, bool busy) {
-    if (credited_ns_ != 0 && now_ns > credited_ns_) {
-      credit_ns_ = std::min<double>(max_ns_, credit_ns_ + ratio_ * (now_ns - credited_ns_));
+  // The budget of a slice starting at `now`; `busy`: a batch ran since the previous slice.
+  absl::Duration Budget(Clock::time_point now, bool busy) {
+    if (credited_ != Clock::time_point() && now > credited_) {
+      credit_ns_ = std::min<double>(max_ns_, credit_ns_ + ratio_ * Ns(now - credited_));
     }
-    credited_ns_ = std::max(credited_ns_, now_ns);
+    credited_ = std::max(credited_, now);
     if (!busy) return absl::Nanoseconds(max_ns_);
     return absl::Nanoseconds(static_cast<int64_t>(std::max(0.0, credit_ns_)));
   }
 
-  // Records a slice that ran from `start_ns` to `end_ns`.
-  void Ran(int64_t start_ns, int64_t end_ns) {
+  // Records a slice that ran from `start` to `end`.
+  void Ran(Clock::time_point start, Clock::time_point end) {
     // Debt (a slice that overran its budget: each duty makes some progress) is repaid from
     // later credit, down to one max_slice.
-    credit_ns_ = std::max<double>(-max_ns_, credit_ns_ - (end_ns - start_ns));
-    credited_ns_ = std::max(credited_ns_, end_ns);  // a slice's own time earns nothing
+    credit_ns_ = std::max<double>(-max_ns_, credit_ns_ - Ns(end - start));
+    credited_ = std::max(credited_, end);  // a slice's own time earns nothing
   }
 
  private:
+  static int64_t Ns(Clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+  }
+
   double ratio_;
   int64_t max_ns_;
   double credit_ns_ = 0;
-  int64_t credited_ns_ = 0;  // credit is earned up to this time
+  Clock::time_point credited_;  // credit is earned up to this time (epoch: not yet started)
 };
 
 }  // namespace beyondkv::shard

@@ -2,29 +2,37 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace beyondkv::shard {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
 
+// A steady_clock time `ns` nanoseconds after an arbitrary origin (never the epoch itself).
+BackgroundShare::Clock::time_point At(int64_t ns) {
+  return BackgroundShare::Clock::time_point(std::chrono::seconds(1) +
+                                            std::chrono::nanoseconds(ns));
+}
+
 TEST(BackgroundShareTest, AnIdleThreadGetsWholeSlices) {
   BackgroundShare share(0.25, absl::Milliseconds(2));
-  EXPECT_EQ(share.Budget(1 * kMs, /*busy=*/false), absl::Milliseconds(2));
-  share.Ran(1 * kMs, 3 * kMs);
-  EXPECT_EQ(share.Budget(4 * kMs, /*busy=*/false), absl::Milliseconds(2));
+  EXPECT_EQ(share.Budget(At(1 * kMs), /*busy=*/false), absl::Milliseconds(2));
+  share.Ran(At(1 * kMs), At(3 * kMs));
+  EXPECT_EQ(share.Budget(At(4 * kMs), /*busy=*/false), absl::Milliseconds(2));
 }
 
 TEST(BackgroundShareTest, UnderLoadSlicesGetAQuarterOfTheThread) {
   BackgroundShare share(0.25, absl::Milliseconds(2));
-  share.Ran(0, 1);  // starts the clock
+  share.Ran(At(0), At(1));  // starts the clock
   int64_t now = 1;
   int64_t background = 0;
   // Batches of 1 ms each, a slice after each taking its whole budget.
   for (int i = 0; i < 1000; ++i) {
     now += kMs;  // the batch
-    const int64_t budget = absl::ToInt64Nanoseconds(share.Budget(now, /*busy=*/true));
+    const int64_t budget = absl::ToInt64Nanoseconds(share.Budget(At(now), /*busy=*/true));
     EXPECT_LE(budget, 2 * kMs);
-    share.Ran(now, now + budget);
+    share.Ran(At(now), At(now + budget));
     now += budget;
     background += budget;
   }
@@ -34,13 +42,13 @@ TEST(BackgroundShareTest, UnderLoadSlicesGetAQuarterOfTheThread) {
 
 TEST(BackgroundShareTest, ShortBatchesDoNotRaiseTheShare) {
   BackgroundShare share(0.25, absl::Milliseconds(2));
-  share.Ran(0, 1);
+  share.Ran(At(0), At(1));
   int64_t now = 1;
   int64_t background = 0;
   for (int i = 0; i < 10000; ++i) {
     now += 100'000;  // 0.1 ms batches: a fixed 2 ms slice would take 95% of the thread
-    const int64_t budget = absl::ToInt64Nanoseconds(share.Budget(now, /*busy=*/true));
-    share.Ran(now, now + budget);
+    const int64_t budget = absl::ToInt64Nanoseconds(share.Budget(At(now), /*busy=*/true));
+    share.Ran(At(now), At(now + budget));
     now += budget;
     background += budget;
   }
@@ -49,13 +57,13 @@ TEST(BackgroundShareTest, ShortBatchesDoNotRaiseTheShare) {
 
 TEST(BackgroundShareTest, CreditIsCappedAndOverrunsAreRepaid) {
   BackgroundShare share(0.25, absl::Milliseconds(2));
-  share.Ran(0, 1);
+  share.Ran(At(0), At(1));
   // A long quiet spell earns no more than one slice.
-  EXPECT_EQ(share.Budget(1000 * kMs, /*busy=*/true), absl::Milliseconds(2));
+  EXPECT_EQ(share.Budget(At(1000 * kMs), /*busy=*/true), absl::Milliseconds(2));
   // A slice that overran by 2 ms leaves a debt: the next budget is 0 until it is earned back.
-  share.Ran(1000 * kMs, 1004 * kMs);
-  EXPECT_EQ(share.Budget(1004 * kMs + 3 * kMs, /*busy=*/true), absl::ZeroDuration());
-  EXPECT_EQ(share.Budget(1004 * kMs + 9 * kMs, /*busy=*/true), absl::Milliseconds(1));
+  share.Ran(At(1000 * kMs), At(1004 * kMs));
+  EXPECT_EQ(share.Budget(At(1004 * kMs + 3 * kMs), /*busy=*/true), absl::ZeroDuration());
+  EXPECT_EQ(share.Budget(At(1004 * kMs + 9 * kMs), /*busy=*/true), absl::Milliseconds(1));
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <utility>
@@ -43,12 +42,6 @@ constexpr absl::Duration kReplayStallLimit = absl::Seconds(30);
 // Background work's share of the engine thread while batches keep coming, and its longest
 // slice (background_share.h).
 constexpr double kBackgroundShare = 1.0 / 3;
-
-int64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);  // the vDSO: no system call
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 v1::WatchEvent ToEvent(const engine::Change& change) {
   v1::WatchEvent event;
@@ -232,13 +225,13 @@ void EngineWorker::Loop() {
     new_watchers.clear();
     // Periodic sync, expiry sweep, reclaim and hint files, within this slice's share of the
     // thread (background_share.h).
-    const int64_t slice_start = MonotonicNs();
+    const BackgroundShare::Clock::time_point slice_start = BackgroundShare::Clock::now();
     const absl::Duration budget = background_share_.Budget(slice_start, batched_since_slice_);
     batched_since_slice_ = false;
     if (absl::Status done = engine_->RunBackgroundWork(budget); !done.ok()) {
       LOG_EVERY_N(ERROR, 100) << "background work failed: " << done;
     }
-    background_share_.Ran(slice_start, MonotonicNs());
+    background_share_.Ran(slice_start, BackgroundShare::Clock::now());
     // Watchers started above may have expired keys on reading them (tombstones with fresh
     // revisions): commit those as a batch of their own before any watermark passes them.
     StartBackgroundCommit();
