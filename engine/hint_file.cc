@@ -43,10 +43,17 @@ void HintBuilder::Reserve(size_t bytes) {
   file_.reserve(kHintHeaderSize + bytes + kHintTrailerSize);
 }
 
+size_t HintBuilder::MaxEntryBytes(uint64_t segment_size) {
+  static_assert(kHintEntryHeaderSize >= kRecordHeaderSize);
+  const uint64_t records =
+      segment_size > kSegmentHeaderSize ? (segment_size - kSegmentHeaderSize) / kRecordHeaderSize
+                                        : 0;
+  return static_cast<size_t>(segment_size + records * (kHintEntryHeaderSize - kRecordHeaderSize));
+}
+
 void HintBuilder::Add(const ScannedRecord& record) {
-  const size_t start = file_.size();
-  file_.resize(start + kHintEntryHeaderSize);
-  char* e = file_.data() + start;
+  // Encoded on the stack and appended: resize() would zero the bytes first.
+  char e[kHintEntryHeaderSize];
   e[kTypeOffset] = static_cast<char>(record.type);
   e[1] = e[2] = e[3] = 0;
   EncodeFixed32(e + kKeyLenOffset, static_cast<uint32_t>(record.key.size()));
@@ -55,6 +62,7 @@ void HintBuilder::Add(const ScannedRecord& record) {
   EncodeFixed64(e + kRecordOffsetOffset, record.offset);
   EncodeFixed32(e + kMetaLenOffset, record.meta_len);
   EncodeFixed32(e + kValueLenOffset, record.value_len);
+  file_.append(e, sizeof(e));
   file_.append(record.key);
   ++entry_count_;
 }

@@ -61,6 +61,35 @@ TEST(HintFileTest, EncodingMatchesGoldenBytes) {
             "5b7cceb3");         // crc32c of everything before
 }
 
+// The worst case: a segment holding as many records as fit, all header-only (tombstones of
+// the empty key, 36 bytes each) gets 40-byte entries, a hint larger than its segment.
+// Reserved for the segment, the builder's buffer never grows (growing copies all of it).
+TEST(HintFileTest, ReservedForASegmentOfTinyRecordsTheBufferNeverGrows) {
+  constexpr uint64_t kSegmentSize = kSegmentHeaderSize + 1000 * kRecordHeaderSize + 20;
+  HintBuilder builder;
+  builder.ReserveForSegment(kSegmentSize);
+  size_t entry_bytes = 0;
+  for (uint64_t offset = kSegmentHeaderSize; offset + kRecordHeaderSize <= kSegmentSize;
+       offset += kRecordHeaderSize) {
+    builder.Add(Scanned(RecordType::kTombstone, "", kRevision, 0, offset, 0, 0));
+    entry_bytes += kHintEntryHeaderSize;
+  }
+  EXPECT_EQ(builder.entry_count(), 1000u);
+  EXPECT_EQ(builder.buffered_bytes(), entry_bytes);
+  EXPECT_GT(entry_bytes, kSegmentSize);  // the hint outgrows its segment
+  EXPECT_EQ(HintBuilder::MaxEntryBytes(kSegmentSize), kSegmentSize + 1000 * 4);
+  HintHeader header;
+  header.segment_size = kSegmentSize;
+  const std::string file = builder.TakeFile(header);
+  // Still the buffer reserved at the start (libstdc++ reserves exactly; growth doubles).
+  EXPECT_EQ(file.capacity(),
+            kHintHeaderSize + HintBuilder::MaxEntryBytes(kSegmentSize) + kHintTrailerSize);
+  HintHeader decoded;
+  absl::StatusOr<std::vector<ScannedRecord>> records = DecodeHintFile(file, &decoded);
+  ASSERT_TRUE(records.ok()) << records.status();
+  EXPECT_EQ(records->size(), 1000u);
+}
+
 TEST(HintFileTest, TakeFileGivesFinishsBytesWithoutACopyAndEmptiesTheBuilder) {
   HintBuilder builder;
   builder.Reserve(1 << 20);

@@ -169,9 +169,9 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
           hint_job_->ns = ns;
           hint_job_->sequence = sequence;
           hint_job_->offset = kSegmentHeaderSize;
-          // At most one entry per record, each no larger than its record: the segment's
-          // size bounds the hint (address space; only what is written is touched).
-          hint_job_->builder.Reserve(segment.size);
+          // The segment's size bounds the hint (address space; only what is written is
+          // touched), so building it never copies it.
+          hint_job_->builder.ReserveForSegment(segment.size);
           break;
         }
       }
