@@ -85,12 +85,13 @@ struct ReplayCursor {
 // A key whose record the next ops of a batch will read (Engine::ReadAhead).
 struct ReadAheadKey {
   uint32_t ns = 0;
-  // Must live, at the same address, until DropReadAhead(): a Get() or MultiGet() of the batch
-  // given this very string takes what the read-ahead found for it instead of a second lookup.
+  // Must live, at the same address, until DropReadAhead(): a Get(), MultiGet() or Put() of
+  // the batch given this very string takes what the read-ahead found for it instead of a
+  // second lookup.
   std::string_view key;
   bool value = true;     // the value is needed (else only the metadata, if the key has any)
-  // The op only writes the key (SET, DEL, MSET): nothing is read, but the key's index and
-  // value-cache lines are prefetched for the write's own lookups.
+  // The op only writes the key (SET, DEL, MSET): nothing is read, but the key is looked up
+  // (its index and value-cache lines fetched, its hashes kept) for the write.
   bool write_only = false;
 };
 

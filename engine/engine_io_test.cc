@@ -276,6 +276,68 @@ TEST_F(EngineIoTest, ReadsAfterAReadAheadSeeTheBatchsOwnMutations) {
   EXPECT_EQ(Value(0, keys[2]), "kept-v1");
 }
 
+// Writes take the read-ahead's lookups of write-only keys too (Put replaces the entry found
+// in place, with the hashes taken then), but every mutation made after the read-ahead (a
+// delete, an insert, a flush that replaces the index, expiry) must still show, in the index
+// and through reopening (recovery).
+TEST_F(EngineIoTest, WritesAfterAReadAheadTakeItsLookupsAndSeeTheBatchsOwnMutations) {
+  Open(Env::Default());
+  for (const char* k : {"overwritten", "deleted", "expiring", "flushed"}) {
+    ASSERT_TRUE(engine_->Put(0, k, std::string(k) + "-v1", {}).ok());
+  }
+  ASSERT_TRUE(engine_->Put(1, "other", "other-v1", {}).ok());
+  PutOptions ttl;
+  ttl.expire_at_ms = kStartUs / 1000 + 1000;
+  ASSERT_TRUE(engine_->Put(0, "expiring", "expiring-v1", ttl).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+
+  const std::vector<std::string> keys = {"overwritten", "deleted", "deleted", "created",
+                                         "created",     "expiring", "other"};
+  std::vector<ReadAheadKey> wanted;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    wanted.push_back({i + 1 == keys.size() ? 1u : 0u, keys[i], false, /*write_only=*/true});
+  }
+  bool done = false;
+  engine_->ReadAhead(wanted, [&] { done = true; });
+  RunRingUntil([&] { return done; });
+  const uint64_t keys_before = *engine_->KeyCount(0);
+
+  ASSERT_TRUE(engine_->Put(0, keys[0], "overwritten-v2", {}).ok());  // in place
+  ASSERT_TRUE(engine_->Delete(0, "deleted", {}).ok());
+  PutOptions if_absent;
+  if_absent.condition = PutOptions::Condition::kIfAbsent;
+  absl::StatusOr<PutResult> put = engine_->Put(0, keys[1], "deleted-v2", if_absent);
+  ASSERT_TRUE(put.ok());
+  EXPECT_TRUE(put->written) << "the memo still holds the deleted key's entry";
+  ASSERT_TRUE(engine_->Put(0, keys[2], "deleted-v3", {}).ok());
+  ASSERT_TRUE(engine_->Put(0, keys[3], "created-v1", {}).ok());  // absent at read-ahead
+  put = engine_->Put(0, keys[4], "created-v2", if_absent);
+  ASSERT_TRUE(put.ok());
+  EXPECT_FALSE(put->written) << "the memo says absent, the index has it now";
+  g_now_us += 2'000'000;  // past "expiring"'s expiry
+  put = engine_->Put(0, keys[5], "expiring-v2", if_absent);
+  ASSERT_TRUE(put.ok());
+  EXPECT_TRUE(put->written);
+  ASSERT_TRUE(engine_->Flush(1).ok());  // namespace 1's index is replaced
+  ASSERT_TRUE(engine_->Put(1, keys[6], "other-v2", {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  engine_->DropReadAhead();
+
+  const auto check = [&] {
+    EXPECT_EQ(Value(0, "overwritten"), "overwritten-v2");
+    EXPECT_EQ(Value(0, "deleted"), "deleted-v3");
+    EXPECT_EQ(Value(0, "created"), "created-v1");
+    EXPECT_EQ(Value(0, "expiring"), "expiring-v2");
+    EXPECT_EQ(Value(0, "flushed"), "flushed-v1");
+    EXPECT_EQ(Value(1, "other"), "other-v2");
+    EXPECT_EQ(*engine_->KeyCount(0), keys_before + 1);  // "created"
+    EXPECT_EQ(*engine_->KeyCount(1), 1u);
+  };
+  check();
+  Open(Env::Default());  // what recovery finds in the log agrees
+  check();
+}
+
 TEST_F(EngineIoTest, MultiGetAfterAReadAheadServesCachedAndColdValues) {
   options_.memory_bytes = 64 << 10;  // holds about 30 of the values below
   constexpr int kKeys = 200;

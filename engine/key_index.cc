@@ -5,6 +5,7 @@
 
 #include "absl/base/internal/prefetch.h"
 #include "common/random_seed.h"
+#include "glog/logging.h"
 #include "xxhash.h"
 
 namespace beyondkv::engine {
@@ -87,9 +88,10 @@ void KeyIndex::Account(std::string_view key, const IndexEntry& entry, int sign) 
   if (segment == 0) segment_live_bytes_.erase(entry.segment);
 }
 
-std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntry& entry) {
+std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, size_t hash,
+                                           const IndexEntry& entry) {
+  DCHECK_EQ(hash, Hash(key));
   Account(key, entry, +1);
-  const size_t hash = Hash(key);
   if (auto it = entries_.find(HashProbe{key, hash}); it != entries_.end()) {
     IndexEntry& current = (*it)->second;
     std::optional<IndexEntry> old = current;
@@ -102,6 +104,18 @@ std::optional<IndexEntry> KeyIndex::Upsert(std::string_view key, const IndexEntr
   order_.insert(node);
   ++version_;
   return std::nullopt;
+}
+
+IndexEntry KeyIndex::Replace(const IndexEntry* at, std::string_view key,
+                             const IndexEntry& entry) {
+  DCHECK_EQ(at, Find(key));
+  // The index owns its nodes; `at` is the value of one of them.
+  IndexEntry& current = const_cast<IndexEntry&>(*at);
+  const IndexEntry old = current;
+  Account(key, entry, +1);
+  Account(key, old, -1);
+  current = entry;
+  return old;
 }
 
 std::optional<IndexEntry> KeyIndex::Erase(std::string_view key) {

@@ -171,7 +171,18 @@ class KeyIndex {
   void PrefetchKeyBytes(size_t hash) const;
 
   // Inserts or replaces `key`'s entry; returns the entry it replaced, if any.
-  std::optional<IndexEntry> Upsert(std::string_view key, const IndexEntry& entry);
+  std::optional<IndexEntry> Upsert(std::string_view key, const IndexEntry& entry) {
+    return Upsert(key, Hash(key), entry);
+  }
+  // The same with `hash` = Hash(key) computed already.
+  std::optional<IndexEntry> Upsert(std::string_view key, size_t hash, const IndexEntry& entry);
+  // Upsert without the lookup: replaces the entry `at`, which Find(key) returned and which is
+  // still `key`'s (the key was not erased since), with `entry`; returns the entry replaced.
+  IndexEntry Replace(const IndexEntry* at, std::string_view key, const IndexEntry& entry);
+
+  // The seed Hash() uses. It changes only when the index is moved from or assigned to, so a
+  // hash taken earlier is still Hash(key) while hash_seed() reads the same.
+  uint64_t hash_seed() const { return entries_.hash_function().seed; }
 
   // Removes `key`; returns the removed entry, if any.
   std::optional<IndexEntry> Erase(std::string_view key);

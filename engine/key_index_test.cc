@@ -216,6 +216,48 @@ TEST(KeyIndexTest, VersionChangesWhenKeysComeOrGoNotWhenAnEntryIsReplaced) {
   EXPECT_NE(index.version(), before);  // NOLINT(bugprone-use-after-move)
 }
 
+TEST(KeyIndexTest, UpsertWithTheHashAndReplaceAgreeWithUpsert) {
+  KeyIndex index;
+  IndexEntry a = EntryAt(40, 1);
+  a.expire_at_ms = 5000;
+  EXPECT_EQ(index.Upsert("a", index.Hash("a"), a), std::nullopt);
+  EXPECT_EQ(index.Upsert("a-key-longer-than-fifteen-bytes",
+                         index.Hash("a-key-longer-than-fifteen-bytes"), EntryAt(90, 2)),
+            std::nullopt);
+  const uint64_t version = index.version();
+  const IndexEntry* at = index.Find("a");
+  IndexEntry b = EntryAt(140, 3);
+  b.segment = 2;
+  b.record_size = 70;
+  const IndexEntry old = index.Replace(at, "a", b);
+  EXPECT_EQ(old, a);
+  EXPECT_EQ(index.Find("a"), at);  // in place
+  EXPECT_EQ(*at, b);
+  EXPECT_EQ(index.version(), version);
+  // The totals follow as with Upsert.
+  EXPECT_EQ(index.expires(), 0u);
+  EXPECT_EQ(index.live_bytes(), 120u);
+  EXPECT_EQ(index.SegmentLiveBytes(1), 50u);
+  EXPECT_EQ(index.SegmentLiveBytes(2), 70u);
+  EXPECT_EQ(index.size(), 2u);
+}
+
+TEST(KeyIndexTest, TheHashSeedChangesOnlyWhenTheIndexIsMoved) {
+  KeyIndex index;
+  const uint64_t seed = index.hash_seed();
+  const size_t hash = index.Hash("k");
+  index.Upsert("k", EntryAt(1, 1));
+  index.Erase("k");
+  index.Clear();
+  EXPECT_EQ(index.hash_seed(), seed);
+  EXPECT_EQ(index.Hash("k"), hash);
+  KeyIndex other;
+  index = std::move(other);
+  EXPECT_NE(index.hash_seed(), seed);
+  KeyIndex moved(std::move(index));
+  EXPECT_NE(index.hash_seed(), moved.hash_seed());  // NOLINT(bugprone-use-after-move)
+}
+
 TEST(KeyIndexTest, MovesCarryEntriesAndLeaveTheSourceEmpty) {
   KeyIndex a;
   for (int i = 0; i < 100; ++i) a.Upsert("key:" + std::to_string(100000 + i), EntryAt(i, i + 1));

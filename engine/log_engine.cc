@@ -411,6 +411,33 @@ std::optional<IndexEntry> LogEngine::FindLiveMemo(Namespace& n, std::string_view
   return LiveOrExpire(n, key, *memo, now_ms);
 }
 
+std::optional<IndexEntry> LogEngine::FindForWrite(uint32_t ns, std::string_view key,
+                                                  WriteHint* hint) {
+  Namespace& n = namespaces_[ns];
+  const ReadAheadMemo* memo = memo_.empty() ? nullptr : TakeMemo(ns, key);
+  std::optional<const IndexEntry*> found;
+  if (memo != nullptr) {
+    // The memo's entries are contiguous; the index node and cache entry a write a few keys on
+    // will touch were read moments ago but may have left the CPU's caches in a large batch.
+    if (const size_t ahead = memo_cursor_ + kMemoPrefetchDistance; ahead < memo_.size()) {
+      absl::base_internal::PrefetchT0(memo_[ahead].entry);
+      absl::base_internal::PrefetchT0(memo_[ahead].cached);
+    }
+    found = MemoEntry(*memo);
+    hint->index_hash = memo_index_seeds_[ns] == n.index.hash_seed() ? memo->index_hash
+                                                                     : n.index.Hash(key);
+    if (memo->cache_hashed) hint->cache_hash = memo->cache_hash;
+    if (memo->write_only && memo_cache_version_ == cache_.version()) hint->cached = memo->cached;
+  } else {
+    hint->index_hash = n.index.Hash(key);
+  }
+  if (!found.has_value()) found = n.index.Find(key, hint->index_hash);
+  std::optional<IndexEntry> live = LiveOrExpire(n, key, *found, NowMs());
+  // An expired entry was erased (or, during a commit, left for StagePut's Upsert to replace).
+  if (live.has_value()) hint->at = *found;
+  return live;
+}
+
 std::optional<IndexEntry> LogEngine::LiveOrExpire(Namespace& n, std::string_view key,
                                                   const IndexEntry* entry, int64_t now_ms) {
   if (entry == nullptr) return std::nullopt;
@@ -992,7 +1019,7 @@ absl::StatusOr<SegmentWriter*> LogEngine::WritableSegment(uint32_t ns) {
 
 uint64_t LogEngine::StagePut(uint32_t ns, SegmentWriter* writer, std::string_view key,
                              std::string_view value, std::string_view metadata,
-                             int64_t expire_at_ms) {
+                             int64_t expire_at_ms, const WriteHint* hint) {
   Namespace& n = namespaces_[ns];
   RecordView record;
   record.type = RecordType::kPut;
@@ -1010,11 +1037,26 @@ uint64_t LogEngine::StagePut(uint32_t ns, SegmentWriter* writer, std::string_vie
       static_cast<uint32_t>(metadata.size()),
       record.revision,
       expire_at_ms};
-  n.undo.push_back(UndoEntry{std::string(key), n.index.Upsert(key, entry), nullptr});
+  std::optional<IndexEntry> previous;
+  if (hint == nullptr) {
+    previous = n.index.Upsert(key, entry);
+  } else if (hint->at != nullptr) {
+    previous = n.index.Replace(hint->at, key, entry);
+  } else {
+    previous = n.index.Upsert(key, hint->index_hash, entry);
+  }
+  PushUndo(n, key, previous);
   // Write-allocate: a value just written is likely read soon (Redis users expect GET after
   // SET from memory). Entries are checked against the index revision, so one of a batch that
   // is rolled back is never served. Values with metadata are not cached (see cache_).
-  if (metadata.empty()) cache_.Insert(CacheKeyView(ns, key), record.revision, std::string(value));
+  if (metadata.empty()) {
+    const std::string_view cache_key = CacheKeyView(ns, key);
+    if (hint != nullptr && hint->cache_hash.has_value()) {
+      cache_.Insert(cache_key, *hint->cache_hash, record.revision, value, hint->cached);
+    } else {
+      cache_.Insert(cache_key, record.revision, value);
+    }
+  }
   if (collect_changes_) {
     NoteChange(Change{Change::Kind::kSet, ns, std::string(key), std::string(value),
                       std::string(metadata), record.revision, expire_at_ms});
@@ -1029,7 +1071,7 @@ uint64_t LogEngine::StageTombstone(uint32_t ns, SegmentWriter* writer, std::stri
   record.revision = NextRevision();
   record.key = key;
   writer->Stage(record);
-  n.undo.push_back(UndoEntry{std::string(key), n.index.Erase(key), nullptr});
+  PushUndo(n, key, n.index.Erase(key));
   cache_.Erase(CacheKeyView(ns, key));  // frees its memory now (a rollback only costs a miss)
   if (collect_changes_) {
     NoteChange(Change{Change::Kind::kDelete, ns, std::string(key), {}, {}, record.revision, 0});
@@ -1059,9 +1101,9 @@ absl::StatusOr<PutResult> LogEngine::Put(uint32_t ns, std::string_view key,
   }
   absl::StatusOr<SegmentWriter*> writer = WritableSegment(ns);
   if (!writer.ok()) return writer.status();
-  Namespace& n = namespaces_[ns];
 
-  const std::optional<IndexEntry> current = FindLive(n, key);
+  WriteHint hint;
+  const std::optional<IndexEntry> current = FindForWrite(ns, key, &hint);
   if (old != nullptr) {
     if (absl::Status s = ReadOld(ns, key, current, old); !s.ok()) return s;
   }
@@ -1101,7 +1143,8 @@ absl::StatusOr<PutResult> LogEngine::Put(uint32_t ns, std::string_view key,
   }
   const int64_t expire_at_ms =
       options.keep_ttl ? (current.has_value() ? current->expire_at_ms : 0) : options.expire_at_ms;
-  result.revision = StagePut(ns, *writer, key, value, metadata, expire_at_ms);
+  // Nothing since FindForWrite() changed the index (reads and the cache only).
+  result.revision = StagePut(ns, *writer, key, value, metadata, expire_at_ms, &hint);
   result.written = true;
   return result;
 }
@@ -1150,7 +1193,7 @@ absl::StatusOr<uint64_t> LogEngine::SetExpiry(uint32_t ns, std::string_view key,
   IndexEntry entry = *current;  // the value stays where it is
   entry.revision = record.revision;
   entry.expire_at_ms = expire_at_ms;
-  n.undo.push_back(UndoEntry{std::string(key), n.index.Upsert(key, entry), nullptr});
+  PushUndo(n, key, n.index.Upsert(key, entry));
   return record.revision;
 }
 
@@ -1168,7 +1211,9 @@ absl::StatusOr<uint64_t> LogEngine::Flush(uint32_t ns) {
   (*writer)->Stage(record);
   auto flushed = std::make_unique<KeyIndex>(std::move(n.index));
   n.index.Clear();  // a moved-from map is only valid, not necessarily empty
-  n.undo.push_back(UndoEntry{std::string(), std::nullopt, std::move(flushed)});
+  UndoEntry undo;
+  undo.flushed = std::move(flushed);
+  n.undo.push_back(std::move(undo));
   n.sweep_cursor.clear();
   NoteChange(Change{Change::Kind::kFlush, ns, {}, {}, {}, record.revision, 0});
   return record.revision;
@@ -1250,7 +1295,7 @@ absl::Status LogEngine::FinishCommit(const CommitBatch& batch, const absl::Statu
     return absl::Status(failure.code(),
                         absl::StrCat("commit failed, batch rolled back: ", failure.message()));
   }
-  for (uint32_t ns : batch.namespaces) namespaces_[ns].undo.clear();
+  for (uint32_t ns : batch.namespaces) ClearUndo(namespaces_[ns]);
   if (collect_changes_) {
     for (Change& change : staged_changes_) committed_changes_.push_back(std::move(change));
   }
@@ -1417,11 +1462,23 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
     memo.key_data = k.key.data();
     memo.key_size = k.key.size();
     memo.ns = k.ns;
-    if (k.ns >= kNamespaceCount || k.write_only) return;
+    if (k.ns >= kNamespaceCount) return;
     Namespace& n = namespaces_[k.ns];
+    memo.index_hash = hashes[i].index;
+    if (k.value || k.write_only) {  // PrefetchStage hashed it for the cache too
+      memo.cache_hash = hashes[i].cache;
+      memo.cache_hashed = true;
+    }
+    // Write-only keys too: the write (Put) takes the entries from here, their lines just
+    // fetched.
     const IndexEntry* found = n.index.Find(k.key, hashes[i].index);
     memo.looked_up = true;
     memo.entry = found;
+    if (k.write_only) {
+      memo.write_only = true;
+      memo.cached = cache_.FindAny(CacheKeyView(k.ns, k.key), hashes[i].cache);
+      return;
+    }
     if (found == nullptr || !found->LiveAt(now_ms)) return;
     const IndexEntry entry = *found;
     if (!k.value && entry.meta_len == 0) return;  // nothing to read
@@ -1465,6 +1522,7 @@ void LogEngine::ReadAhead(const std::vector<ReadAheadKey>& keys, std::function<v
   // Nothing above changed the index or the cache (Find only): the memo is valid as of now.
   for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
     memo_index_versions_[ns] = namespaces_[ns].index.version();
+    memo_index_seeds_[ns] = namespaces_[ns].index.hash_seed();
   }
   memo_cache_version_ = cache_.version();
   if (pending == nullptr) {
@@ -1517,6 +1575,23 @@ void LogEngine::DropReadAhead() {
   }
 }
 
+void LogEngine::PushUndo(Namespace& n, std::string_view key, std::optional<IndexEntry> previous) {
+  UndoEntry undo;
+  undo.key_offset = n.undo_keys.size();
+  undo.key_size = key.size();
+  undo.previous = previous;
+  n.undo_keys.append(key);
+  n.undo.push_back(std::move(undo));
+}
+
+void LogEngine::ClearUndo(Namespace& n) {
+  n.undo.clear();
+  n.undo_keys.clear();
+  // One batch of huge keys must not leave its buffer behind.
+  constexpr size_t kMaxRetainedUndoKeyBytes = 1 << 20;
+  if (n.undo_keys.capacity() > kMaxRetainedUndoKeyBytes) std::string().swap(n.undo_keys);
+}
+
 void LogEngine::RollbackBatch(const std::vector<uint32_t>& batch,
                               const std::vector<uint64_t>& sizes_before) {
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -1524,13 +1599,16 @@ void LogEngine::RollbackBatch(const std::vector<uint32_t>& batch,
     for (auto it = n.undo.rbegin(); it != n.undo.rend(); ++it) {
       if (it->flushed != nullptr) {
         n.index = std::move(*it->flushed);
-      } else if (it->previous.has_value()) {
-        n.index.Upsert(it->key, *it->previous);
+        continue;
+      }
+      const std::string_view key(n.undo_keys.data() + it->key_offset, it->key_size);
+      if (it->previous.has_value()) {
+        n.index.Upsert(key, *it->previous);
       } else {
-        n.index.Erase(it->key);
+        n.index.Erase(key);
       }
     }
-    n.undo.clear();
+    ClearUndo(n);
     // On failure the writer turns failed (and logs): the namespace refuses writes.
     n.active->Rollback(sizes_before[i]).IgnoreError();
   }

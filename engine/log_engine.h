@@ -142,10 +142,12 @@ class LogEngine final : public Engine {
   void SetBackgroundStepLimitForTesting(size_t units) { step_unit_limit_ = units; }
 
  private:
-  // Undo information of one staged mutation: the entry `key` had before it (nullopt: none),
-  // or, for a flush, the whole index it emptied.
+  // Undo information of one staged mutation: the entry its key had before it (nullopt:
+  // none), or, for a flush, the whole index it emptied. The key is the bytes at key_offset in
+  // the namespace's undo_keys (one buffer for the batch: no allocation per write).
   struct UndoEntry {
-    std::string key;
+    size_t key_offset = 0;
+    size_t key_size = 0;
     std::optional<IndexEntry> previous;
     std::unique_ptr<KeyIndex> flushed;
   };
@@ -163,6 +165,7 @@ class LogEngine final : public Engine {
     std::map<uint64_t, SealedSegment> sealed;  // by sequence; read-only
     std::unique_ptr<SegmentWriter> active;     // null until recovered or written
     std::vector<UndoEntry> undo;               // mutations staged since Commit()
+    std::string undo_keys;                     // their keys, back to back
     std::string sweep_cursor;                  // the next key the expiry sweep examines
   };
 
@@ -297,9 +300,27 @@ class LogEngine final : public Engine {
   // an error if it refuses writes.
   absl::StatusOr<SegmentWriter*> WritableSegment(uint32_t ns);
 
+  // What a write already knows of its key, so that staging it looks nothing up again.
+  struct WriteHint {
+    size_t index_hash = 0;                // n.index.Hash(key)
+    std::optional<uint64_t> cache_hash;   // S3FifoCache::Hash(CacheKeyView(ns, key)), if taken
+    const IndexEntry* at = nullptr;       // the key's entry in the index (Find's answer), if any
+    S3FifoCache::Handle cached = nullptr;  // the key's cache entry (FindAny's), still valid
+  };
+  // Put's lookup: the live entry of `key` (nullopt: none) and the hint for staging its put,
+  // from the read-ahead memo when it has the key, else by looking the key up.
+  std::optional<IndexEntry> FindForWrite(uint32_t ns, std::string_view key, WriteHint* hint);
+
+  // Records undo information for a mutation of `key` (PushUndo) and forgets all of it
+  // (ClearUndo: after a commit or rollback; keeps a modest buffer for the next batch).
+  static void PushUndo(Namespace& n, std::string_view key, std::optional<IndexEntry> previous);
+  static void ClearUndo(Namespace& n);
+
   // Stages a put record and points the index at it (with undo). Returns its revision.
+  // `hint` (optional) is what FindForWrite() learned, the index unchanged since.
   uint64_t StagePut(uint32_t ns, SegmentWriter* writer, std::string_view key,
-                    std::string_view value, std::string_view metadata, int64_t expire_at_ms);
+                    std::string_view value, std::string_view metadata, int64_t expire_at_ms,
+                    const WriteHint* hint = nullptr);
   // Stages a tombstone and erases `key` from the index (with undo). Returns its revision.
   uint64_t StageTombstone(uint32_t ns, SegmentWriter* writer, std::string_view key);
 
@@ -421,9 +442,17 @@ class LogEngine final : public Engine {
     const char* key_data = nullptr;  // the ReadAheadKey's view: matched by address
     size_t key_size = 0;
     uint32_t ns = 0;
-    bool looked_up = false;              // false: not looked up (write-only, bad namespace)
+    bool looked_up = false;              // false: not looked up (bad namespace)
+    bool cache_hashed = false;           // cache_hash is set (the value is read or written)
+    bool write_only = false;             // the ReadAheadKey's write_only
     const IndexEntry* entry = nullptr;   // the index's entry; nullptr: no such key
-    S3FifoCache::Handle cached = nullptr;  // the value's cache entry; nullptr: not cached
+    // The value's cache entry; nullptr: not cached. For a write-only key, the key's entry
+    // whatever its revision (the write replaces it).
+    S3FifoCache::Handle cached = nullptr;
+    // The key's hashes, taken once for the lookups and kept for the apply's writes: the index
+    // hash holds while the index's hash_seed() does (memo_index_seeds_), the cache's always.
+    size_t index_hash = 0;
+    uint64_t cache_hash = 0;
   };
   // The memo of (ns, key) if the next entries hold it (skipping keys of ops that take no
   // memo); nullptr otherwise, and then the memo is dropped for the rest of the batch (the
@@ -456,6 +485,7 @@ class LogEngine final : public Engine {
   std::vector<ReadAheadMemo> memo_;
   size_t memo_cursor_ = 0;
   std::array<uint64_t, kNamespaceCount> memo_index_versions_{};
+  std::array<uint64_t, kNamespaceCount> memo_index_seeds_{};
   uint64_t memo_cache_version_ = 0;
   static constexpr size_t kMaxRetainedPrefetchHashes = 64 << 10;
   bool inline_appends_ = false;  // AttachRing: appends with pwrite (Options::AppendPath)

@@ -23,6 +23,10 @@ constexpr uint8_t kMaxFrequency = 3;
 // move-to-main-threshold=2). docs/cache.md gives the miss ratios of the "> 0" variant too.
 constexpr uint8_t kMoveToMainThreshold = 2;
 
+// Insert reuses a replaced value's buffer when its capacity is at most twice the new value's
+// size plus this: a bounded slack the charge does not count.
+constexpr size_t kMaxReusedSlackBytes = 64;
+
 uint32_t Fingerprint(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
 
 uint64_t SmallBudget(uint64_t budget_bytes, double small_fraction) {
@@ -68,6 +72,10 @@ S3FifoCache::Handle S3FifoCache::Find(std::string_view key, uint64_t hash,
   return entry != nullptr && entry->revision == revision ? entry : nullptr;
 }
 
+S3FifoCache::Handle S3FifoCache::FindAny(std::string_view key, uint64_t hash) const {
+  return index_.Find(key, hash);
+}
+
 void S3FifoCache::PrefetchValue(Handle handle) {
   const char* data = handle->value.data();
   const size_t bytes = std::min(handle->value.size(), kPrefetchValueBytes);
@@ -86,10 +94,13 @@ const std::string* S3FifoCache::Hit(Handle handle, uint64_t revision) {
   return &entry->value;
 }
 
-bool S3FifoCache::Insert(std::string_view key, uint64_t revision, std::string value) {
+bool S3FifoCache::Insert(std::string_view key, uint64_t hash, uint64_t revision,
+                         std::string_view value, Handle known) {
+  DCHECK_EQ(hash, HashKey(key));
+  DCHECK(known == nullptr || known == index_.Find(key, hash));
   const uint64_t charge = EntryCharge(key.size(), value.size());
-  const uint64_t hash = HashKey(key);
-  Entry* entry = index_.Find(key, hash);
+  // The index owns its entries; `known` is one of them.
+  Entry* entry = known != nullptr ? const_cast<Entry*>(known) : index_.Find(key, hash);
   if (charge > small_budget_bytes_ || key.size() > std::numeric_limits<uint32_t>::max()) {
     if (entry != nullptr) Drop(entry);
     return false;
@@ -97,10 +108,15 @@ bool S3FifoCache::Insert(std::string_view key, uint64_t revision, std::string va
   if (entry != nullptr) {
     // Unlinked while evicting, so the eviction below cannot pick the entry being replaced.
     (entry->queue == kSmall ? small_ : main_).Remove(entry);
-    entry->value = std::move(value);
+    if (entry->value.capacity() > 2 * value.size() + kMaxReusedSlackBytes) {
+      std::string(value).swap(entry->value);  // frees the old buffer (move-assigning a short
+                                              // string would copy into it and keep it)
+    } else {
+      entry->value.assign(value);
+    }
     entry->revision = revision;
   } else {
-    entry = Entry::New(key, hash, revision, std::move(value));
+    entry = Entry::New(key, hash, revision, std::string(value));
     // Paper, Algorithm 1, INSERT: a key found in G goes to M, any other to S. G is consulted
     // before evicting, so the evictions made for this insert cannot push the key out of G.
     entry->queue = GhostTake(hash) ? kMain : kSmall;

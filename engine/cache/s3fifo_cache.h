@@ -65,6 +65,9 @@ class S3FifoCache {
   using Handle = const cache_internal::CacheEntry*;
   // The entry of `key` if it is cached with `revision`, else nullptr; counts nothing.
   Handle Find(std::string_view key, uint64_t hash, uint64_t revision) const;
+  // The entry of `key` whatever its revision, else nullptr; counts nothing (for a write that
+  // will replace the value: Insert takes it).
+  Handle FindAny(std::string_view key, uint64_t hash) const;
   // Get()'s hit for a handle from Find(): counts a hit, bumps the access counter, returns the
   // value (valid until the next non-const call). nullptr, counting nothing, if the entry now
   // holds a value of another revision than `revision`.
@@ -90,7 +93,15 @@ class S3FifoCache {
   // revision are replaced and it re-enters the front of the queue it was in with its counter
   // kept. Returns false, caching nothing and dropping any entry of `key`, if the entry's charge
   // (key + value + kEntryOverheadBytes) exceeds S's budget: such a value would flush S alone.
-  bool Insert(std::string_view key, uint64_t revision, std::string value);
+  // A replaced value's string is reused (no allocation) unless it is much larger than the new
+  // one: capacity beyond the value is memory the charge does not count.
+  bool Insert(std::string_view key, uint64_t revision, std::string_view value) {
+    return Insert(key, Hash(key), revision, value);
+  }
+  // The same with `hash` = Hash(key) computed already, and optionally `entry` = FindAny()'s
+  // answer for the key, still valid (version() unchanged), to skip the lookup.
+  bool Insert(std::string_view key, uint64_t hash, uint64_t revision, std::string_view value,
+              Handle entry = nullptr);
 
   // Drops `key` from the cache and from G, if there.
   void Erase(std::string_view key);

@@ -65,6 +65,23 @@ TEST(S3FifoCacheTest, GetReturnsWhatInsertCachedAndCountsHitsAndMisses) {
   EXPECT_EQ(cache.small_budget_bytes(), kCharge);
 }
 
+TEST(S3FifoCacheTest, ReplacingAValueReusesItsBufferUnlessItWouldBeMostlySlack) {
+  S3FifoCache cache(100000);  // S: 10,000 bytes
+  ASSERT_TRUE(cache.Insert("k", 1, std::string(1000, 'a')));
+  const char* buffer = cache.Get("k", 1)->data();
+  ASSERT_TRUE(cache.Insert("k", S3FifoCache::Hash("k"), 2, std::string(900, 'b')));
+  const std::string* value = cache.Get("k", 2);
+  ASSERT_NE(value, nullptr);
+  EXPECT_EQ(*value, std::string(900, 'b'));
+  EXPECT_EQ(value->data(), buffer);  // no allocation
+  ASSERT_TRUE(cache.Insert("k", 3, "tiny"));
+  value = cache.Get("k", 3);
+  ASSERT_NE(value, nullptr);
+  EXPECT_EQ(*value, "tiny");
+  EXPECT_LT(value->capacity(), 100u);  // the 1000-byte buffer is freed, not kept uncharged
+  EXPECT_EQ(cache.bytes(), 1 + 4 + cache_internal::kEntryOverheadBytes);
+}
+
 TEST(S3FifoCacheTest, FindAndHitSplitAGetAndHandlesLiveUntilAnEntryIsFreed) {
   S3FifoCache cache(10 * kCharge);
   ASSERT_TRUE(cache.Insert("a", 1, ValueFor("a", kCharge)));

@@ -271,7 +271,8 @@ void EngineWorker::StartBatch(std::vector<Call> calls) {
   batch_.reads_done = false;
   // The records this batch's ops will read: read them all at once through the ring, so
   // the ops below find them in memory.
-  std::vector<engine::ReadAheadKey> keys;
+  std::vector<engine::ReadAheadKey>& keys = read_ahead_keys_;
+  keys.clear();
   for (const Call& call : batch_.calls) {
     for (const Op& op : call.request->ops()) AddReadAheadKeys(op, &keys);
   }
@@ -282,6 +283,9 @@ void EngineWorker::StartBatch(std::vector<Call> calls) {
   } else {
     engine_->ReadAhead(keys, [this] { batch_.reads_done = true; });
   }
+  // The engine keeps no view of the list itself (only of the ops' keys); a large batch's list
+  // is not kept.
+  if (batch_.large) std::vector<engine::ReadAheadKey>().swap(keys);
   AdvanceBatch();
 }
 

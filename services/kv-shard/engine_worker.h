@@ -137,6 +137,8 @@ class EngineWorker {
   int link_listen_fd_ = -1;             // until the engine thread takes it over
   std::unique_ptr<LinkServer> link_;    // engine thread only
   Batch batch_;                             // engine thread only
+  // The batch's read-ahead list, kept between batches so listing allocates nothing.
+  std::vector<engine::ReadAheadKey> read_ahead_keys_;  // engine thread only
   std::thread thread_;
   uint64_t ops_executed_ = 0;  // engine thread only
   std::atomic<int64_t> last_large_batch_ms_{0};
