@@ -6,7 +6,10 @@
 #include "absl/base/internal/prefetch.h"
 #include "common/random_seed.h"
 #include "glog/logging.h"
-#include "xxhash.h"
+// XXH3 compiled into this file (static inline) rather than called in libxxhash: keys are
+// short, and for them the call and the library's dispatch cost more than the hash itself.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace beyondkv::engine {
 namespace {

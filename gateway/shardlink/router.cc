@@ -1,5 +1,8 @@
 #include "gateway/shardlink/router.h"
 
+// XXH3 compiled into this file (static inline) rather than called in libxxhash: keys are
+// short, and for them the call and the library's dispatch cost more than the hash itself.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace beyondkv::shardlink {
