@@ -1,9 +1,14 @@
 #include "engine/hint_file.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "engine/coding.h"
 #include "engine/crc32c.h"
 #include "engine/record_format.h"
+// XXH3 compiled into this file (static inline): keys are short.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 namespace beyondkv::engine {
 namespace {
@@ -33,11 +38,35 @@ bool IsKnownType(uint8_t type) {
          type <= static_cast<uint8_t>(RecordType::kFlush);
 }
 
+// The type byte of an entry dropped as superseded (no record type is 0).
+constexpr char kSupersededType = 0;
+
+uint64_t KeyHash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
+
 }  // namespace
 
-HintBuilder::HintBuilder() : file_(kHintHeaderSize, '\0') {}
+HintBuilder::HintBuilder(size_t max_tracked_keys)
+    : file_(kHintHeaderSize, '\0'), max_tracked_keys_(max_tracked_keys),
+      live_from_(kHintHeaderSize) {}
 
-size_t HintBuilder::buffered_bytes() const { return file_.size() - kHintHeaderSize; }
+size_t HintBuilder::buffered_bytes() const { return file_.size() - live_from_; }
+
+std::string_view HintBuilder::KeyAt(uint64_t entry_offset) const {
+  const char* e = file_.data() + entry_offset;
+  return std::string_view(e + kHintEntryHeaderSize, DecodeFixed32(e + kKeyLenOffset));
+}
+
+void HintBuilder::Supersede(uint64_t entry_offset) {
+  file_[entry_offset + kTypeOffset] = kSupersededType;
+  --entry_count_;
+}
+
+void HintBuilder::Reset() {
+  file_.assign(kHintHeaderSize, '\0');
+  entry_count_ = 0;
+  tracked_.clear();
+  live_from_ = kHintHeaderSize;
+}
 
 void HintBuilder::Reserve(size_t bytes) {
   file_.reserve(kHintHeaderSize + bytes + kHintTrailerSize);
@@ -62,12 +91,53 @@ void HintBuilder::Add(const ScannedRecord& record) {
   EncodeFixed64(e + kRecordOffsetOffset, record.offset);
   EncodeFixed32(e + kMetaLenOffset, record.meta_len);
   EncodeFixed32(e + kValueLenOffset, record.value_len);
+  const uint64_t offset = file_.size();
   file_.append(e, sizeof(e));
   file_.append(record.key);
   ++entry_count_;
+
+  if (record.type == RecordType::kFlush) {  // every entry before it is void
+    entry_count_ = 1;
+    live_from_ = offset;
+    tracked_.clear();
+    return;
+  }
+  const uint64_t hash = KeyHash(record.key);
+  auto it = tracked_.find(hash);
+  if (it == tracked_.end()) {
+    if (tracked_.size() >= max_tracked_keys_) tracked_.clear();  // start over (see the class)
+    it = tracked_.try_emplace(hash).first;
+  }
+  Tracked& t = it->second;
+  const uint64_t known = t.decisive != kNone ? t.decisive : t.expire;
+  if (known != kNone && KeyAt(known) != record.key) t = Tracked{};  // another key, same hash
+  if (record.type == RecordType::kExpire) {
+    if (t.expire != kNone) Supersede(t.expire);
+    t.expire = offset;
+  } else {  // a put or a tombstone decides the key anew
+    if (t.decisive != kNone) Supersede(t.decisive);
+    if (t.expire != kNone) Supersede(t.expire);
+    t = Tracked{offset, kNone};
+  }
 }
 
 namespace {
+
+// Squeezes the entries of `file` from `from` on, less those marked superseded, to right
+// after the header, in order.
+void DropSuperseded(uint64_t from, std::string* file) {
+  char* p = file->data();
+  uint64_t write = kHintHeaderSize;
+  for (uint64_t read = from; read < file->size();) {
+    const uint64_t n = kHintEntryHeaderSize + DecodeFixed32(p + read + kKeyLenOffset);
+    if (p[read + kTypeOffset] != kSupersededType) {
+      if (write != read) std::memmove(p + write, p + read, n);
+      write += n;
+    }
+    read += n;
+  }
+  file->resize(write);
+}
 
 // Writes `header` over the first kHintHeaderSize bytes of `file` and appends the checksum.
 void Seal(HintHeader header, uint64_t entry_count, std::string* file) {
@@ -90,16 +160,43 @@ void Seal(HintHeader header, uint64_t entry_count, std::string* file) {
 
 std::string HintBuilder::Finish(HintHeader header) const {
   std::string out = file_;
+  DropSuperseded(live_from_, &out);
   Seal(header, entry_count_, &out);
   return out;
 }
 
 std::string HintBuilder::TakeFile(HintHeader header) {
   std::string out = std::move(file_);
+  DropSuperseded(live_from_, &out);
   Seal(header, entry_count_, &out);
-  file_.assign(kHintHeaderSize, '\0');
-  entry_count_ = 0;
+  Reset();
   return out;
+}
+
+std::vector<bool> DecidingRecords(const std::vector<ScannedRecord>& records) {
+  std::vector<bool> deciding(records.size(), false);
+  // Walking backwards: a record decides unless a later one already settled its key.
+  struct Later {
+    bool decisive = false;  // a put or tombstone follows
+    bool expire = false;    // an expire follows
+  };
+  absl::flat_hash_map<std::string_view, Later> later;
+  for (size_t i = records.size(); i-- > 0;) {
+    const ScannedRecord& r = records[i];
+    if (r.type == RecordType::kFlush) {
+      deciding[i] = true;
+      break;  // everything before the last flush is void
+    }
+    Later& l = later[r.key];
+    if (r.type == RecordType::kExpire) {
+      deciding[i] = !l.decisive && !l.expire;
+      l.expire = true;
+    } else {
+      deciding[i] = !l.decisive;
+      l.decisive = true;
+    }
+  }
+  return deciding;
 }
 
 absl::StatusOr<std::vector<ScannedRecord>> DecodeHintFile(std::string_view bytes,

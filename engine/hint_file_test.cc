@@ -1,6 +1,11 @@
 #include "engine/hint_file.h"
 
+#include <map>
+#include <random>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "engine/record_format.h"
@@ -61,23 +66,25 @@ TEST(HintFileTest, EncodingMatchesGoldenBytes) {
             "5b7cceb3");         // crc32c of everything before
 }
 
-// The worst case: a segment holding as many records as fit, all header-only (tombstones of
-// the empty key, 36 bytes each) gets 40-byte entries, a hint larger than its segment.
+// The worst case: a segment holding as many records as fit of distinct keys, all tombstones
+// of 2-byte keys (38 bytes each), gets 42-byte entries: a hint larger than its segment.
 // Reserved for the segment, the builder's buffer never grows (growing copies all of it).
 TEST(HintFileTest, ReservedForASegmentOfTinyRecordsTheBufferNeverGrows) {
-  constexpr uint64_t kSegmentSize = kSegmentHeaderSize + 1000 * kRecordHeaderSize + 20;
+  constexpr uint64_t kRecords = 1000;
+  constexpr uint64_t kSegmentSize = kSegmentHeaderSize + kRecords * (kRecordHeaderSize + 2);
   HintBuilder builder;
   builder.ReserveForSegment(kSegmentSize);
   size_t entry_bytes = 0;
-  for (uint64_t offset = kSegmentHeaderSize; offset + kRecordHeaderSize <= kSegmentSize;
-       offset += kRecordHeaderSize) {
-    builder.Add(Scanned(RecordType::kTombstone, "", kRevision, 0, offset, 0, 0));
-    entry_bytes += kHintEntryHeaderSize;
+  for (uint64_t i = 0; i < kRecords; ++i) {
+    const std::string key = {static_cast<char>(i >> 8), static_cast<char>(i & 0xff)};
+    builder.Add(Scanned(RecordType::kTombstone, key, kRevision + (i << 8), 0,
+                        kSegmentHeaderSize + i * (kRecordHeaderSize + 2), 0, 0));
+    entry_bytes += kHintEntryHeaderSize + 2;
   }
-  EXPECT_EQ(builder.entry_count(), 1000u);
+  EXPECT_EQ(builder.entry_count(), kRecords);
   EXPECT_EQ(builder.buffered_bytes(), entry_bytes);
   EXPECT_GT(entry_bytes, kSegmentSize);  // the hint outgrows its segment
-  EXPECT_EQ(HintBuilder::MaxEntryBytes(kSegmentSize), kSegmentSize + 1000 * 4);
+  EXPECT_LE(entry_bytes, HintBuilder::MaxEntryBytes(kSegmentSize));
   HintHeader header;
   header.segment_size = kSegmentSize;
   const std::string file = builder.TakeFile(header);
@@ -87,7 +94,7 @@ TEST(HintFileTest, ReservedForASegmentOfTinyRecordsTheBufferNeverGrows) {
   HintHeader decoded;
   absl::StatusOr<std::vector<ScannedRecord>> records = DecodeHintFile(file, &decoded);
   ASSERT_TRUE(records.ok()) << records.status();
-  EXPECT_EQ(records->size(), 1000u);
+  EXPECT_EQ(records->size(), kRecords);
 }
 
 TEST(HintFileTest, TakeFileGivesFinishsBytesWithoutACopyAndEmptiesTheBuilder) {
@@ -193,4 +200,173 @@ TEST(HintFileTest, EntriesOutsideTheSegmentOrOutOfOrderAreDataLoss) {
 }
 
 }  // namespace
+// A segment's records as (type, key) in file order; offsets and revisions follow.
+std::vector<ScannedRecord> Segment(const std::vector<std::pair<RecordType, std::string>>& spec) {
+  std::vector<ScannedRecord> records;
+  uint64_t offset = kSegmentHeaderSize;
+  uint64_t revision = kRevision;
+  for (const auto& [type, key] : spec) {
+    const uint32_t value_len = type == RecordType::kPut ? 3 : 0;
+    records.push_back(Scanned(type, key, revision, type == RecordType::kExpire ? 9000 : 0,
+                              offset, 0, value_len));
+    offset += records.back().size;
+    revision += 256;
+  }
+  return records;
+}
+
+// Builds the hint of `records` and returns the offsets of the entries it kept.
+std::vector<uint64_t> KeptOffsets(const std::vector<ScannedRecord>& records,
+                                  size_t max_tracked_keys = HintBuilder::kDefaultMaxTrackedKeys) {
+  HintBuilder builder(max_tracked_keys);
+  for (const ScannedRecord& r : records) builder.Add(r);
+  HintHeader header;
+  header.segment_size = records.empty() ? kSegmentHeaderSize
+                                        : records.back().offset + records.back().size;
+  const size_t count = builder.entry_count();
+  const std::string copy = builder.Finish(header);
+  const std::string file = builder.TakeFile(header);
+  EXPECT_EQ(copy, file);
+  HintHeader decoded;
+  absl::StatusOr<std::vector<ScannedRecord>> hinted = DecodeHintFile(file, &decoded);
+  EXPECT_TRUE(hinted.ok()) << hinted.status();
+  std::vector<uint64_t> offsets;
+  if (!hinted.ok()) return offsets;
+  EXPECT_EQ(hinted->size(), count);
+  for (const ScannedRecord& r : *hinted) offsets.push_back(r.offset);
+  return offsets;
+}
+
+std::vector<uint64_t> OffsetsOf(const std::vector<ScannedRecord>& records,
+                                const std::vector<size_t>& indexes) {
+  std::vector<uint64_t> offsets;
+  for (size_t i : indexes) offsets.push_back(records[i].offset);
+  return offsets;
+}
+
+TEST(HintFileTest, SupersededRecordsAreLeftOut) {
+  using T = RecordType;
+  const std::vector<ScannedRecord> records = Segment({
+      {T::kPut, "a"},        // 0: superseded by 2
+      {T::kPut, "b"},        // 1: kept
+      {T::kPut, "a"},        // 2: superseded by 5
+      {T::kExpire, "a"},     // 3: superseded by 5
+      {T::kExpire, "c"},     // 4: superseded by 6 (an expire without a put here)
+      {T::kTombstone, "a"},  // 5: kept
+      {T::kExpire, "c"},     // 6: kept
+      {T::kPut, "d"},        // 7: kept
+      {T::kExpire, "d"},     // 8: superseded by 9
+      {T::kExpire, "d"},     // 9: kept, with 7
+  });
+  EXPECT_EQ(KeptOffsets(records), OffsetsOf(records, {1, 5, 6, 7, 9}));
+  EXPECT_EQ(DecidingRecords(records),
+            (std::vector<bool>{false, true, false, false, false, true, true, true, false, true}));
+}
+
+TEST(HintFileTest, AFlushVoidsEverythingBeforeIt) {
+  using T = RecordType;
+  const std::vector<ScannedRecord> records = Segment({
+      {T::kPut, "a"}, {T::kPut, "b"}, {T::kFlush, ""}, {T::kPut, "a"}, {T::kFlush, ""},
+      {T::kPut, "b"}, {T::kExpire, "b"}, {T::kPut, "c"}, {T::kPut, "c"},
+  });
+  EXPECT_EQ(KeptOffsets(records), OffsetsOf(records, {4, 5, 6, 8}));
+  EXPECT_EQ(DecidingRecords(records), (std::vector<bool>{false, false, false, false, true, true,
+                                                         true, false, true}));
+}
+
+// Past max_tracked_keys distinct keys the tracking starts over: records superseded across the
+// restart stay (a larger hint, never a wrong one).
+TEST(HintFileTest, TrackingStartsOverPastItsLimitAndKeepsWhatItLostTrackOf) {
+  using T = RecordType;
+  const std::vector<ScannedRecord> records = Segment({
+      {T::kPut, "a"}, {T::kPut, "b"}, {T::kPut, "a"},  // a tracked: 0 dropped
+      {T::kPut, "c"},                                   // a third key: start over
+      {T::kPut, "a"},                                   // 2 is no longer tracked: kept
+      {T::kPut, "c"},                                   // 3 dropped
+  });
+  EXPECT_EQ(KeptOffsets(records, 2), OffsetsOf(records, {1, 2, 4, 5}));
+  EXPECT_EQ(KeptOffsets(records), OffsetsOf(records, {1, 4, 5}));
+}
+
+// What recovery does with a list of records (ApplyRecovered's rules), for comparing a hint's
+// entries with the segment's records: key -> (put offset, revision, expire_at_ms).
+std::map<std::string, std::tuple<uint64_t, uint64_t, int64_t>> Replay(
+    const std::vector<ScannedRecord>& records) {
+  std::map<std::string, std::tuple<uint64_t, uint64_t, int64_t>> index;
+  for (const ScannedRecord& r : records) {
+    switch (r.type) {
+      case RecordType::kPut:
+        index[r.key] = {r.offset, r.revision, r.expire_at_ms};
+        break;
+      case RecordType::kTombstone:
+        index.erase(r.key);
+        break;
+      case RecordType::kExpire:
+        if (auto it = index.find(r.key); it != index.end()) {
+          std::get<1>(it->second) = r.revision;
+          std::get<2>(it->second) = r.expire_at_ms;
+        }
+        break;
+      case RecordType::kFlush:
+        index.clear();
+        break;
+    }
+  }
+  return index;
+}
+
+// Random segments over a few keys, with and without a tight tracking limit: the hint's
+// entries are records of the segment, in order, include every deciding one, and replay (on
+// top of an earlier state, as recovery does segment after segment) to what the records do.
+TEST(HintFileTest, AHintReplaysToWhatItsSegmentDoes) {
+  std::mt19937_64 rng(20261205);
+  const RecordType types[] = {RecordType::kPut, RecordType::kPut, RecordType::kTombstone,
+                              RecordType::kExpire, RecordType::kFlush};
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::pair<RecordType, std::string>> spec;
+    // Earlier segments' state: a put of every key first, then this segment.
+    const int keys = 1 + static_cast<int>(rng() % 6);
+    std::vector<std::pair<RecordType, std::string>> earlier;
+    for (int k = 0; k < keys; ++k) earlier.push_back({RecordType::kPut, "k" + std::to_string(k)});
+    const int n = static_cast<int>(rng() % 40);
+    for (int i = 0; i < n; ++i) {
+      RecordType t = types[rng() % (round % 3 == 0 ? 5 : 4)];
+      spec.push_back({t, t == RecordType::kFlush ? "" : "k" + std::to_string(rng() % keys)});
+    }
+    std::vector<ScannedRecord> before = Segment(earlier);
+    std::vector<ScannedRecord> records = Segment(spec);
+    for (const size_t limit : {size_t{1}, size_t{2}, HintBuilder::kDefaultMaxTrackedKeys}) {
+      HintBuilder builder(limit);
+      for (const ScannedRecord& r : records) builder.Add(r);
+      HintHeader header;
+      header.segment_size = kSegmentHeaderSize + 1000000;
+      HintHeader decoded;
+      absl::StatusOr<std::vector<ScannedRecord>> hinted =
+          DecodeHintFile(builder.TakeFile(header), &decoded);
+      ASSERT_TRUE(hinted.ok()) << hinted.status();
+      const std::vector<bool> deciding = DecidingRecords(records);
+      size_t h = 0;
+      for (size_t i = 0; i < records.size(); ++i) {
+        const bool kept = h < hinted->size() && (*hinted)[h].offset == records[i].offset;
+        if (kept) {
+          EXPECT_EQ((*hinted)[h].key, records[i].key);
+          EXPECT_EQ((*hinted)[h].revision, records[i].revision);
+          ++h;
+        }
+        if (deciding[i]) EXPECT_TRUE(kept) << "round " << round << " record " << i;
+      }
+      EXPECT_EQ(h, hinted->size()) << "an entry that is no record of the segment";
+      std::vector<ScannedRecord> all = before, from_hint = before;
+      all.insert(all.end(), records.begin(), records.end());
+      from_hint.insert(from_hint.end(), hinted->begin(), hinted->end());
+      EXPECT_EQ(Replay(from_hint), Replay(all)) << "round " << round << " limit " << limit;
+      std::vector<ScannedRecord> only_deciding = before;
+      for (size_t i = 0; i < records.size(); ++i) {
+        if (deciding[i]) only_deciding.push_back(records[i]);
+      }
+      EXPECT_EQ(Replay(only_deciding), Replay(all)) << "round " << round;
+    }
+  }
+}
+
 }  // namespace beyondkv::engine

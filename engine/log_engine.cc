@@ -427,14 +427,21 @@ std::optional<IndexEntry> LogEngine::FindForWrite(uint32_t ns, std::string_view 
     hint->index_hash = memo_index_seeds_[ns] == n.index.hash_seed() ? memo->index_hash
                                                                      : n.index.Hash(key);
     if (memo->cache_hashed) hint->cache_hash = memo->cache_hash;
-    if (memo->write_only && memo_cache_version_ == cache_.version()) hint->cached = memo->cached;
+    if (memo->write_only && memo_cache_version_ == cache_.version()) {
+      hint->cached = memo->cached;
+      hint->cache_version = memo_cache_version_;
+    }
   } else {
     hint->index_hash = n.index.Hash(key);
   }
   if (!found.has_value()) found = n.index.Find(key, hint->index_hash);
   std::optional<IndexEntry> live = LiveOrExpire(n, key, *found, NowMs());
-  // An expired entry was erased (or, during a commit, left for StagePut's Upsert to replace).
-  if (live.has_value()) hint->at = *found;
+  // An expired entry was erased (or, during a commit, left for StagePut's Upsert to replace);
+  // the expiry's tombstone changed both versions.
+  if (live.has_value()) {
+    hint->at = *found;
+    hint->index_version = n.index.version();
+  }
   return live;
 }
 
@@ -1040,7 +1047,7 @@ uint64_t LogEngine::StagePut(uint32_t ns, SegmentWriter* writer, std::string_vie
   std::optional<IndexEntry> previous;
   if (hint == nullptr) {
     previous = n.index.Upsert(key, entry);
-  } else if (hint->at != nullptr) {
+  } else if (hint->at != nullptr && hint->index_version == n.index.version()) {
     previous = n.index.Replace(hint->at, key, entry);
   } else {
     previous = n.index.Upsert(key, hint->index_hash, entry);
@@ -1052,7 +1059,9 @@ uint64_t LogEngine::StagePut(uint32_t ns, SegmentWriter* writer, std::string_vie
   if (metadata.empty()) {
     const std::string_view cache_key = CacheKeyView(ns, key);
     if (hint != nullptr && hint->cache_hash.has_value()) {
-      cache_.Insert(cache_key, *hint->cache_hash, record.revision, value, hint->cached);
+      const S3FifoCache::Handle known =
+          hint->cache_version == cache_.version() ? hint->cached : nullptr;
+      cache_.Insert(cache_key, *hint->cache_hash, record.revision, value, known);
     } else {
       cache_.Insert(cache_key, record.revision, value);
     }

@@ -300,12 +300,17 @@ class LogEngine final : public Engine {
   // an error if it refuses writes.
   absl::StatusOr<SegmentWriter*> WritableSegment(uint32_t ns);
 
-  // What a write already knows of its key, so that staging it looks nothing up again.
+  // What a write already knows of its key, so that staging it looks nothing up again. The
+  // pointers are used only while the index's and the cache's version() read as they did when
+  // they were taken: whatever runs in between (an expiry, a read that fills the cache and
+  // evicts) may free what they point to.
   struct WriteHint {
     size_t index_hash = 0;                // n.index.Hash(key)
     std::optional<uint64_t> cache_hash;   // S3FifoCache::Hash(CacheKeyView(ns, key)), if taken
-    const IndexEntry* at = nullptr;       // the key's entry in the index (Find's answer), if any
-    S3FifoCache::Handle cached = nullptr;  // the key's cache entry (FindAny's), still valid
+    const IndexEntry* at = nullptr;       // the key's live entry in the index, if any
+    uint64_t index_version = 0;           // of n.index, when `at` was taken
+    S3FifoCache::Handle cached = nullptr;  // the key's cache entry (FindAny's), if known
+    uint64_t cache_version = 0;           // of cache_, when `cached` was taken
   };
   // Put's lookup: the live entry of `key` (nullopt: none) and the hint for staging its put,
   // from the read-ahead memo when it has the key, else by looking the key up.

@@ -313,20 +313,32 @@ int Verify(Env* env, const std::string& shard_dir, std::ostream& out) {
       } else if (header.segment_size != info->size) {
         why = absl::StrCat("describes ", header.segment_size, " bytes of segment, which has ",
                            info->size);
-      } else if (header.corrupt_records != info->damage.size() ||
-                 hinted->size() != scanned.size()) {
-        why = absl::StrCat("lists ", hinted->size(), " records and ", header.corrupt_records,
-                           " damaged ones; the segment has ", scanned.size(), " and ",
+      } else if (header.corrupt_records != info->damage.size()) {
+        why = absl::StrCat("counts ", header.corrupt_records, " damaged records; the segment has ",
                            info->damage.size());
       } else {
+        // The entries are records of the segment, in order, and include every record that
+        // decides the index (superseded ones may be left out: engine/hint_file.h).
+        const std::vector<bool> deciding = engine::DecidingRecords(scanned);
+        size_t h = 0;
         for (size_t r = 0; r < scanned.size() && why.empty(); ++r) {
           const ScannedRecord& a = scanned[r];
-          const ScannedRecord& b = (*hinted)[r];
-          if (a.type != b.type || a.revision != b.revision || a.expire_at_ms != b.expire_at_ms ||
-              a.key != b.key || a.offset != b.offset || a.meta_len != b.meta_len ||
-              a.value_len != b.value_len) {
-            why = absl::StrCat("entry ", r, " differs from the record at offset ", a.offset);
+          if (h < hinted->size() && (*hinted)[h].offset == a.offset) {
+            const ScannedRecord& b = (*hinted)[h];
+            if (a.type != b.type || a.revision != b.revision ||
+                a.expire_at_ms != b.expire_at_ms || a.key != b.key ||
+                a.meta_len != b.meta_len || a.value_len != b.value_len) {
+              why = absl::StrCat("entry ", h, " differs from the record at offset ", a.offset);
+            }
+            ++h;
+          } else if (deciding[r]) {
+            why = absl::StrCat("leaves out the record at offset ", a.offset,
+                               ", which decides its key");
           }
+        }
+        if (why.empty() && h < hinted->size()) {
+          why = absl::StrCat("entry ", h, " (offset ", (*hinted)[h].offset,
+                             ") is no record of the segment");
         }
       }
       if (!why.empty()) {

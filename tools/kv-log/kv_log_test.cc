@@ -3,8 +3,10 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "engine/engine.h"
+#include "engine/hint_file.h"
 #include "engine/segment_file.h"
 #include "engine/test_util.h"
 #include "gtest/gtest.h"
@@ -89,6 +91,51 @@ TEST_F(KvLogTest, VerifyReportsADamagedHint) {
   EXPECT_NE(out.find("ERROR ns-0/" + engine::HintFileName(1) + ": damaged hint file: checksum"),
             std::string::npos)
       << out;
+}
+
+// A hint may leave superseded records out, never one that decides its key.
+TEST_F(KvLogTest, VerifyReportsAHintThatLeavesOutADecidingRecord) {
+  const std::string hint = Path(engine::HintFileName(1));
+  engine::HintHeader header;
+  absl::StatusOr<std::vector<engine::ScannedRecord>> entries =
+      engine::DecodeHintFile(engine::testing::ReadFile(hint), &header);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_GE(entries->size(), 2u);
+  engine::HintBuilder builder;
+  for (size_t i = 1; i < entries->size(); ++i) builder.Add((*entries)[i]);  // not the first
+  engine::testing::WriteFile(hint, builder.TakeFile(header));
+  std::string out;
+  EXPECT_EQ(Run(Verify, &out), 1) << out;
+  EXPECT_NE(out.find("ERROR ns-0/" + engine::HintFileName(1) +
+                     ": leaves out the record at offset 40, which decides its key"),
+            std::string::npos)
+      << out;
+}
+
+TEST(KvLogHintTest, VerifyAcceptsAHintWithoutSupersededRecords) {
+  engine::testing::TempDir dir;
+  {
+    engine::Options options;
+    options.segment_bytes = 400;
+    auto opened = engine::Engine::Open(options, dir.path());
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    engine::Engine& e = **opened;
+    for (int i = 0; i < 12; ++i) {  // "same" five times in the first segment, sealed
+      ASSERT_TRUE(e.Put(0, i % 2 == 0 ? "same" : "k" + std::to_string(i), "v", {}).ok());
+      ASSERT_TRUE(e.Commit().ok());
+    }
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(e.RunBackgroundWork().ok());
+  }
+  engine::HintHeader header;
+  absl::StatusOr<std::vector<engine::ScannedRecord>> entries = engine::DecodeHintFile(
+      engine::testing::ReadFile(dir.path() + "/ns-0/" + engine::HintFileName(1)), &header);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  int same = 0;
+  for (const engine::ScannedRecord& r : *entries) same += r.key == "same";
+  EXPECT_EQ(same, 1) << "the hint keeps only the last put of a key";
+  std::ostringstream out;
+  EXPECT_EQ(Verify(Env::Default(), dir.path(), out), 0) << out.str();
+  EXPECT_NE(out.str().find("0 problem(s), 0 warning(s)"), std::string::npos) << out.str();
 }
 
 TEST_F(KvLogTest, TornTailOfTheActiveSegmentIsAWarning) {
