@@ -12,8 +12,9 @@
 # after: figures taken while something else kept the 2 cores busy are not results.
 #
 # Usage: tools/bench/redis_benchmark_compare.sh [RUNS]        (default 3; QUICK=1: smaller)
-# Environment: TRANSPORT (link) is beyond-kv's --shard-transport.
-# Builds beyond-kv with -c opt first. Needs redis-server and redis-benchmark (scripts/setup.sh).
+# Environment: TRANSPORT (link) is beyond-kv's --shard-transport; BIN, a beyond-kv binary to
+# measure instead of building this tree's (e.g. an older build, for a before/after).
+# Builds beyond-kv with -c opt first (unless BIN is set). Needs redis-server and redis-benchmark (scripts/setup.sh).
 # Uses loopback, free ports and temporary directories; stops what it starts.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,8 +23,8 @@ runs=${1:-3}
 transport=${TRANSPORT:-link}
 scale=1
 if [[ ${QUICK:-0} == 1 ]]; then scale=5; fi
-bazel build -c opt //services/beyond-kv >&2
-bin=bazel-bin/services/beyond-kv/beyond-kv
+if [[ -z ${BIN:-} ]]; then bazel build -c opt //services/beyond-kv >&2; fi
+bin=${BIN:-bazel-bin/services/beyond-kv/beyond-kv}
 
 # shellcheck source=tools/bench/lib.sh
 source tools/bench/lib.sh
