@@ -1152,7 +1152,8 @@ absl::StatusOr<PutResult> LogEngine::Put(uint32_t ns, std::string_view key,
   }
   const int64_t expire_at_ms =
       options.keep_ttl ? (current.has_value() ? current->expire_at_ms : 0) : options.expire_at_ms;
-  // Nothing since FindForWrite() changed the index (reads and the cache only).
+  // The hint's pointers hold only if nothing since FindForWrite() (ReadOld, a metadata read
+  // that fills the cache and evicts) changed the versions; StagePut checks.
   result.revision = StagePut(ns, *writer, key, value, metadata, expire_at_ms, &hint);
   result.written = true;
   return result;
