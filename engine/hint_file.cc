@@ -96,6 +96,7 @@ void HintBuilder::Add(const ScannedRecord& record) {
   file_.append(record.key);
   ++entry_count_;
 
+  if (max_tracked_keys_ == 0) return;
   if (record.type == RecordType::kFlush) {  // every entry before it is void
     entry_count_ = 1;
     live_from_ = offset;

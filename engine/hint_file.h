@@ -42,12 +42,14 @@ struct HintHeader {
 // last entries of at most `max_tracked_keys` keys at a time (by a 64-bit hash of the key, ~32
 // bytes each); past that it starts over, and a record superseded across the restart (or by a
 // key whose hash collides) stays in the hint: keeping a superseded record is always correct,
-// only larger.
+// only larger. With max_tracked_keys 0 it leaves nothing out.
 class HintBuilder {
  public:
   static constexpr size_t kDefaultMaxTrackedKeys = size_t{1} << 18;
 
-  explicit HintBuilder(size_t max_tracked_keys = kDefaultMaxTrackedKeys);
+  HintBuilder() : HintBuilder(kDefaultMaxTrackedKeys) {}
+  // max_tracked_keys 0: nothing is left out (every record added gets its entry).
+  explicit HintBuilder(size_t max_tracked_keys);
   void Add(const ScannedRecord& record);
   // Entries the hint will hold (those added, less the superseded ones found).
   size_t entry_count() const { return entry_count_; }

@@ -259,6 +259,7 @@ TEST(HintFileTest, SupersededRecordsAreLeftOut) {
       {T::kExpire, "d"},     // 9: kept, with 7
   });
   EXPECT_EQ(KeptOffsets(records), OffsetsOf(records, {1, 5, 6, 7, 9}));
+  EXPECT_EQ(KeptOffsets(records, 0), OffsetsOf(records, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(DecidingRecords(records),
             (std::vector<bool>{false, true, false, false, false, true, true, true, false, true}));
 }

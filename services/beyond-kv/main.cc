@@ -19,9 +19,6 @@ namespace {
 
 using beyondkv::services::SupervisorOptions;
 
-constexpr char kNotYetReclaim[] =
-    "(reclaim arrives with the storage-engine release: accepted and ignored)";
-
 int DefaultThreads() {
   return std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 64);  // revision_clock.h: at most 64 shards
 }
@@ -132,15 +129,17 @@ int main(int argc, char** argv) {
                  "disconnect a RESP client with more unread output than this, in bytes "
                  "(Redis's client-output-buffer-limit); 0 = no limit")
       ->envname("KV_CLIENT_OUTPUT_BUFFER_LIMIT_BYTES")->capture_default_str();
-  CLI::Option* reclaim_threshold =
-      app.add_option("--reclaim-sealed-threshold", options.reclaim_sealed_threshold,
-                     absl::StrCat("reclaim a namespace when it has this many sealed segments ",
-                                  kNotYetReclaim))
-          ->envname("KV_RECLAIM_SEALED_THRESHOLD")->capture_default_str();
-  CLI::Option* reclaim_interval =
-      app.add_option("--reclaim-interval-secs", options.reclaim_interval_secs,
-                     absl::StrCat("check for reclaim every this many seconds ", kNotYetReclaim))
-          ->envname("KV_RECLAIM_INTERVAL_SECS")->capture_default_str();
+  app.add_option("--segment-bytes", options.segment_bytes,
+                 "seal a shard's log segment (and start the next) at this many bytes")
+      ->envname("KV_SEGMENT_BYTES")->capture_default_str();
+  app.add_option("--reclaim-sealed-threshold", options.reclaim_sealed_threshold,
+                 "reclaim a namespace's log once it has this many sealed segments and a third "
+                 "of their bytes is garbage; 0 = only on request (BGREWRITEAOF)")
+      ->envname("KV_RECLAIM_SEALED_THRESHOLD")->capture_default_str();
+  app.add_option("--reclaim-interval-secs", options.reclaim_interval_secs,
+                 "how often the shards check whether a namespace needs reclaim, in seconds; "
+                 "0 = at every background step")
+      ->envname("KV_RECLAIM_INTERVAL_SECS")->capture_default_str();
   app.add_option("--fsync", options.fsync,
                  "when the shards sync their logs: always (before replying), everysec, never")
       ->envname("KV_FSYNC")->capture_default_str()
@@ -199,10 +198,6 @@ int main(int argc, char** argv) {
       LOG(WARNING) << "--max-conns-per-shard is deprecated: use --max-clients (the total; "
                       "here --max-conns-per-shard x shards)";
     }
-  }
-  if (reclaim_threshold->count() > 0 || reclaim_interval->count() > 0) {
-    LOG(WARNING) << "--reclaim-sealed-threshold/--reclaim-interval-secs: reclaim arrives with "
-                    "the storage-engine release: accepted and ignored";
   }
   if (const char* bin_dir = std::getenv("KV_BIN_DIR"); bin_dir != nullptr) {
     options.bin_dir = bin_dir;

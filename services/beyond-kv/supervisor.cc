@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <utility>
@@ -38,6 +39,14 @@ using std::chrono::seconds;
 constexpr int kMaxShards = 64;
 constexpr int64_t kMaxValueBytesLimit = 512ll << 20;
 constexpr int64_t kMaxConnsPerShardLimit = 1 << 20;
+// The shards take the reclaim threshold as a u32; an interval of ten years is "never" enough
+// (and seconds x 10^6 must fit in the engine's µs clock arithmetic).
+constexpr int64_t kMaxReclaimSealedThreshold = std::numeric_limits<uint32_t>::max();
+constexpr int64_t kMaxReclaimIntervalSecs = 10ll * 365 * 24 * 3600;
+// Segments: at least 64 KiB (a seal, a hint file and their fsyncs per segment), at most
+// 16 GiB (a hint file is built in memory, up to ~1.1x its segment).
+constexpr int64_t kMinSegmentBytes = 64ll << 10;
+constexpr int64_t kMaxSegmentBytes = 16ll << 30;
 constexpr int64_t kMaxClientsLimit = 1 << 20;
 constexpr int kMaxHttpThreads = 4096;
 constexpr char kPasswordEnv[] = "KV_REQUIREPASS";
@@ -185,8 +194,11 @@ Supervisor::Supervisor(const SupervisorOptions& options, const DataDir& data_dir
         absl::StrCat("--fsync=", options.fsync),
         absl::StrCat("--max-value-bytes=", options.max_value_bytes),
         absl::StrCat("--memory-bytes=", options.memory_bytes / s),
+        absl::StrCat("--segment-bytes=", options.segment_bytes),
         absl::StrCat("--sched-policy=", options.shard_sched_policy),
         absl::StrCat("--idle-poll-us=", options.idle_poll_us),
+        absl::StrCat("--reclaim-sealed-threshold=", options.reclaim_sealed_threshold),
+        absl::StrCat("--reclaim-interval-secs=", options.reclaim_interval_secs),
     };
     shard.command.env = shard_env;
     shard.socket_path = socket;
@@ -582,11 +594,17 @@ absl::Status ValidateOptions(const SupervisorOptions& o) {
     return OutOfRange("client-output-buffer-limit-bytes", o.client_output_buffer_limit_bytes,
                       ">= 0");
   }
-  if (o.reclaim_sealed_threshold < 0) {
-    return OutOfRange("reclaim-sealed-threshold", o.reclaim_sealed_threshold, ">= 0");
+  if (o.segment_bytes < kMinSegmentBytes || o.segment_bytes > kMaxSegmentBytes) {
+    return OutOfRange("segment-bytes", o.segment_bytes,
+                      absl::StrCat(kMinSegmentBytes, "..", kMaxSegmentBytes));
   }
-  if (o.reclaim_interval_secs < 0) {
-    return OutOfRange("reclaim-interval-secs", o.reclaim_interval_secs, ">= 0");
+  if (o.reclaim_sealed_threshold < 0 || o.reclaim_sealed_threshold > kMaxReclaimSealedThreshold) {
+    return OutOfRange("reclaim-sealed-threshold", o.reclaim_sealed_threshold,
+                      absl::StrCat("0..", kMaxReclaimSealedThreshold));
+  }
+  if (o.reclaim_interval_secs < 0 || o.reclaim_interval_secs > kMaxReclaimIntervalSecs) {
+    return OutOfRange("reclaim-interval-secs", o.reclaim_interval_secs,
+                      absl::StrCat("0..", kMaxReclaimIntervalSecs));
   }
   if (o.fsync != "always" && o.fsync != "everysec" && o.fsync != "never") {
     return absl::InvalidArgumentError(

@@ -24,6 +24,9 @@ struct SupervisorOptions {
   int http_port = 4869;             // HTTP TCP port, 1..65535; 0 = no HTTP gateway
   int threads = 1;                        // shard count S, 1..256; must match the MANIFEST
   int64_t memory_bytes = 1ll << 30;       // cache budget; each shard gets memory_bytes / S
+  // A shard's active log segment is sealed (and a new one started) once it reaches this many
+  // bytes; passed to the shards (engine/engine.h Options::segment_bytes).
+  int64_t segment_bytes = 64ll << 20;
   int64_t max_value_bytes = 64ll << 20;   // largest value accepted, 1..512 MiB
   int64_t max_clients = 10000;            // open client connections of the RESP gateway
                                           // (Redis's maxclients), 1..1048576
@@ -34,7 +37,10 @@ struct SupervisorOptions {
   // RESP clients with more unread output are disconnected (Redis's client-output-buffer-limit);
   // 0 = no limit.
   int64_t client_output_buffer_limit_bytes = 256ll << 20;
-  // Reclaim arrives with the storage-engine release: validated, otherwise unused.
+  // Automatic reclaim, passed to the shards (engine/engine.h Options): a namespace is
+  // reclaimed once it holds this many sealed segments and a third of their bytes is garbage
+  // (0 = only on request: BGREWRITEAOF), checked every reclaim_interval_secs (0 = at every
+  // background step).
   int64_t reclaim_sealed_threshold = 4;
   int64_t reclaim_interval_secs = 60;
   std::string fsync = "everysec";  // always | everysec | never, passed to the shards

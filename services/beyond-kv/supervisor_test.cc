@@ -296,6 +296,38 @@ TEST_F(SupervisorTest, MaxClientsReachesTheGateway) {
   EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
 }
 
+TEST_F(SupervisorTest, StorageFlagsReachTheShards) {
+  std::vector<std::string> args = BaseArgs(2);
+  args.push_back("--reclaim-sealed-threshold=9");
+  args.push_back("--reclaim-interval-secs=5");
+  args.push_back("--segment-bytes=1048576");
+  Start(args);
+  ASSERT_TRUE(WaitReady()) << Log();
+  for (const std::string shard : {"--shard-id=0", "--shard-id=1"}) {
+    const std::vector<std::string> argv = ChildWith(shard).argv;
+    EXPECT_TRUE(Contains(argv, "--reclaim-sealed-threshold=9")) << absl::StrJoin(argv, " ");
+    EXPECT_TRUE(Contains(argv, "--reclaim-interval-secs=5")) << absl::StrJoin(argv, " ");
+    EXPECT_TRUE(Contains(argv, "--segment-bytes=1048576")) << absl::StrJoin(argv, " ");
+  }
+  EXPECT_FALSE(absl::StrContains(Log(), "accepted and ignored")) << Log();
+  kill(pid_, SIGTERM);
+  EXPECT_EQ(WaitExit(milliseconds(10000)), 0);
+}
+
+TEST_F(SupervisorTest, RefusesStorageSettingsOutOfRange) {
+  for (const std::string flag :
+       {"--reclaim-sealed-threshold=4294967296", "--reclaim-interval-secs=-1",
+        "--segment-bytes=1000"}) {
+    std::vector<std::string> args = BaseArgs(1);
+    args.push_back(flag);
+    Start(args);
+    const int status = WaitExit(milliseconds(5000));
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 1) << flag;
+    EXPECT_TRUE(absl::StrContains(Log(), flag + " is out of range")) << Log();
+  }
+}
+
 TEST_F(SupervisorTest, RespThreadsDefaultToHalfTheShardsAndCanBeSet) {
   // The RESP gateway is the child started with --port=<resp port>.
   std::vector<std::string> args = BaseArgs(2);

@@ -6,8 +6,10 @@
 //   - the records satisfy the documented guarantees: entry_count of them, offsets at or
 //     after the segment header, increasing, non-overlapping and inside segment_size, sizes
 //     and value offsets derived from the lengths;
-//   - rebuilding the file with HintBuilder from the header and records gives the same bytes
-//     (the format has one encoding).
+//   - rebuilding the file with HintBuilder from the header and records, leaving nothing out,
+//     gives the same bytes (the format has one encoding);
+//   - rebuilding it leaving superseded records out (the default builder) keeps records of the
+//     input, in order, and every one that decides its key (DecidingRecords).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -42,7 +44,8 @@ void DecodeAndCheck(std::string_view bytes) {
   }
   Check(records->size() == header.entry_count, "entry_count records");
   uint64_t next = kSegmentHeaderSize;
-  HintBuilder builder;
+  HintBuilder builder(/*max_tracked_keys=*/0);
+  HintBuilder deduplicating;
   for (const ScannedRecord& r : *records) {
     const uint64_t size = EncodedRecordSize(r.key.size(), r.meta_len, r.value_len);
     Check(r.offset >= next, "records in file order, not overlapping");
@@ -55,8 +58,26 @@ void DecodeAndCheck(std::string_view bytes) {
           "lengths within the caps");
     next = r.offset + size;
     builder.Add(r);
+    deduplicating.Add(r);
   }
   Check(builder.Finish(header) == bytes, "HintBuilder re-encodes the same bytes");
+  HintHeader kept_header;
+  absl::StatusOr<std::vector<ScannedRecord>> kept =
+      DecodeHintFile(deduplicating.Finish(header), &kept_header);
+  Check(kept.ok(), "a hint without superseded records decodes");
+  Check(kept_header.entry_count == kept->size(), "its entry_count is what it keeps");
+  const std::vector<bool> deciding = DecidingRecords(*records);
+  size_t k = 0;
+  for (size_t i = 0; i < records->size(); ++i) {
+    if (k < kept->size() && (*kept)[k].offset == (*records)[i].offset) {
+      Check((*kept)[k].key == (*records)[i].key && (*kept)[k].type == (*records)[i].type,
+            "kept entries are the input's records");
+      ++k;
+    } else {
+      Check(!deciding[i], "no deciding record is left out");
+    }
+  }
+  Check(k == kept->size(), "kept entries are records of the input, in order");
 }
 
 }  // namespace
