@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "dif
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import resp  # noqa: E402
+from big_data_test import info  # noqa: E402
 from crash_test import CrashServer  # noqa: E402
 
 KEYS = 100
@@ -22,14 +23,7 @@ ROUNDS = 30  # 3 MiB written over 100 KiB of live data: ~24 segments of 64 KiB p
 
 
 def persistence(conn):
-    t, text = conn.call("INFO", "persistence")
-    assert t == "$", text
-    out = {}
-    for line in text.decode().split("\r\n"):
-        if ":" in line:
-            k, v = line.split(":", 1)
-            out[k] = int(v) if v.isdigit() else v
-    return out
+    return info(conn, "persistence")
 
 
 def segment_files_bytes(data_dir):
