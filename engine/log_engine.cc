@@ -417,12 +417,7 @@ std::optional<IndexEntry> LogEngine::FindForWrite(uint32_t ns, std::string_view 
   const ReadAheadMemo* memo = memo_.empty() ? nullptr : TakeMemo(ns, key);
   std::optional<const IndexEntry*> found;
   if (memo != nullptr) {
-    // The memo's entries are contiguous; the index node and cache entry a write a few keys on
-    // will touch were read moments ago but may have left the CPU's caches in a large batch.
-    if (const size_t ahead = memo_cursor_ + kMemoPrefetchDistance; ahead < memo_.size()) {
-      absl::base_internal::PrefetchT0(memo_[ahead].entry);
-      absl::base_internal::PrefetchT0(memo_[ahead].cached);
-    }
+    PrefetchMemoAhead();
     found = MemoEntry(*memo);
     hint->index_hash = memo_index_seeds_[ns] == n.index.hash_seed() ? memo->index_hash
                                                                      : n.index.Hash(key);
@@ -822,12 +817,7 @@ absl::Status LogEngine::MultiGetFromMemo(
   Namespace& n = namespaces_[ns];
   const int64_t now_ms = NowMs();
   for (size_t i = 0; i < count; ++i) {
-    // The memo's entries are contiguous; the index nodes and cache entries they point to were
-    // read moments ago but may have left the CPU's caches in a batch of thousands of keys.
-    if (const size_t ahead = memo_cursor_ + kMemoPrefetchDistance; ahead < memo_.size()) {
-      absl::base_internal::PrefetchT0(memo_[ahead].entry);
-      absl::base_internal::PrefetchT0(memo_[ahead].cached);
-    }
+    PrefetchMemoAhead();
     const std::string_view key = key_at(i);
     const ReadAheadMemo* memo = memo_.empty() ? nullptr : TakeMemo(ns, key);
     const std::optional<IndexEntry> entry = memo != nullptr
@@ -861,6 +851,15 @@ absl::Status LogEngine::DeliverValue(uint32_t ns, std::string_view key, const In
   if (!data.ok()) return data.status();
   found(data->value);
   return absl::OkStatus();
+}
+
+void LogEngine::PrefetchMemoAhead() const {
+  // The memo's entries are contiguous; the index nodes and cache entries they point to were
+  // read moments ago but may have left the CPU's caches in a batch of thousands of keys.
+  if (const size_t ahead = memo_cursor_ + kMemoPrefetchDistance; ahead < memo_.size()) {
+    absl::base_internal::PrefetchT0(memo_[ahead].entry);
+    absl::base_internal::PrefetchT0(memo_[ahead].cached);
+  }
 }
 
 const LogEngine::ReadAheadMemo* LogEngine::TakeMemo(uint32_t ns, std::string_view key) {

@@ -483,6 +483,9 @@ class LogEngine final : public Engine {
   absl::Status DeliverValue(uint32_t ns, std::string_view key, const IndexEntry& entry,
                             const std::string* cached,
                             absl::FunctionRef<void(std::string_view)> found);
+  // Starts loading what the memo kMemoPrefetchDistance past the cursor points to (the apply of
+  // a key a few keys on: MultiGetFromMemo, FindForWrite).
+  void PrefetchMemoAhead() const;
   static constexpr size_t kMemoPrefetchDistance = 4;
   // The block buffer of replay slices' readers (SegmentReader's scratch): one allocation for
   // all slices, not 1 MiB per slice.
