@@ -1,7 +1,9 @@
 #include "engine/hint_file.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "engine/coding.h"
 #include "engine/crc32c.h"
@@ -38,34 +40,89 @@ bool IsKnownType(uint8_t type) {
          type <= static_cast<uint8_t>(RecordType::kFlush);
 }
 
-// The type byte of an entry dropped as superseded (no record type is 0).
-constexpr char kSupersededType = 0;
-
-uint64_t KeyHash(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
-
 }  // namespace
 
-HintBuilder::HintBuilder(size_t max_tracked_keys)
-    : file_(kHintHeaderSize, '\0'), max_tracked_keys_(max_tracked_keys),
+uint64_t HintBuilder::DefaultKeyHash(std::string_view key) {
+  return XXH3_64bits(key.data(), key.size());
+}
+
+HintBuilder::HintBuilder(size_t max_tracked_keys, KeyHashFn key_hash)
+    : file_(kHintHeaderSize, '\0'), max_tracked_keys_(max_tracked_keys), key_hash_(key_hash),
       live_from_(kHintHeaderSize) {}
 
 size_t HintBuilder::buffered_bytes() const { return file_.size() - live_from_; }
 
-std::string_view HintBuilder::KeyAt(uint64_t entry_offset) const {
-  const char* e = file_.data() + entry_offset;
-  return std::string_view(e + kHintEntryHeaderSize, DecodeFixed32(e + kKeyLenOffset));
+void HintBuilder::Supersede(uint32_t entry) {
+  superseded_[entry / 64] |= uint64_t{1} << (entry % 64);
+  --entry_count_;
 }
 
-void HintBuilder::Supersede(uint64_t entry_offset) {
-  file_[entry_offset + kTypeOffset] = kSupersededType;
-  --entry_count_;
+void HintBuilder::ForgetKeys() {
+  if (slots_used_ > 0) {
+    for (Slot& slot : slots_) slot.key_size = kNone;
+  }
+  slots_used_ = 0;
+  tails_.clear();
 }
 
 void HintBuilder::Reset() {
   file_.assign(kHintHeaderSize, '\0');
+  entries_added_ = 0;
   entry_count_ = 0;
-  tracked_.clear();
+  ForgetKeys();
+  superseded_.clear();
   live_from_ = kHintHeaderSize;
+  live_from_entry_ = 0;
+}
+
+bool HintBuilder::Holds(const Slot& slot, uint64_t hash, std::string_view key) const {
+  if (slot.hash != hash || slot.key_size != key.size()) return false;
+  const size_t head = std::min(key.size(), kInlineKeyBytes);
+  if (std::memcmp(slot.head, key.data(), head) != 0) return false;
+  return key.size() == head ||
+         std::memcmp(tails_.data() + slot.tail_offset, key.data() + head, key.size() - head) == 0;
+}
+
+HintBuilder::Slot* HintBuilder::Track(uint64_t hash, std::string_view key) {
+  if (slots_.empty()) slots_.resize(kMinSlots, Slot{0, kNone, kNone, kNone, 0, {}});
+  for (;;) {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.key_size == kNone) break;  // not tracked
+      if (Holds(slot, hash, key)) return &slot;
+    }
+    const size_t tail = key.size() > kInlineKeyBytes ? key.size() - kInlineKeyBytes : 0;
+    if (slots_used_ >= max_tracked_keys_ || tails_.size() + tail > kMaxTrackedKeyBytes) {
+      ForgetKeys();  // start over (see the class)
+    } else if (2 * (slots_used_ + 1) > slots_.size()) {
+      Grow();
+    } else {
+      size_t i = hash & mask;
+      while (slots_[i].key_size != kNone) i = (i + 1) & mask;
+      Slot& slot = slots_[i];
+      slot.hash = hash;
+      slot.decisive = slot.expire = kNone;
+      slot.key_size = static_cast<uint32_t>(key.size());
+      slot.tail_offset = static_cast<uint32_t>(tails_.size());
+      std::memcpy(slot.head, key.data(), key.size() - tail);
+      tails_.append(key.data() + key.size() - tail, tail);
+      ++slots_used_;
+      return &slot;
+    }
+  }
+}
+
+void HintBuilder::Grow() {
+  std::vector<Slot> old(slots_.size() * 2, Slot{0, kNone, kNone, kNone, 0, {}});
+  old.swap(slots_);
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.key_size == kNone) continue;
+    size_t i = slot.hash & mask;
+    while (slots_[i].key_size != kNone) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
 }
 
 void HintBuilder::Reserve(size_t bytes) {
@@ -81,6 +138,28 @@ size_t HintBuilder::MaxEntryBytes(uint64_t segment_size) {
 }
 
 void HintBuilder::Add(const ScannedRecord& record) {
+  AddHashed(record, max_tracked_keys_ == 0 ? 0 : key_hash_(record.key));
+}
+
+void HintBuilder::AddBatch(const ScannedRecord* records, size_t n) {
+  if (max_tracked_keys_ == 0 || slots_.empty()) {
+    for (size_t i = 0; i < n; ++i) Add(records[i]);
+    return;
+  }
+  constexpr size_t kRun = 16;
+  uint64_t hashes[kRun];
+  for (size_t start = 0; start < n; start += kRun) {
+    const size_t run = std::min(kRun, n - start);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = 0; i < run; ++i) {
+      hashes[i] = key_hash_(records[start + i].key);
+      __builtin_prefetch(&slots_[hashes[i] & mask]);
+    }
+    for (size_t i = 0; i < run; ++i) AddHashed(records[start + i], hashes[i]);
+  }
+}
+
+void HintBuilder::AddHashed(const ScannedRecord& record, uint64_t hash) {
   // Encoded on the stack and appended: resize() would zero the bytes first.
   char e[kHintEntryHeaderSize];
   e[kTypeOffset] = static_cast<char>(record.type);
@@ -94,44 +173,47 @@ void HintBuilder::Add(const ScannedRecord& record) {
   const uint64_t offset = file_.size();
   file_.append(e, sizeof(e));
   file_.append(record.key);
+  const uint64_t entry = entries_added_++;
   ++entry_count_;
 
-  if (max_tracked_keys_ == 0) return;
+  // Entry numbers are 32-bit in the table: past 2^32 - 1 entries (no segment of records of
+  // at least kRecordHeaderSize bytes under 16 GiB has so many), the rest are all kept.
+  if (max_tracked_keys_ == 0 || entry >= kNone) return;
+  if (entry % 64 == 0) superseded_.push_back(0);
   if (record.type == RecordType::kFlush) {  // every entry before it is void
     entry_count_ = 1;
     live_from_ = offset;
-    tracked_.clear();
+    live_from_entry_ = entry;
+    ForgetKeys();
     return;
   }
-  const uint64_t hash = KeyHash(record.key);
-  auto it = tracked_.find(hash);
-  if (it == tracked_.end()) {
-    if (tracked_.size() >= max_tracked_keys_) tracked_.clear();  // start over (see the class)
-    it = tracked_.try_emplace(hash).first;
-  }
-  Tracked& t = it->second;
-  const uint64_t known = t.decisive != kNone ? t.decisive : t.expire;
-  if (known != kNone && KeyAt(known) != record.key) t = Tracked{};  // another key, same hash
+  Slot& t = *Track(hash, record.key);
+  const uint32_t e32 = static_cast<uint32_t>(entry);
   if (record.type == RecordType::kExpire) {
     if (t.expire != kNone) Supersede(t.expire);
-    t.expire = offset;
+    t.expire = e32;
   } else {  // a put or a tombstone decides the key anew
     if (t.decisive != kNone) Supersede(t.decisive);
     if (t.expire != kNone) Supersede(t.expire);
-    t = Tracked{offset, kNone};
+    t.decisive = e32;
+    t.expire = kNone;
   }
 }
 
 namespace {
 
-// Squeezes the entries of `file` from `from` on, less those marked superseded, to right
-// after the header, in order.
-void DropSuperseded(uint64_t from, std::string* file) {
+// Squeezes the entries of `file` from `from` (entry number `first`) on, less those whose bit
+// is set in `superseded` (by entry number; empty: none), to right after the header, in order.
+void DropSuperseded(uint64_t from, uint64_t first, const std::vector<uint64_t>& superseded,
+                    std::string* file) {
   char* p = file->data();
   uint64_t write = kHintHeaderSize;
-  for (uint64_t read = from; read < file->size();) {
+  uint64_t entry = first;
+  for (uint64_t read = from; read < file->size(); ++entry) {
     const uint64_t n = kHintEntryHeaderSize + DecodeFixed32(p + read + kKeyLenOffset);
-    if (p[read + kTypeOffset] != kSupersededType) {
+    const bool dropped =
+        entry / 64 < superseded.size() && ((superseded[entry / 64] >> (entry % 64)) & 1) != 0;
+    if (!dropped) {
       if (write != read) std::memmove(p + write, p + read, n);
       write += n;
     }
@@ -161,14 +243,14 @@ void Seal(HintHeader header, uint64_t entry_count, std::string* file) {
 
 std::string HintBuilder::Finish(HintHeader header) const {
   std::string out = file_;
-  DropSuperseded(live_from_, &out);
+  DropSuperseded(live_from_, live_from_entry_, superseded_, &out);
   Seal(header, entry_count_, &out);
   return out;
 }
 
 std::string HintBuilder::TakeFile(HintHeader header) {
   std::string out = std::move(file_);
-  DropSuperseded(live_from_, &out);
+  DropSuperseded(live_from_, live_from_entry_, superseded_, &out);
   Seal(header, entry_count_, &out);
   Reset();
   return out;

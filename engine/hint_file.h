@@ -13,7 +13,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "engine/segment_reader.h"
 
@@ -39,18 +38,37 @@ struct HintHeader {
 // key's last put or tombstone and the last expire after it, the last flush, and nothing
 // before that flush. So a segment whose keys were overwritten many times gets a hint of one
 // entry per key, not per record (an MSET-heavy segment: ~10x smaller). The builder tracks the
-// last entries of at most `max_tracked_keys` keys at a time (by a 64-bit hash of the key, ~32
-// bytes each); past that it starts over, and a record superseded across the restart (or by a
-// key whose hash collides) stays in the hint: keeping a superseded record is always correct,
-// only larger. With max_tracked_keys 0 it leaves nothing out.
+// last entries of at most `max_tracked_keys` keys at a time, in an open-addressing table of
+// 64-byte slots by a 64-bit hash of the key, each holding the key's first 40 bytes (the rest
+// in a side buffer of at most kMaxTrackedKeyBytes): keys are compared byte for byte, so keys
+// whose hashes collide are tracked apart. Past the limit it starts over, and a record
+// superseded across the restart stays in the hint: keeping a superseded record is always
+// correct, only larger. With max_tracked_keys 0 it leaves nothing out.
+//
+// Cost: an entry's key is appended (the file grows sequentially) and looked up in the table;
+// no earlier entry of the file is touched (a superseded one gets a bit in a bitmap by entry
+// number). AddBatch prefetches the slots of a run of records before adding them: a segment's
+// keys come in no order, so each lookup is a cache miss, and a quarter of an MSET-heavy
+// shard's CPU went to them one at a time.
 class HintBuilder {
  public:
-  static constexpr size_t kDefaultMaxTrackedKeys = size_t{1} << 18;
+  // Up to 2^17 keys tracked: a table of at most 2^18 slots (16 MiB) while a hint is built.
+  static constexpr size_t kDefaultMaxTrackedKeys = size_t{1} << 17;
+  // The most bytes of tracked keys' tails (past their first 40 bytes) held at a time.
+  static constexpr size_t kMaxTrackedKeyBytes = size_t{32} << 20;
+
+  // How keys are hashed for tracking; XXH3 unless a test passes one that collides.
+  using KeyHashFn = uint64_t (*)(std::string_view key);
+  static uint64_t DefaultKeyHash(std::string_view key);
 
   HintBuilder() : HintBuilder(kDefaultMaxTrackedKeys) {}
   // max_tracked_keys 0: nothing is left out (every record added gets its entry).
-  explicit HintBuilder(size_t max_tracked_keys);
+  explicit HintBuilder(size_t max_tracked_keys, KeyHashFn key_hash = &DefaultKeyHash);
+  // Adds the next record of the segment.
   void Add(const ScannedRecord& record);
+  // Adds the next `n` records of the segment, in order (Add of each, with their lookups
+  // overlapped).
+  void AddBatch(const ScannedRecord* records, size_t n);
   // Entries the hint will hold (those added, less the superseded ones found).
   size_t entry_count() const { return entry_count_; }
   // Bytes of entries held now, superseded ones included until Finish/TakeFile drops them.
@@ -77,22 +95,42 @@ class HintBuilder {
   std::string TakeFile(HintHeader header);
 
  private:
-  static constexpr uint64_t kNone = ~uint64_t{0};
-  // Offsets in file_ of the entries of one key that are still deciding: its last put or
-  // tombstone and the last expire after it (kNone: none).
-  struct Tracked {
-    uint64_t decisive = kNone;
-    uint64_t expire = kNone;
+  static constexpr uint32_t kNone = ~uint32_t{0};
+  static constexpr size_t kInlineKeyBytes = 40;
+  static constexpr size_t kMinSlots = 1024;
+  // One tracked key: its entries that are still deciding, by their number in the file (0 is
+  // the first entry added): its last put or tombstone and the last expire after it (kNone:
+  // none); and the key, its first kInlineKeyBytes here, the rest at tail_offset in tails_.
+  struct alignas(64) Slot {
+    uint64_t hash;
+    uint32_t decisive;
+    uint32_t expire;
+    uint32_t key_size;  // kNone: the slot is free
+    uint32_t tail_offset;
+    char head[kInlineKeyBytes];
   };
-  std::string_view KeyAt(uint64_t entry_offset) const;
-  void Supersede(uint64_t entry_offset);  // marks the entry dropped
+  static_assert(sizeof(Slot) == 64);
+
+  void AddHashed(const ScannedRecord& record, uint64_t hash);
+  bool Holds(const Slot& slot, uint64_t hash, std::string_view key) const;
+  // The slot of `key` (with `hash`), taken for it if it was not tracked.
+  Slot* Track(uint64_t hash, std::string_view key);
+  void Grow();
+  void Supersede(uint32_t entry);  // marks the entry dropped
+  void ForgetKeys();               // empties the table and tails_
   void Reset();
 
   std::string file_;  // header (filled in by Finish/TakeFile), then the entries
-  uint64_t entry_count_ = 0;
+  uint64_t entries_added_ = 0;  // entries in file_, superseded ones included
+  uint64_t entry_count_ = 0;    // entries that will be kept
   size_t max_tracked_keys_;
-  absl::flat_hash_map<uint64_t, Tracked> tracked_;  // by XXH3 of the key
+  KeyHashFn key_hash_;
+  std::vector<Slot> slots_;     // a power of two of them, at most half used (linear probing)
+  size_t slots_used_ = 0;
+  std::string tails_;                 // the tracked keys' bytes past kInlineKeyBytes
+  std::vector<uint64_t> superseded_;  // a bit per entry added: 1 = dropped
   uint64_t live_from_;  // entries before this offset precede the last flush: all dropped
+  uint64_t live_from_entry_ = 0;  // the number of the entry at live_from_
 };
 
 // Which of `records` (a segment's, in file order) decide the index: out[i] is false when a

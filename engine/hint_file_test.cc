@@ -200,6 +200,9 @@ TEST(HintFileTest, EntriesOutsideTheSegmentOrOutOfOrderAreDataLoss) {
 }
 
 }  // namespace
+// Every key the same hash.
+uint64_t OneHashForAll(std::string_view) { return 7; }
+
 // A segment's records as (type, key) in file order; offsets and revisions follow.
 std::vector<ScannedRecord> Segment(const std::vector<std::pair<RecordType, std::string>>& spec) {
   std::vector<ScannedRecord> records;
@@ -216,10 +219,12 @@ std::vector<ScannedRecord> Segment(const std::vector<std::pair<RecordType, std::
 }
 
 // Builds the hint of `records` and returns the offsets of the entries it kept.
-std::vector<uint64_t> KeptOffsets(const std::vector<ScannedRecord>& records,
-                                  size_t max_tracked_keys = HintBuilder::kDefaultMaxTrackedKeys) {
-  HintBuilder builder(max_tracked_keys);
-  for (const ScannedRecord& r : records) builder.Add(r);
+std::vector<uint64_t> KeptOffsets(
+    const std::vector<ScannedRecord>& records,
+    size_t max_tracked_keys = HintBuilder::kDefaultMaxTrackedKeys,
+    HintBuilder::KeyHashFn key_hash = &HintBuilder::DefaultKeyHash) {
+  HintBuilder builder(max_tracked_keys, key_hash);
+  builder.AddBatch(records.data(), records.size());
   HintHeader header;
   header.segment_size = records.empty() ? kSegmentHeaderSize
                                         : records.back().offset + records.back().size;
@@ -289,6 +294,21 @@ TEST(HintFileTest, TrackingStartsOverPastItsLimitAndKeepsWhatItLostTrackOf) {
   EXPECT_EQ(KeptOffsets(records), OffsetsOf(records, {1, 4, 5}));
 }
 
+// Keys whose hashes collide are told apart by their bytes and tracked each on its own.
+TEST(HintFileTest, KeysWhoseHashesCollideAreToldApart) {
+  using T = RecordType;
+  const std::vector<ScannedRecord> records = Segment({
+      {T::kPut, "a"}, {T::kPut, "a"},     // 0 dropped
+      {T::kPut, "b"},                     // same hash as a: its own slot
+      {T::kPut, "a"},                     // 1 dropped, not 2
+      {T::kExpire, "a"}, {T::kPut, "a"},  // 3 and 4 dropped
+      {T::kExpire, "b"},                  // kept with 2
+  });
+  EXPECT_EQ(KeptOffsets(records, HintBuilder::kDefaultMaxTrackedKeys, &OneHashForAll),
+            OffsetsOf(records, {2, 5, 6}));
+  EXPECT_EQ(KeptOffsets(records), OffsetsOf(records, {2, 5, 6}));
+}
+
 // What recovery does with a list of records (ApplyRecovered's rules), for comparing a hint's
 // entries with the segment's records: key -> (put offset, revision, expire_at_ms).
 std::map<std::string, std::tuple<uint64_t, uint64_t, int64_t>> Replay(
@@ -316,7 +336,8 @@ std::map<std::string, std::tuple<uint64_t, uint64_t, int64_t>> Replay(
   return index;
 }
 
-// Random segments over a few keys, with and without a tight tracking limit: the hint's
+// Random segments over a few keys, with and without a tight tracking limit (and with keys whose
+// hashes all collide): the hint's
 // entries are records of the segment, in order, include every deciding one, and replay (on
 // top of an earlier state, as recovery does segment after segment) to what the records do.
 TEST(HintFileTest, AHintReplaysToWhatItsSegmentDoes) {
@@ -328,17 +349,27 @@ TEST(HintFileTest, AHintReplaysToWhatItsSegmentDoes) {
     // Earlier segments' state: a put of every key first, then this segment.
     const int keys = 1 + static_cast<int>(rng() % 6);
     std::vector<std::pair<RecordType, std::string>> earlier;
-    for (int k = 0; k < keys; ++k) earlier.push_back({RecordType::kPut, "k" + std::to_string(k)});
-    const int n = static_cast<int>(rng() % 40);
+    // Some rounds' keys share their first 50 bytes (more than a tracking slot holds).
+    const std::string prefix = round % 4 == 1 ? std::string(50, 'x') + "k" : "k";
+    for (int k = 0; k < keys; ++k) earlier.push_back({RecordType::kPut, prefix + std::to_string(k)});
+    const int n = static_cast<int>(rng() % (round % 2 == 0 ? 40 : 200));
     for (int i = 0; i < n; ++i) {
       RecordType t = types[rng() % (round % 3 == 0 ? 5 : 4)];
-      spec.push_back({t, t == RecordType::kFlush ? "" : "k" + std::to_string(rng() % keys)});
+      spec.push_back({t, t == RecordType::kFlush ? "" : prefix + std::to_string(rng() % keys)});
     }
     std::vector<ScannedRecord> before = Segment(earlier);
     std::vector<ScannedRecord> records = Segment(spec);
-    for (const size_t limit : {size_t{1}, size_t{2}, HintBuilder::kDefaultMaxTrackedKeys}) {
-      HintBuilder builder(limit);
-      for (const ScannedRecord& r : records) builder.Add(r);
+    for (const size_t limit :
+         {size_t{1}, size_t{2}, HintBuilder::kDefaultMaxTrackedKeys, size_t{0}}) {
+      // limit 0 stands for the default limit with colliding hashes here.
+      HintBuilder builder = limit == 0
+                                ? HintBuilder(HintBuilder::kDefaultMaxTrackedKeys, &OneHashForAll)
+                                : HintBuilder(limit);
+      if (round % 2 == 0) {
+        for (const ScannedRecord& r : records) builder.Add(r);
+      } else {
+        builder.AddBatch(records.data(), records.size());
+      }
       HintHeader header;
       header.segment_size = kSegmentHeaderSize + 1000000;
       HintHeader decoded;
@@ -354,7 +385,9 @@ TEST(HintFileTest, AHintReplaysToWhatItsSegmentDoes) {
           EXPECT_EQ((*hinted)[h].revision, records[i].revision);
           ++h;
         }
-        if (deciding[i]) EXPECT_TRUE(kept) << "round " << round << " record " << i;
+        if (deciding[i]) {
+          EXPECT_TRUE(kept) << "round " << round << " record " << i;
+        }
       }
       EXPECT_EQ(h, hinted->size()) << "an entry that is no record of the segment";
       std::vector<ScannedRecord> all = before, from_hint = before;

@@ -183,7 +183,9 @@ class LogEngine final : public Engine {
     uint32_t corrupt_records = 0;
     HintBuilder builder;
     std::shared_ptr<SegmentWindow> window;  // with a ring: the segment read ahead
+    std::vector<ScannedRecord> run;         // records scanned, not yet added (kHintRun)
   };
+  static constexpr size_t kHintRun = 16;
 
   // A record copied by reclaim into the unpublished output, for moving its entry back if the
   // run aborts.

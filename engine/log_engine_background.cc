@@ -194,13 +194,24 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
     source = job.window.get();
   }
   SegmentReader reader(source, job.offset, segment->second.size);
-  ScannedRecord record;
+  // Records go to the builder in runs (HintBuilder::AddBatch overlaps their lookups); the run
+  // is added before every return that keeps the job, so job.offset never passes a record
+  // that was not added.
+  std::vector<ScannedRecord>& run = job.run;
+  if (run.empty()) run.resize(kHintRun);
+  size_t pending = 0;
+  auto add_run = [&] {
+    job.builder.AddBatch(run.data(), pending);
+    pending = 0;
+  };
   for (;;) {
+    ScannedRecord& record = run[pending];
     absl::StatusOr<SegmentReader::Result> result = reader.Next(&record);
     if (!result.ok() && source != file && SegmentWindow::IsMiss(result.status())) {
       if (!job.window->error().ok()) {
         result = job.window->error();  // the last window read failed: a read error
       } else {
+        add_run();
         // From where the next call resumes (job.offset) to past the read that missed.
         StartWindowRead(job.window, file->fd(), job.offset,
                         job.window->miss_offset() + job.window->miss_bytes() - job.offset,
@@ -213,9 +224,12 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
       segment->second.hint_failed = true;
       return result.status();
     }
-    if (*result == SegmentReader::Result::kEnd) return FinishHint();
+    if (*result == SegmentReader::Result::kEnd) {
+      add_run();
+      return FinishHint();
+    }
     if (*result == SegmentReader::Result::kRecord) {
-      job.builder.Add(record);
+      if (++pending == run.size()) add_run();
       job.offset = reader.offset();
     } else {
       // Damage in a sealed segment: skipped by the scan's rule (segment_reader.h), as
@@ -226,7 +240,10 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
                  << "; left out of its hint file";
       job.offset = reader.offset();
     }
-    if (StepDone(deadline)) return absl::OkStatus();
+    if (StepDone(deadline)) {
+      add_run();
+      return absl::OkStatus();
+    }
   }
 }
 

@@ -84,6 +84,9 @@ class CacheQueue {
   void PushFront(CacheEntry* entry);
   // Unlinks `entry`, which must be in this queue.
   void Remove(CacheEntry* entry);
+  // An entry of this queue, left where it is, now charges `new_charge` instead of
+  // `old_charge` (its value was replaced).
+  void Recharge(uint64_t old_charge, uint64_t new_charge) { bytes_ += new_charge - old_charge; }
 
   // Unlinks and returns every entry, oldest first, through `fn(CacheEntry*)`.
   template <typename Fn>

@@ -106,8 +106,12 @@ bool S3FifoCache::Insert(std::string_view key, uint64_t hash, uint64_t revision,
     return false;
   }
   if (entry != nullptr) {
-    // Unlinked while evicting, so the eviction below cannot pick the entry being replaced.
-    (entry->queue == kSmall ? small_ : main_).Remove(entry);
+    cache_internal::CacheQueue& queue = entry->queue == kSmall ? small_ : main_;
+    const uint64_t old_charge = entry->charge();
+    // Unlinking an entry touches both its neighbours (two cache misses for a key written
+    // again): only done when the new value needs evictions, so that they cannot pick it.
+    const bool in_place = bytes() - old_charge + charge <= budget_bytes_;
+    if (!in_place) queue.Remove(entry);
     if (entry->value.capacity() > 2 * value.size() + kMaxReusedSlackBytes) {
       std::string(value).swap(entry->value);  // frees the old buffer (move-assigning a short
                                               // string would copy into it and keep it)
@@ -115,6 +119,11 @@ bool S3FifoCache::Insert(std::string_view key, uint64_t hash, uint64_t revision,
       entry->value.assign(value);
     }
     entry->revision = revision;
+    if (in_place) {
+      queue.Recharge(old_charge, charge);
+      DCHECK_LE(bytes(), budget_bytes_);
+      return true;
+    }
   } else {
     entry = Entry::New(key, hash, revision, std::string(value));
     // Paper, Algorithm 1, INSERT: a key found in G goes to M, any other to S. G is consulted

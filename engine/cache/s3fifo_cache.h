@@ -90,8 +90,8 @@ class S3FifoCache {
 
   // Caches `value` as `key`'s value at `revision`, evicting as needed. A key in G (evicted from
   // S not long ago) enters M, any other key enters S. If `key` is already cached, its value and
-  // revision are replaced and it re-enters the front of the queue it was in with its counter
-  // kept. Returns false, caching nothing and dropping any entry of `key`, if the entry's charge
+  // revision are replaced and it keeps its place in its queue and its counter (a write is not
+  // a read), unless the new value needs evictions: then it re-enters the front of its queue. Returns false, caching nothing and dropping any entry of `key`, if the entry's charge
   // (key + value + kEntryOverheadBytes) exceeds S's budget: such a value would flush S alone.
   // A replaced value's string is reused (no allocation) unless it is much larger than the new
   // one: capacity beyond the value is memory the charge does not count.

@@ -156,6 +156,31 @@ TEST(S3FifoCacheTest, InsertReplacesValueAndRevisionOfACachedKeyKeepingItsCounte
   EXPECT_EQ(*cache.Get("k00", 2), "short");
 }
 
+// A write is not a read: a key written again keeps its place in its FIFO (and its counter),
+// so the oldest entry is still the first evicted.
+TEST(S3FifoCacheTest, AKeyWrittenAgainKeepsItsPlaceUnlessItsValueNeedsRoom) {
+  S3FifoCache cache(20 * kCharge);  // S: 2 entries' worth
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Put(cache, Key(i)));
+  ASSERT_TRUE(Put(cache, Key(0), 2));  // same size: replaced in place, still the oldest
+  EXPECT_EQ(*cache.Get(Key(0), 2), ValueFor(Key(0)));
+  EXPECT_EQ(Peer::Frequency(cache, Key(0)), 1);
+  cache.Get(Key(1), 1);
+  cache.Get(Key(1), 1);
+  ASSERT_TRUE(Put(cache, Key(20)));  // evicts S's tail: k00 (read only once)
+  EXPECT_EQ(Peer::Frequency(cache, Key(0)), -1);
+  ASSERT_TRUE(Put(cache, Key(21)));  // k01 (read twice) to M; k02 evicted
+  EXPECT_TRUE(Peer::InMain(cache, Key(1)));
+  EXPECT_EQ(Peer::Frequency(cache, Key(2)), -1);
+  EXPECT_EQ(Peer::Frequency(cache, Key(3)), 0);
+  // A larger value that needs room: the key re-enters its queue's front, never evicting
+  // itself.
+  ASSERT_TRUE(cache.Insert(Key(3), 2, ValueFor(Key(3), 2 * kCharge)));
+  EXPECT_EQ(*cache.Get(Key(3), 2), ValueFor(Key(3), 2 * kCharge));
+  EXPECT_LE(cache.bytes(), cache.budget_bytes());
+  EXPECT_EQ(Peer::Frequency(cache, Key(4)), -1);  // the oldest of S made the room
+  EXPECT_EQ(Peer::Frequency(cache, Key(5)), 0);
+}
+
 TEST(S3FifoCacheTest, OneHitWondersLeaveThroughSmallWithoutTouchingMain) {
   S3FifoCache cache(10 * kCharge);  // S: 1 entry's worth, M: 9
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(Put(cache, Key(i)));
