@@ -65,6 +65,19 @@ void HintBuilder::ForgetKeys() {
   tails_.clear();
 }
 
+void HintBuilder::Release() {
+  Reset();
+  std::string(kHintHeaderSize, '\0').swap(file_);
+  std::vector<Slot>().swap(slots_);
+  slots_used_ = 0;
+  std::string().swap(tails_);
+  std::vector<uint64_t>().swap(superseded_);
+}
+
+bool HintBuilder::Dropped(uint64_t entry) const {
+  return entry / 64 < superseded_.size() && ((superseded_[entry / 64] >> (entry % 64)) & 1) != 0;
+}
+
 void HintBuilder::Reset() {
   file_.assign(kHintHeaderSize, '\0');
   entries_added_ = 0;
@@ -202,26 +215,6 @@ void HintBuilder::AddHashed(const ScannedRecord& record, uint64_t hash) {
 
 namespace {
 
-// Squeezes the entries of `file` from `from` (entry number `first`) on, less those whose bit
-// is set in `superseded` (by entry number; empty: none), to right after the header, in order.
-void DropSuperseded(uint64_t from, uint64_t first, const std::vector<uint64_t>& superseded,
-                    std::string* file) {
-  char* p = file->data();
-  uint64_t write = kHintHeaderSize;
-  uint64_t entry = first;
-  for (uint64_t read = from; read < file->size(); ++entry) {
-    const uint64_t n = kHintEntryHeaderSize + DecodeFixed32(p + read + kKeyLenOffset);
-    const bool dropped =
-        entry / 64 < superseded.size() && ((superseded[entry / 64] >> (entry % 64)) & 1) != 0;
-    if (!dropped) {
-      if (write != read) std::memmove(p + write, p + read, n);
-      write += n;
-    }
-    read += n;
-  }
-  file->resize(write);
-}
-
 // Writes `header` over the first kHintHeaderSize bytes of `file` and appends the checksum.
 void Seal(HintHeader header, uint64_t entry_count, std::string* file) {
   header.entry_count = entry_count;
@@ -241,16 +234,50 @@ void Seal(HintHeader header, uint64_t entry_count, std::string* file) {
 
 }  // namespace
 
+template <typename Fn>
+void HintBuilder::ForEachKept(Fn fn) const {
+  const char* p = file_.data();
+  uint64_t entry = live_from_entry_;
+  for (uint64_t offset = live_from_; offset < file_.size(); ++entry) {
+    const uint64_t n = kHintEntryHeaderSize + DecodeFixed32(p + offset + kKeyLenOffset);
+    if (!Dropped(entry)) fn(offset, n);
+    offset += n;
+  }
+}
+
+std::string HintBuilder::CopyKept() const {
+  const uint64_t live_entries = entries_added_ - live_from_entry_;
+  const uint64_t live_bytes = file_.size() - live_from_;
+  std::string out;
+  // Room for the kept entries if they are of the mean size, and a quarter more.
+  out.reserve(kHintHeaderSize + kHintTrailerSize +
+              (live_entries == 0 ? 0 : live_bytes / live_entries * entry_count_ * 5 / 4));
+  out.assign(kHintHeaderSize, '\0');
+  ForEachKept([&](uint64_t offset, uint64_t n) { out.append(file_.data() + offset, n); });
+  return out;
+}
+
 std::string HintBuilder::Finish(HintHeader header) const {
-  std::string out = file_;
-  DropSuperseded(live_from_, live_from_entry_, superseded_, &out);
+  std::string out = CopyKept();
   Seal(header, entry_count_, &out);
   return out;
 }
 
 std::string HintBuilder::TakeFile(HintHeader header) {
-  std::string out = std::move(file_);
-  DropSuperseded(live_from_, live_from_entry_, superseded_, &out);
+  std::string out;
+  if (entry_count_ * 2 <= entries_added_ - live_from_entry_) {
+    out = CopyKept();  // few kept: the buffer stays for the next segment
+  } else {
+    // Squeezed in place, in order (an entry never moves past one not yet read).
+    char* p = file_.data();
+    uint64_t write = kHintHeaderSize;
+    ForEachKept([&](uint64_t offset, uint64_t n) {
+      if (write != offset) std::memmove(p + write, p + offset, n);
+      write += n;
+    });
+    file_.resize(write);
+    out = std::move(file_);
+  }
   Seal(header, entry_count_, &out);
   Reset();
   return out;

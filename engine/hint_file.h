@@ -90,9 +90,16 @@ class HintBuilder {
 
   // The whole file for `header` (whose entry_count is set from the entries kept).
   std::string Finish(HintHeader header) const;
-  // The same without a copy (the superseded entries are squeezed out in place); the builder
-  // is left empty.
+  // The same, and the builder is left empty for the next segment. When at most half the
+  // entries are kept, the file is a copy of those (a few MiB for an MSET-heavy segment) and
+  // the builder keeps its buffer for the next segment; otherwise the buffer itself becomes the
+  // file (the superseded entries squeezed out in place): copying a hint as large as its
+  // segment stalled the engine thread ~0.4 s.
   std::string TakeFile(HintHeader header);
+  // Empties the builder (as TakeFile does), keeping its memory.
+  void Reset();
+  // Empties the builder and frees its memory.
+  void Release();
 
  private:
   static constexpr uint32_t kNone = ~uint32_t{0};
@@ -118,7 +125,11 @@ class HintBuilder {
   void Grow();
   void Supersede(uint32_t entry);  // marks the entry dropped
   void ForgetKeys();               // empties the table and tails_
-  void Reset();
+  bool Dropped(uint64_t entry) const;
+  // Calls fn(offset, bytes) for each entry kept, in file order.
+  template <typename Fn>
+  void ForEachKept(Fn fn) const;
+  std::string CopyKept() const;  // the header's room, then the entries kept
 
   std::string file_;  // header (filled in by Finish/TakeFile), then the entries
   uint64_t entries_added_ = 0;  // entries in file_, superseded ones included

@@ -249,6 +249,33 @@ std::vector<uint64_t> OffsetsOf(const std::vector<ScannedRecord>& records,
   return offsets;
 }
 
+// A hint that keeps few of its entries is copied out, and the builder keeps its buffer (and
+// table) for the next segment, whose hint is as a fresh builder's.
+TEST(HintFileTest, TakeFileCopiesFewKeptEntriesAndKeepsTheBufferForTheNextSegment) {
+  using T = RecordType;
+  std::vector<std::pair<RecordType, std::string>> spec;
+  for (int i = 0; i < 100; ++i) spec.push_back({T::kPut, "k" + std::to_string(i % 7)});
+  const std::vector<ScannedRecord> records = Segment(spec);
+  HintHeader header;
+  header.segment_size = records.back().offset + records.back().size;
+  HintBuilder builder;
+  builder.Reserve(1 << 20);
+  for (int segment = 0; segment < 3; ++segment) {
+    builder.AddBatch(records.data(), records.size());
+    EXPECT_EQ(builder.entry_count(), 7u);
+    const std::string copy = builder.Finish(header);
+    const std::string taken = builder.TakeFile(header);
+    EXPECT_EQ(taken, copy);
+    EXPECT_LT(taken.capacity(), size_t{1} << 20);  // a copy of the 7 kept
+    EXPECT_EQ(builder.entry_count(), 0u);
+    EXPECT_EQ(builder.buffered_bytes(), 0u);
+    HintBuilder fresh;
+    fresh.AddBatch(records.data(), records.size());
+    EXPECT_EQ(taken, fresh.Finish(header)) << "segment " << segment;
+    if (segment == 1) builder.Release();
+  }
+}
+
 TEST(HintFileTest, SupersededRecordsAreLeftOut) {
   using T = RecordType;
   const std::vector<ScannedRecord> records = Segment({

@@ -72,9 +72,10 @@ bool LogEngine::background_pending() const {
   return false;
 }
 
-bool LogEngine::StepDone(absl::Time deadline) {
+bool LogEngine::StepDone(absl::Time deadline, uint32_t clock_every) {
   ++step_units_;
   if (step_unit_limit_ != 0) return step_units_ >= step_unit_limit_;
+  if (step_units_ % clock_every != 0) return false;
   return absl::Now() >= deadline;
 }
 
@@ -171,12 +172,16 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
           hint_job_->offset = kSegmentHeaderSize;
           // The segment's size bounds the hint (address space; only what is written is
           // touched), so building it never copies it.
-          hint_job_->builder.ReserveForSegment(segment.size);
+          hint_builder_.Reset();
+          hint_builder_.ReserveForSegment(segment.size);
           break;
         }
       }
     }
-    if (!hint_job_.has_value()) return absl::OkStatus();
+    if (!hint_job_.has_value()) {
+      if (absl::Now() - last_hint_done_ > kHintMemoryIdle) hint_builder_.Release();
+      return absl::OkStatus();
+    }
   }
   HintJob& job = *hint_job_;
   Namespace& n = namespaces_[job.ns];
@@ -201,7 +206,7 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
   if (run.empty()) run.resize(kHintRun);
   size_t pending = 0;
   auto add_run = [&] {
-    job.builder.AddBatch(run.data(), pending);
+    hint_builder_.AddBatch(run.data(), pending);
     pending = 0;
   };
   for (;;) {
@@ -240,7 +245,7 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
                  << "; left out of its hint file";
       job.offset = reader.offset();
     }
-    if (StepDone(deadline)) {
+    if (StepDone(deadline, kHintRun)) {
       add_run();
       return absl::OkStatus();
     }
@@ -259,8 +264,9 @@ absl::Status LogEngine::FinishHint() {
   header.sequence = job.sequence;
   header.segment_size = segment.size;
   const std::string path = absl::StrCat(NamespaceDir(job.ns), "/", HintFileName(job.sequence));
-  const size_t entries = job.builder.entry_count();
-  std::string file = job.builder.TakeFile(header);
+  const size_t entries = hint_builder_.entry_count();
+  std::string file = hint_builder_.TakeFile(header);
+  last_hint_done_ = absl::Now();
   if (ring_ != nullptr) return StartHintWrite(job.ns, job.sequence, path, std::move(file));
   // Temporary name, fdatasync, rename, fsync of the directory (kTempSuffix is ".tmp").
   absl::Status s = WriteFileAtomically(env_, path, file);
