@@ -153,7 +153,11 @@ absl::Status RespParser::Parse(std::string_view* input, std::vector<Command>* ou
       case State::kCommandStart:
         if (input->empty()) return absl::OkStatus();
         // processInputBuffer: the request type is fixed by its first byte.
-        state_ = input->front() == '*' ? State::kMultibulkCount : State::kInlineLine;
+        if (input->front() != '*') {
+          state_ = State::kInlineLine;
+        } else if (!TakeWholeMultibulk(input, out)) {
+          state_ = State::kMultibulkCount;
+        }
         break;
 
       case State::kInlineLine: {
@@ -211,6 +215,79 @@ absl::Status RespParser::Parse(std::string_view* input, std::vector<Command>* ou
       }
     }
   }
+}
+
+namespace {
+
+// A "*" or "$" count the fast path takes: "0", or a digit 1-9 and at most 17 more digits (so
+// no overflow), ended by '\r' with the byte after it present. Anything else (a sign, a
+// leading zero, a long or unterminated line) is left to the state machine, which knows
+// Redis's rules and errors. On success *value is the count and *p is past the line.
+bool FastCount(const char** p, const char* end, uint64_t* value) {
+  const char* q = *p;
+  if (q == end || *q < '0' || *q > '9') return false;
+  uint64_t v = static_cast<uint64_t>(*q - '0');
+  ++q;
+  if (v != 0) {
+    const char* const digits_end = q + std::min<ptrdiff_t>(17, end - q);
+    while (q < digits_end && *q >= '0' && *q <= '9') v = v * 10 + static_cast<uint64_t>(*q++ - '0');
+  }
+  if (end - q < 2 || *q != '\r') return false;
+  *value = v;
+  *p = q + 2;  // '\r' and the (unchecked) byte after it
+  return true;
+}
+
+}  // namespace
+
+bool RespParser::TakeWholeMultibulk(std::string_view* input, std::vector<Command>* out) {
+  const char* const begin = input->data();
+  const char* const end = begin + input->size();
+  // Pass 1: is the whole command here, in the plain form? Nothing is consumed otherwise.
+  const char* p = begin + 1;  // past '*'
+  uint64_t count = 0;
+  if (!FastCount(&p, end, &count) || count == 0 || count > limits_.max_multibulk_args ||
+      count > INT_MAX) {
+    return false;
+  }
+  const char* const first_arg = p;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t len = 0;
+    if (p == end || *p != '$') return false;
+    ++p;
+    if (!FastCount(&p, end, &len) || len > limits_.max_bulk_bytes ||
+        static_cast<uint64_t>(end - p) < len + 2) {
+      return false;
+    }
+    p += len + 2;  // the payload and the 2 (unchecked) bytes after it
+  }
+  const char* const command_end = p;
+  // Pass 2: the arguments, in recycled storage as the state machine would use.
+  if (args_.capacity() == 0 && !spare_argvs_.empty()) {
+    args_.swap(spare_argvs_.back());
+    spare_argvs_.pop_back();
+    spare_argv_bytes_ -= args_.capacity() * sizeof(std::string);
+  }
+  args_.reserve(static_cast<size_t>(std::min<uint64_t>(count, kMaxArgvReserve)));
+  p = first_arg;
+  for (uint64_t i = 0; i < count; ++i) {
+    ++p;  // '$'
+    uint64_t len = 0;
+    FastCount(&p, end, &len);
+    if (spare_args_.empty()) {
+      args_.emplace_back(p, static_cast<size_t>(len));
+    } else {
+      std::string& arg = args_.emplace_back(std::move(spare_args_.back()));
+      spare_args_.pop_back();
+      spare_bytes_ -= arg.capacity();
+      arg.assign(p, static_cast<size_t>(len));
+    }
+    p += len + 2;
+  }
+  out->push_back(std::move(args_));
+  args_ = Command();
+  input->remove_prefix(static_cast<size_t>(command_end - begin));
+  return true;
 }
 
 RespParser::LineResult RespParser::ReadCountLine(std::string_view* input,

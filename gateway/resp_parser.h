@@ -127,6 +127,14 @@ class RespParser {
   // Reads an inline line through its '\n'. On kDone `*line` excludes "\n" / "\r\n".
   LineResult ReadInlineLine(std::string_view* input, std::string_view* line);
 
+  // The fast path, at the start of a request that begins with '*': when the whole multibulk
+  // is in `*input` in its plain form (counts without sign or leading zero), appends it to
+  // `*out`, advances `*input` past it and returns true; otherwise consumes nothing and
+  // returns false, and the state machine below parses it byte for byte as Redis does (the
+  // same commands, errors included: tools/fuzz/resp_parser_fuzzer compares the two by
+  // feeding the same bytes whole and in pieces).
+  bool TakeWholeMultibulk(std::string_view* input, std::vector<Command>* out);
+
   // Handlers of a complete line. Return false after setting error_.
   bool OnMultibulkCount(std::string_view line);
   bool OnBulkCount(std::string_view line);

@@ -16,6 +16,14 @@ std::string_view HashTag(std::string_view key) {
 }
 
 uint32_t JumpConsistentHash(uint64_t key, uint32_t buckets) {
+  if (buckets == 2) {
+    // The loop below, worked out for 2 buckets (no division): its first step leaves bucket 0
+    // when 2^31 / ((k >> 33) + 1) >= 2, k = key * C + 1, i.e. when bit 63 of k is clear (the
+    // quotient is never within rounding of 2 otherwise: 2^31 / (2^30 + 1) < 2 - 2^-30), and
+    // its second step always leaves bucket 1 (2 * 2^31 / y >= 2 for every y <= 2^31).
+    // RouterTest.TwoBucketsAsTheLoopDoes checks it against the loop.
+    return static_cast<uint32_t>((key * 2862933555777941757ULL + 1) >> 63);
+  }
   int64_t b = -1;
   int64_t j = 0;
   while (j < static_cast<int64_t>(buckets)) {
