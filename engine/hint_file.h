@@ -100,6 +100,11 @@ class HintBuilder {
   void Reset();
   // Empties the builder and frees its memory.
   void Release();
+  // Bytes of memory the builder holds (buffer, table, bitmap), whether used or not.
+  size_t capacity_bytes() const {
+    return file_.capacity() + slots_.capacity() * sizeof(Slot) + tails_.capacity() +
+           superseded_.capacity() * sizeof(uint64_t);
+  }
 
  private:
   static constexpr uint32_t kNone = ~uint32_t{0};

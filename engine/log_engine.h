@@ -186,6 +186,7 @@ class LogEngine final : public Engine {
   };
   static constexpr size_t kHintRun = 16;
   static constexpr absl::Duration kHintMemoryIdle = absl::Seconds(10);
+  static constexpr size_t kHintMemoryKept = size_t{1} << 20;  // released only above this
 
   // A record copied by reclaim into the unpublished output, for moving its entry back if the
   // run aborts.

@@ -179,7 +179,10 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
       }
     }
     if (!hint_job_.has_value()) {
-      if (absl::Now() - last_hint_done_ > kHintMemoryIdle) hint_builder_.Release();
+      if (hint_builder_.capacity_bytes() > kHintMemoryKept &&
+          absl::Now() - last_hint_done_ > kHintMemoryIdle) {
+        hint_builder_.Release();
+      }
       return absl::OkStatus();
     }
   }
