@@ -97,22 +97,20 @@ bool HintBuilder::Holds(const Slot& slot, uint64_t hash, std::string_view key) c
 }
 
 HintBuilder::Slot* HintBuilder::Track(uint64_t hash, std::string_view key) {
-  if (slots_.empty()) slots_.resize(kMinSlots, Slot{0, kNone, kNone, kNone, 0, {}});
+  if (slots_.empty()) slots_.resize(kMinSlots, kFreeSlot);
   for (;;) {
     const size_t mask = slots_.size() - 1;
-    for (size_t i = hash & mask;; i = (i + 1) & mask) {
-      Slot& slot = slots_[i];
-      if (slot.key_size == kNone) break;  // not tracked
-      if (Holds(slot, hash, key)) return &slot;
+    size_t i = hash & mask;
+    for (; slots_[i].key_size != kNone; i = (i + 1) & mask) {
+      if (Holds(slots_[i], hash, key)) return &slots_[i];
     }
+    // Not tracked; slots_[i] is the free slot that ended the probe.
     const size_t tail = key.size() > kInlineKeyBytes ? key.size() - kInlineKeyBytes : 0;
     if (slots_used_ >= max_tracked_keys_ || tails_.size() + tail > kMaxTrackedKeyBytes) {
       ForgetKeys();  // start over (see the class)
     } else if (2 * (slots_used_ + 1) > slots_.size()) {
       Grow();
     } else {
-      size_t i = hash & mask;
-      while (slots_[i].key_size != kNone) i = (i + 1) & mask;
       Slot& slot = slots_[i];
       slot.hash = hash;
       slot.decisive = slot.expire = kNone;
@@ -127,7 +125,7 @@ HintBuilder::Slot* HintBuilder::Track(uint64_t hash, std::string_view key) {
 }
 
 void HintBuilder::Grow() {
-  std::vector<Slot> old(slots_.size() * 2, Slot{0, kNone, kNone, kNone, 0, {}});
+  std::vector<Slot> old(slots_.size() * 2, kFreeSlot);
   old.swap(slots_);
   const size_t mask = slots_.size() - 1;
   for (const Slot& slot : old) {

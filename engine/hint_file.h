@@ -122,6 +122,7 @@ class HintBuilder {
     char head[kInlineKeyBytes];
   };
   static_assert(sizeof(Slot) == 64);
+  static constexpr Slot kFreeSlot{0, kNone, kNone, kNone, 0, {}};
 
   void AddHashed(const ScannedRecord& record, uint64_t hash);
   bool Holds(const Slot& slot, uint64_t hash, std::string_view key) const;
