@@ -44,6 +44,19 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct free ports: each socket stays bound until all are picked (two free_port()
+    calls in a row may return the same port)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def wait_ready(port, proc, log, timeout=30.0):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -11,7 +11,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resp  # noqa: E402
-from differential_test import free_port, runfile, wait_ready  # noqa: E402
+from differential_test import free_ports, runfile, wait_ready  # noqa: E402
 
 import shutil
 import signal
@@ -33,10 +33,9 @@ def _parent(pid):
 class Server:
     def __init__(self, *flags, binary=None):
         self.tmp = tempfile.mkdtemp(prefix="bkv-hyg-", dir="/tmp")
-        self.port = free_port()
+        self.port, self.http_port = free_ports(2)
         self.log_path = os.path.join(self.tmp, "server.log")
         self.log = open(self.log_path, "w")
-        self.http_port = free_port()
         self.proc = subprocess.Popen(
             [binary or runfile("services/beyond-kv/beyond-kv"), "--data-dir", os.path.join(self.tmp, "d"),
              "--resp-port", str(self.port), "--http-port", str(self.http_port), "--threads", "2",
