@@ -59,6 +59,11 @@ struct Options {
   // How often RunBackgroundWork checks whether to reclaim, in seconds of Options::now_us
   // time. <= 0 = at every call.
   int64_t reclaim_interval_secs = 60;
+  // A namespace's newest sealed segment gets its hint file (log_engine.h) this many seconds
+  // after sealing, or as soon as a newer one seals: under steady overwrites it holds no live
+  // record by then, and reclaim drops it without a hint ever being built. Until then a
+  // recovery scans that segment.
+  int64_t hint_delay_secs = 60;
   // How a batch's appends reach the log once a ring is attached. kAuto: through the ring
   // (IORING_OP_WRITE) where the data directory's filesystem takes buffered writes without
   // blocking (RWF_NOWAIT), and otherwise with a pwrite on the engine thread, because there
@@ -187,6 +192,7 @@ struct EngineStats {
   uint64_t cache_bytes = 0;                // charged bytes now cached
   uint64_t cache_budget_bytes = 0;         // Options::memory_bytes
   uint64_t reclaim_runs = 0;               // completed reclaims of a namespace since Open
+  uint64_t reclaim_inputs_unread = 0;      // inputs dropped unread (no live record in them)
   uint64_t corrupt_records = 0;            // found by recovery, reads and reclaim since Open
   uint64_t index_bytes = 0;                // estimated memory of the keydirs
   uint64_t expired_keys = 0;               // removed from the index by lazy expiry and the sweep

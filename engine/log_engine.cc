@@ -1636,11 +1636,15 @@ absl::Status LogEngine::SealActive(uint32_t ns) {
   }
   const uint64_t sequence = n.active->sequence();
   const uint64_t size = n.active->written_size();
+  const uint64_t max_revision = n.active->max_revision();
   std::unique_ptr<File> file = n.active->ReleaseFile();
   n.active.reset();
   if (file == nullptr) return absl::OkStatus();  // never created: nothing to seal
   const int fd = file->fd();
   n.sealed[sequence] = SealedSegment{std::move(file), size};
+  n.sealed[sequence].max_revision = max_revision;
+  n.sealed[sequence].sealed_at_us = NowUs();
+  n.sealed_since_check = true;
   if (async_sync) {
     // The sealing fdatasync through the ring; the segment gets no hint file before it is done.
     n.sealed[sequence].sync_pending = true;
@@ -1676,6 +1680,7 @@ EngineStats LogEngine::Stats() {
   stats.cache_hits = cache_.hits();
   stats.cache_misses = cache_.misses();
   stats.reclaim_runs = reclaim_runs_;
+  stats.reclaim_inputs_unread = reclaim_inputs_unread_;
   stats.corrupt_records = stats_.corrupt_records + corrupt_records_;
   stats.expired_keys = expired_keys_;
   for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {

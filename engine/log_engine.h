@@ -30,11 +30,19 @@
 //      directory fsynced;
 //   3. delete: the inputs are unlinked oldest first, the directory fsynced after each.
 // A failed output write or sync aborts the run: entries moved to the unpublished output are
-// moved back, the temporary file removed, the inputs kept. Automatic runs start, checked
-// every reclaim_interval_secs, for a namespace with at least reclaim_sealed_threshold sealed
-// segments of which at least a third of the bytes is garbage (so dense segments are not
-// rewritten over and over); RequestReclaim() seals every active segment holding records and
-// reclaims every namespace regardless. One namespace is reclaimed at a time.
+// moved back, the temporary file removed, the inputs kept. Automatic runs: a namespace is
+// checked when it seals a segment and every reclaim_interval_secs (expiry and deletes make
+// garbage without sealing), and reclaimed once it holds at least reclaim_sealed_threshold
+// sealed segments and at least a third of the bytes of its inputs is garbage (so dense
+// segments are not rewritten over and over). Their inputs are every sealed segment but the
+// newest (AutomaticReclaimInputs): its records are the youngest, the likeliest to be
+// overwritten next. An input into which no index entry points, whose highest revision is
+// known (it was sealed by this process: SegmentWriter::max_revision), is dropped without
+// being read: under steady overwrites every input is such a one, and a run costs a few
+// unlinks. Such a segment gets no hint file either (HintDue), nor does the newest sealed one
+// for Options::hint_delay_secs. RequestReclaim() seals every active segment holding records
+// and reclaims every sealed segment of every namespace regardless. One namespace is
+// reclaimed at a time.
 //
 // Expiry: an expired entry leaves the index when a read meets it (lazy expiry) or when the
 // sweep of RunBackgroundWork() reaches it; the sweep walks each namespace holding keys with an
@@ -158,6 +166,8 @@ class LogEngine final : public Engine {
     bool hinted = false;       // has a valid hint file
     bool hint_failed = false;  // writing its hint failed; not retried until reopened
     bool sync_pending = false;  // its sealing fdatasync is in flight on the ring (no hint yet)
+    uint64_t max_revision = 0;  // of its records; 0 = not known (SegmentWriter::max_revision)
+    int64_t sealed_at_us = 0;   // Options::now_us when sealed; 0 = found at Open
   };
 
   struct Namespace {
@@ -167,6 +177,7 @@ class LogEngine final : public Engine {
     std::vector<UndoEntry> undo;               // mutations staged since Commit()
     std::string undo_keys;                     // their keys, back to back
     std::string sweep_cursor;                  // the next key the expiry sweep examines
+    bool sealed_since_check = false;           // for ScheduleReclaim
   };
 
   // A record's variable parts, as read back for a caller.
@@ -201,6 +212,13 @@ class LogEngine final : public Engine {
     std::string key;
     IndexEntry from;
     IndexEntry to;
+  };
+
+  // A namespace due for reclaim: `whole` (requested) takes every sealed segment, otherwise
+  // (automatic) every one older than the newest (AutomaticReclaimInputs).
+  struct ReclaimDue {
+    uint32_t ns = 0;
+    bool whole = false;
   };
 
   // The reclaim of one namespace in progress (see the class comment).
@@ -358,13 +376,23 @@ class LogEngine final : public Engine {
 
   // Hint files (log_engine_background.cc): builds part of the next missing hint.
   absl::Status HintStep(absl::Time deadline);
+  // Whether `segment` should get its hint file now (`now_us` 0: the newest sealed segment,
+  // deferred for Options::hint_delay_secs after sealing, counts as not due).
+  bool HintDue(uint32_t ns, uint64_t sequence, const SealedSegment& segment,
+               int64_t now_us) const;
   absl::Status FinishHint();
   absl::Status StartHintWrite(uint32_t ns, uint64_t sequence, const std::string& path,
                               std::string contents);
 
   // Reclaim (log_engine_background.cc).
   void ScheduleReclaim();
-  void StartReclaim(uint32_t ns);
+  // The sealed segments an automatic run of `ns` takes, ascending: all but the newest when
+  // that one is a log segment (not a reclaim output, so the outputs fit below it) and others
+  // precede it; otherwise all.
+  std::vector<uint64_t> AutomaticReclaimInputs(uint32_t ns) const;
+  void StartReclaim(const ReclaimDue& due);
+  // Whether segment `sequence` of `ns` is an input of the reclaim in progress.
+  bool ReclaimInput(uint32_t ns, uint64_t sequence) const;
   absl::Status ReclaimStep(absl::Time deadline);
   absl::Status ReclaimCopy(absl::Time deadline);
   // Stages a copy of the live put of `key` at `entry` (in an input) for the output, opening
@@ -554,9 +582,10 @@ class LogEngine final : public Engine {
   absl::node_hash_map<std::tuple<uint32_t, uint64_t, uint64_t>, std::string> read_ahead_;
   uint64_t corrupt_records_ = 0;  // found since Open by reads and reclaim
   uint64_t reclaim_runs_ = 0;
+  uint64_t reclaim_inputs_unread_ = 0;
   bool reclaim_requested_ = false;
   int64_t last_reclaim_check_us_ = 0;
-  std::vector<uint32_t> reclaim_queue_;  // namespaces due, in order
+  std::vector<ReclaimDue> reclaim_queue_;  // in order
   std::optional<ReclaimJob> reclaim_;
   std::optional<HintJob> hint_job_;
   // The hint job's builder, kept from one job to the next with its memory (the entries'

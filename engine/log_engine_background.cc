@@ -64,12 +64,32 @@ bool LogEngine::background_pending() const {
       hint_job_.has_value()) {
     return true;
   }
-  for (const Namespace& n : namespaces_) {
-    for (const auto& [sequence, segment] : n.sealed) {
-      if (!segment.hinted && !segment.hint_failed) return true;
+  for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
+    for (const auto& [sequence, segment] : namespaces_[ns].sealed) {
+      if (HintDue(ns, sequence, segment, /*now_us=*/0)) return true;
     }
   }
   return false;
+}
+
+bool LogEngine::HintDue(uint32_t ns, uint64_t sequence, const SealedSegment& segment,
+                        int64_t now_us) const {
+  if (segment.hinted || segment.hint_failed || segment.sync_pending) return false;
+  if (ReclaimInput(ns, sequence)) return false;  // going
+  const Namespace& n = namespaces_[ns];
+  // The newest sealed segment of a namespace being written waits: its records are the
+  // likeliest to be overwritten, and once none is live reclaim drops it unread (below).
+  // Until its hint is written, recovery scans it: one segment more.
+  if (segment.sealed_at_us != 0 && sequence == n.sealed.rbegin()->first &&
+      now_us - segment.sealed_at_us < options_.hint_delay_secs * 1'000'000) {
+    return false;
+  }
+  // All garbage, and automatic reclaim will drop it without reading it: a hint is wasted.
+  if (options_.reclaim_sealed_threshold > 0 && segment.max_revision != 0 &&
+      n.index.SegmentLiveBytes(sequence) == 0) {
+    return false;
+  }
+  return true;
 }
 
 bool LogEngine::StepDone(absl::Time deadline, uint32_t clock_every) {
@@ -160,10 +180,10 @@ void LogEngine::SweepExpired(absl::Time deadline) {
 absl::Status LogEngine::HintStep(absl::Time deadline) {
   if (hint_write_in_flight_) return absl::OkStatus();  // one hint file at a time
   if (!hint_job_.has_value()) {
+    const int64_t now_us = NowUs();
     for (uint32_t ns = 0; ns < kNamespaceCount && !hint_job_.has_value(); ++ns) {
-      if (reclaim_.has_value() && reclaim_->ns == ns) continue;  // its segments are going
       for (const auto& [sequence, segment] : namespaces_[ns].sealed) {
-        if (!segment.hinted && !segment.hint_failed && !segment.sync_pending) {
+        if (HintDue(ns, sequence, segment, now_us)) {
           // Not emplace(): clang 14 (the fuzzers' compiler) finds HintJob not default-
           // constructible there, having checked while LogEngine was incomplete.
           hint_job_.emplace(HintJob{});
@@ -189,7 +209,7 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
   HintJob& job = *hint_job_;
   Namespace& n = namespaces_[job.ns];
   auto segment = n.sealed.find(job.sequence);
-  if (segment == n.sealed.end() || (reclaim_.has_value() && reclaim_->ns == job.ns)) {
+  if (segment == n.sealed.end() || ReclaimInput(job.ns, job.sequence)) {
     hint_job_.reset();  // reclaimed meanwhile
     return absl::OkStatus();
   }
@@ -353,10 +373,14 @@ void LogEngine::StartWindowRead(const std::shared_ptr<SegmentWindow>& window, in
 // ---- Reclaim --------------------------------------------------------------------------------
 
 void LogEngine::ScheduleReclaim() {
-  auto enqueue = [this](uint32_t ns) {
-    if (std::find(reclaim_queue_.begin(), reclaim_queue_.end(), ns) == reclaim_queue_.end()) {
-      reclaim_queue_.push_back(ns);
+  auto enqueue = [this](uint32_t ns, bool whole) {
+    for (ReclaimDue& due : reclaim_queue_) {
+      if (due.ns == ns) {
+        due.whole = due.whole || whole;
+        return;
+      }
     }
+    reclaim_queue_.push_back(ReclaimDue{ns, whole});
   };
   if (reclaim_requested_) {
     reclaim_requested_ = false;
@@ -367,61 +391,93 @@ void LogEngine::ScheduleReclaim() {
           n.active->written_size() > kSegmentHeaderSize) {
         if (absl::Status s = SealActive(ns); !s.ok()) LOG(ERROR) << "sealing failed: " << s;
       }
-      if (!n.sealed.empty()) enqueue(ns);
+      if (!n.sealed.empty()) enqueue(ns, /*whole=*/true);
     }
   }
   if (options_.reclaim_sealed_threshold == 0) return;
+  // A namespace is looked at when it sealed a segment (its garbage is then mostly new) and
+  // every reclaim_interval_secs (expiry and deletes make garbage without sealing anything).
   const int64_t now_us = NowUs();
-  if (now_us - last_reclaim_check_us_ < options_.reclaim_interval_secs * 1'000'000) return;
-  last_reclaim_check_us_ = now_us;
+  const bool interval_due =
+      now_us - last_reclaim_check_us_ >= options_.reclaim_interval_secs * 1'000'000;
+  if (interval_due) last_reclaim_check_us_ = now_us;
   for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
-    const Namespace& n = namespaces_[ns];
+    Namespace& n = namespaces_[ns];
+    if (!interval_due && !n.sealed_since_check) continue;
+    n.sealed_since_check = false;
     if (n.sealed.size() < options_.reclaim_sealed_threshold) continue;
     if (reclaim_.has_value() && reclaim_->ns == ns) continue;
     uint64_t sealed_bytes = 0;
     uint64_t live_bytes = 0;
-    for (const auto& [sequence, segment] : n.sealed) {
-      sealed_bytes += segment.size;
+    for (const uint64_t sequence : AutomaticReclaimInputs(ns)) {
+      sealed_bytes += n.sealed.at(sequence).size;
       live_bytes += n.index.SegmentLiveBytes(sequence);
     }
     const uint64_t garbage = sealed_bytes - std::min(live_bytes, sealed_bytes);
-    if (garbage * kAutoReclaimGarbageShare >= sealed_bytes) enqueue(ns);
+    if (garbage * kAutoReclaimGarbageShare >= sealed_bytes) enqueue(ns, /*whole=*/false);
   }
 }
 
-void LogEngine::StartReclaim(uint32_t ns) {
+std::vector<uint64_t> LogEngine::AutomaticReclaimInputs(uint32_t ns) const {
+  const std::map<uint64_t, SealedSegment>& sealed = namespaces_[ns].sealed;
+  std::vector<uint64_t> inputs;
+  inputs.reserve(sealed.size());
+  for (const auto& [sequence, segment] : sealed) inputs.push_back(sequence);
+  // The newest sealed segment holds the youngest records, the likeliest to be overwritten
+  // soon: copying them now would mostly be wasted (under steady overwrites every older
+  // segment is all garbage, and a run reads none of them).
+  if (inputs.size() > 1 && IsLogSequence(inputs.back())) inputs.pop_back();
+  return inputs;
+}
+
+void LogEngine::StartReclaim(const ReclaimDue& due) {
+  const uint32_t ns = due.ns;
   Namespace& n = namespaces_[ns];
   if (n.sealed.empty()) return;
   ReclaimJob job;
   job.ns = ns;
+  if (due.whole) {
+    for (const auto& [sequence, segment] : n.sealed) job.inputs.push_back(sequence);
+  } else {
+    job.inputs = AutomaticReclaimInputs(ns);
+  }
   uint64_t bytes = 0;
   uint64_t live = 0;
-  for (const auto& [sequence, segment] : n.sealed) {
-    job.inputs.push_back(sequence);
-    bytes += segment.size;
+  for (const uint64_t sequence : job.inputs) {
+    bytes += n.sealed.at(sequence).size;
     live += n.index.SegmentLiveBytes(sequence);
   }
   job.input_offset = kSegmentHeaderSize;
-  // Outputs sort after every input and before the next segment the log will start.
+  // Outputs sort after every input and before the next segment the log will start (or has
+  // started: an automatic run leaves out the newest log segment, at or past that sequence).
   job.next_output = job.inputs.back() + 1;
   job.output_limit = NextLogSequence(job.inputs.back());
   job.run_id = ++reclaim_runs_started_;
-  if (hint_job_.has_value() && hint_job_->ns == ns) hint_job_.reset();  // an input's hint
-  LOG(INFO) << "namespace " << ns << ": reclaiming " << job.inputs.size() << " sealed segments ("
-            << bytes << " bytes, " << live << " live)";
+  LOG(INFO) << "namespace " << ns << ": reclaiming " << job.inputs.size() << " of "
+            << n.sealed.size() << " sealed segments (" << bytes << " bytes, " << live
+            << " live)";
   reclaim_ = std::move(job);
+  if (hint_job_.has_value() && ReclaimInput(hint_job_->ns, hint_job_->sequence)) {
+    hint_job_.reset();  // an input's hint
+  }
+}
+
+bool LogEngine::ReclaimInput(uint32_t ns, uint64_t sequence) const {
+  return reclaim_.has_value() && reclaim_->ns == ns &&
+         std::binary_search(reclaim_->inputs.begin(), reclaim_->inputs.end(), sequence);
 }
 
 absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
   // A namespace with a replay open waits: its log segments must stay as they are.
-  if (reclaim_.has_value() ? replays_open_[reclaim_->ns] > 0
-                           : !reclaim_queue_.empty() && replays_open_[reclaim_queue_.front()] > 0) {
+  if (reclaim_.has_value()
+          ? replays_open_[reclaim_->ns] > 0
+          : !reclaim_queue_.empty() && replays_open_[reclaim_queue_.front().ns] > 0) {
     return absl::OkStatus();
   }
   while (!reclaim_.has_value() && !reclaim_queue_.empty()) {
-    const uint32_t ns = reclaim_queue_.front();
+    const ReclaimDue due = reclaim_queue_.front();
     reclaim_queue_.erase(reclaim_queue_.begin());
-    StartReclaim(ns);
+    StartReclaim(due);
   }
   if (!reclaim_.has_value()) return absl::OkStatus();
   {
@@ -485,6 +541,16 @@ absl::Status LogEngine::ReclaimCopy(absl::Time deadline) {
   while (job.input < job.inputs.size() && !out_of_time) {
     const uint64_t sequence = job.inputs[job.input];
     const SealedSegment& segment = n.sealed.at(sequence);
+    // No index entry points into this input (and none can start to), so it is all garbage;
+    // with its revisions known (the replay floor), it goes without being read.
+    if (job.input_offset == kSegmentHeaderSize && segment.max_revision != 0 &&
+        n.index.SegmentLiveBytes(sequence) == 0) {
+      job.max_revision = std::max(job.max_revision, segment.max_revision);
+      ++job.input;
+      ++reclaim_inputs_unread_;
+      if (StepDone(deadline)) out_of_time = true;
+      continue;
+    }
     File* const file = segment.file.get();
     File* source = file;
     if (ring_ != nullptr && file->fd() >= 0) {

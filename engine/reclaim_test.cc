@@ -1,6 +1,7 @@
 // Sealed segments, hint files and reclaim (log_engine.h, FORMAT.md "Hint files", "Reclaim"):
 // nothing lost and nothing resurrected by a reclaim, across reopens, with a crash injected at
 // every step, with damaged hints and damaged records, and the space it gives back.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -36,6 +37,7 @@ class ReclaimTest : public ::testing::Test {
     options_.now_us = FakeNow;
     options_.segment_bytes = 512;
     options_.reclaim_sealed_threshold = 0;  // only when asked, unless a test says otherwise
+    options_.hint_delay_secs = 0;           // every sealed segment hinted at once, unless ...
   }
 
   absl::StatusOr<std::unique_ptr<Engine>> TryOpen() {
@@ -221,6 +223,43 @@ TEST_F(ReclaimTest, SealedSegmentsGetHintFilesThatRecoveryUses) {
   }
   EXPECT_EQ(engine_->recovery_stats().bytes_scanned, active_bytes);
   EXPECT_EQ(engine_->recovery_stats().corrupt_records, 0u);
+}
+
+std::set<uint64_t> HintedSequences(const std::set<std::string>& files) {
+  std::set<uint64_t> out;
+  for (const std::string& name : files) {
+    if (std::optional<uint64_t> hint = ParseHintFileName(name)) out.insert(*hint);
+  }
+  return out;
+}
+
+TEST_F(ReclaimTest, TheNewestSealedSegmentsHintWaitsForTheDelayOrTheNextSeal) {
+  options_.hint_delay_secs = 60;
+  options_.segment_bytes = 4096;
+  Open();
+  for (int i = 0; i < 60; ++i) Put(0, "key" + std::to_string(i), std::string(200, 'v'));
+  ASSERT_GE(SealedSegments(0), 2u);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+  EXPECT_FALSE(engine_->background_pending());
+  std::vector<uint64_t> sealed = Segments(0);
+  sealed.pop_back();  // the active one
+  std::set<uint64_t> hinted = HintedSequences(Files(0));
+  EXPECT_EQ(hinted, std::set<uint64_t>(sealed.begin(), sealed.end() - 1));
+  // The next seal makes it due.
+  for (int i = 60; i < 90 && SealedSegments(0) == sealed.size(); ++i) {
+    Put(0, "key" + std::to_string(i), std::string(200, 'v'));
+  }
+  ASSERT_EQ(SealedSegments(0), sealed.size() + 1);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+  hinted = HintedSequences(Files(0));
+  EXPECT_EQ(hinted.size(), sealed.size());
+  EXPECT_TRUE(hinted.count(sealed.back()));
+  // So does time.
+  g_now_us += 60'000'000;
+  RunUntilHinted();
+  // Until its hint is there, recovery scans it: nothing is missing either way.
+  Open();
+  ExpectModels("reopened");
 }
 
 TEST_F(ReclaimTest, DamagedHintFilesFallBackToScanningAndAreRebuilt) {
@@ -446,26 +485,121 @@ TEST_F(ReclaimTest, AutomaticReclaimNeedsEnoughSealedSegmentsAndGarbage) {
   // Distinct keys only: sealed segments, but no garbage.
   for (int i = 0; i < 200; ++i) Put(0, "fresh" + std::to_string(i), value);
   ASSERT_GE(SealedSegments(0), 4u);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
   g_now_us += 61'000'000;
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
   EXPECT_EQ(engine_->Stats().reclaim_runs, 0u);
 
-  // Overwrites: garbage.
+  // Overwrites: garbage, found when the segments holding it seal (no interval to wait for).
   for (int round = 0; round < 3; ++round) {
     for (int i = 0; i < 200; ++i) Put(0, "fresh" + std::to_string(i), value + "!");
   }
-  const uint64_t sealed = SealedSegments(0);
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
-  EXPECT_EQ(engine_->Stats().reclaim_runs, 0u);  // not checked again before the interval
-  g_now_us += 60'000'000;
+  const std::vector<uint64_t> before = Segments(0);
+  const uint64_t newest_sealed = before[before.size() - 2];  // the last one is active
   RunUntilReclaimed(1);
   EXPECT_EQ(engine_->Stats().reclaim_runs, 1u);
-  EXPECT_LT(SealedSegments(0), sealed);
+  EXPECT_LT(SealedSegments(0), before.size() - 1);
+  // The newest sealed segment was left out: its records are the likeliest to be overwritten.
+  const std::vector<uint64_t> after = Segments(0);
+  EXPECT_NE(std::find(after.begin(), after.end(), newest_sealed), after.end());
   ExpectModels("after the automatic reclaim");
   // Dense outputs are not rewritten again at the next check.
   g_now_us += 61'000'000;
   for (int i = 0; i < 100; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
   EXPECT_EQ(engine_->Stats().reclaim_runs, 1u);
+}
+
+TEST_F(ReclaimTest, GarbageMadeWithoutSealingIsFoundAtTheInterval) {
+  options_.reclaim_sealed_threshold = 4;
+  options_.reclaim_interval_secs = 60;
+  options_.segment_bytes = 4096;
+  Open();
+  for (int i = 0; i < 200; ++i) Put(0, "fresh" + std::to_string(i), std::string(200, 'v'));
+  ASSERT_GE(SealedSegments(0), 5u);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+  EXPECT_EQ(engine_->Stats().reclaim_runs, 0u);
+  // One small flush record makes every sealed record garbage and seals nothing.
+  const uint64_t sealed = SealedSegments(0);
+  ASSERT_TRUE(engine_->Flush(0).ok());
+  ASSERT_TRUE(engine_->Commit().ok());
+  models_[0].clear();
+  ASSERT_EQ(SealedSegments(0), sealed);
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+  EXPECT_EQ(engine_->Stats().reclaim_runs, 0u);  // not checked again before the interval
+  g_now_us += 60'000'000;
+  RunUntilReclaimed(1);
+  EXPECT_EQ(engine_->Stats().reclaim_runs, 1u);
+  EXPECT_EQ(SealedSegments(0), 1u);  // the newest
+  ExpectModels("after the reclaim at the interval");
+}
+
+// Under steady overwrites of a few keys every segment but the newest holds no live record: an
+// automatic run drops those without reading them, the replay floor still moves above every
+// revision they held, and replay from there is complete.
+TEST_F(ReclaimTest, SegmentsWithoutLiveRecordsAreDroppedUnread) {
+  options_.reclaim_sealed_threshold = 4;
+  options_.reclaim_interval_secs = 3600;
+  options_.hint_delay_secs = 60;
+  options_.segment_bytes = 4096;
+  Open();
+  std::vector<uint64_t> revisions;  // of every put, in order
+  bool checked_hints = false;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 10; ++i) {
+      const std::string key = "hot" + std::to_string(i);
+      absl::StatusOr<PutResult> put =
+          engine_->Put(0, key, std::string(200, 'a' + round % 26), {});
+      ASSERT_TRUE(put.ok()) << put.status();
+      ASSERT_TRUE(engine_->Commit().ok());
+      revisions.push_back(put->revision);
+      models_[0][key] = Entry{std::string(200, 'a' + round % 26), "", 0, 0};
+      for (int j = 0; j < 10; ++j) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+      if (!checked_hints && SealedSegments(0) == 3) {
+        // Below the threshold: no reclaim yet, and no hint either: the older two hold no live
+        // record (reclaim will drop them unread), the newest waits.
+        checked_hints = true;
+        for (int j = 0; j < 1000; ++j) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+        EXPECT_EQ(engine_->Stats().reclaim_runs, 0u);
+        EXPECT_EQ(HintedSequences(Files(0)).size(), 0u);
+      }
+    }
+  }
+  ASSERT_TRUE(checked_hints);
+  RunUntilReclaimed(1);
+  ASSERT_GE(engine_->Stats().reclaim_runs, 1u);
+  EXPECT_GE(engine_->Stats().reclaim_inputs_unread, 3u);
+  EXPECT_LE(SealedSegments(0), 4u);
+  EXPECT_EQ(engine_->Stats().corrupt_records, 0u);
+  EXPECT_EQ(HintedSequences(Files(0)).size(), 0u);
+  ExpectModels("after dropping segments unread");
+
+  // Replay: refused below the floor, complete from it.
+  size_t first_ok = revisions.size();
+  for (size_t i = 0; i < revisions.size(); ++i) {
+    std::vector<uint64_t> seen;
+    absl::Status s = engine_->Replay(0, revisions[i], [&seen](const Change& change) {
+      seen.push_back(change.revision);
+    });
+    if (!s.ok()) {
+      EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+      ASSERT_EQ(first_ok, revisions.size()) << "refused at " << i << " after accepting earlier";
+      continue;
+    }
+    if (first_ok == revisions.size()) first_ok = i;
+    EXPECT_EQ(seen, std::vector<uint64_t>(revisions.begin() + i + 1, revisions.end()))
+        << "replay since put " << i;
+  }
+  EXPECT_GT(first_ok, 0u);  // history was dropped
+  EXPECT_LT(first_ok, revisions.size() - 1);
+
+  // Reopened, the segments' revisions are not known: a requested reclaim reads them.
+  Open();
+  const uint64_t unread = engine_->Stats().reclaim_inputs_unread;
+  EXPECT_EQ(unread, 0u);  // counted since Open
+  engine_->RequestReclaim();
+  RunUntilReclaimed(1);
+  EXPECT_EQ(engine_->Stats().reclaim_inputs_unread, 0u);
+  ExpectModels("after reopening and reclaiming");
 }
 
 TEST_F(ReclaimTest, DamagedRecordInAnInputIsDroppedAndCounted) {

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -22,7 +23,8 @@ SegmentWriter::SegmentWriter(Env* env, std::string dir, const SegmentHeader& hea
       path_(absl::StrCat(dir_, "/", SegmentFileName(header.sequence))),
       header_(header),
       file_(std::move(file)),
-      written_size_(size) {
+      written_size_(size),
+      recovered_(true) {
   CHECK(file_ != nullptr);
   CHECK_GE(size, kSegmentHeaderSize);
 }
@@ -31,6 +33,7 @@ uint64_t SegmentWriter::Stage(const RecordView& record) {
   CHECK(!flushing_) << path_ << ": record staged while its flush is in flight";
   const uint64_t offset = written_size_ + staged_.size();
   AppendRecord(record, &staged_);
+  max_revision_ = std::max(max_revision_, record.revision);
   return offset;
 }
 

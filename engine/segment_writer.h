@@ -121,6 +121,12 @@ class SegmentWriter {
   // Bytes staged and not yet flushed.
   uint64_t staged_size() const { return staged_.size(); }
 
+  // The highest revision of any record staged so far (flushed, rolled back or not: an upper
+  // bound), for a writer that started the segment itself; 0 for a recovered segment, whose
+  // earlier records it never saw, or when nothing was staged. Reclaim drops a segment with no
+  // live record without reading it when this is known (log_engine.h).
+  uint64_t max_revision() const { return recovered_ ? 0 : max_revision_; }
+
  private:
   absl::Status CreateFile();
 
@@ -134,6 +140,8 @@ class SegmentWriter {
   bool unsynced_ = false;
   bool flushing_ = false;         // between BeginFlush() and EndFlush()/Rollback()
   uint64_t flush_generation_ = 0;
+  const bool recovered_ = false;  // opened over an existing file (the second constructor)
+  uint64_t max_revision_ = 0;
   absl::Status status_;
 };
 
