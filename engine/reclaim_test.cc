@@ -486,7 +486,7 @@ TEST_F(ReclaimTest, ACrashWhileDroppingInputsUnreadLosesNothing) {
     ExpectTidyDirectories();
     if (HasFailure() || !crashed) break;
   }
-  EXPECT_GT(ops, 10);  // every step was hit (the floor, then an unlink and a directory fsync per input)
+  EXPECT_GT(ops, 10);  // every step was hit: the floor, an unlink and a fsync per input
 }
 
 TEST_F(ReclaimTest, DiskUsageAfterReclaimIsWithinOneAndAHalfTimesLiveData) {
