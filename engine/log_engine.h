@@ -251,6 +251,12 @@ class LogEngine final : public Engine {
     bool output_synced = false;    // the output (and the active segment) are fdatasynced
     bool publish_pending = false;  // ReclaimPublishOutput() waits for the ring
     bool finishing = false;        // that publish is the last of the copy phase
+    // Before the first input goes: the active segment (holding records that superseded the
+    // inputs') fdatasynced, and sealed segments newer than the inputs and older than
+    // `newer_limit` (the active segment's sequence then) done with their sealing fdatasync.
+    bool newer_sync_started = false;
+    uint64_t newer_limit = 0;
+    bool newer_durable = false;
     absl::Status io_error;         // a ring request of this run failed: abort
   };
 
@@ -395,6 +401,9 @@ class LogEngine final : public Engine {
   bool ReclaimInput(uint32_t ns, uint64_t sequence) const;
   absl::Status ReclaimStep(absl::Time deadline);
   absl::Status ReclaimCopy(absl::Time deadline);
+  // Makes durable what superseded the inputs' records (ReclaimJob::newer_durable); may end
+  // the call with an fdatasync on the ring, the next call resumes.
+  absl::Status ReclaimSyncNewer();
   // Stages a copy of the live put of `key` at `entry` (in an input) for the output, opening
   // an output if none is. A record that cannot be read is left (damaged_input).
   // `source`, if given and holding the record, is read instead of the input file.

@@ -499,8 +499,16 @@ absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
     }
     if (!reclaim_->copy_done) return absl::OkStatus();
   }
-  // Every live record is durable in the outputs: the inputs go, oldest first. Before the
-  // first goes, the replay floor moves above every revision they held (watch replay).
+  // Every live record is durable in the outputs. Before the first input goes, so is every
+  // newer record that superseded one of theirs, and the replay floor moves above every
+  // revision they held (watch replay); then the inputs go, oldest first.
+  if (reclaim_->deleted == 0 && !reclaim_->newer_durable) {
+    if (absl::Status s = ReclaimSyncNewer(); !s.ok()) {
+      AbortReclaim(s);
+      return s;
+    }
+    if (!reclaim_->newer_durable) return absl::OkStatus();
+  }
   if (reclaim_->deleted == 0 && reclaim_->max_revision > replay_floor_[reclaim_->ns]) {
     if (absl::Status s = WriteReplayFloor(reclaim_->ns, reclaim_->max_revision); !s.ok()) {
       LOG(ERROR) << "namespace " << reclaim_->ns
@@ -522,6 +530,50 @@ absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
   LOG(INFO) << "namespace " << reclaim_->ns << ": reclaim done, "
             << namespaces_[reclaim_->ns].sealed.size() << " sealed segments left";
   reclaim_.reset();
+  return absl::OkStatus();
+}
+
+absl::Status LogEngine::ReclaimSyncNewer() {
+  ReclaimJob& job = *reclaim_;
+  Namespace& n = namespaces_[job.ns];
+  if (!job.newer_sync_started) {
+    job.newer_sync_started = true;
+    job.newer_limit = n.active != nullptr ? n.active->sequence() : ~uint64_t{0};
+    SegmentWriter* active = n.active.get();
+    if (active != nullptr && active->file() != nullptr && active->needs_sync()) {
+      if (!active->status().ok()) return active->status();
+      if (ring_ == nullptr || active->file()->fd() < 0) {
+        if (absl::Status s = active->Sync(); !s.ok()) return s;
+      } else {
+        // Through the ring; ReclaimStep waits for syncs_in_flight and io_error.
+        const uint32_t ns = job.ns;
+        const uint64_t sequence = active->sequence();
+        const uint64_t generation = active->flush_generation();
+        const uint64_t run = job.run_id;
+        ++job.syncs_in_flight;
+        ++background_io_pending_;
+        ring_->DataSync(active->file()->fd(), [this, ns, sequence, generation, run](int result) {
+          --background_io_pending_;
+          const absl::Status status =
+              result < 0 ? absl::ErrnoToStatus(-result, "fdatasync") : absl::OkStatus();
+          SegmentWriter* now = namespaces_[ns].active.get();
+          if (now != nullptr && now->sequence() == sequence) now->EndSync(generation, status);
+          if (!reclaim_.has_value() || reclaim_->run_id != run) return;
+          --reclaim_->syncs_in_flight;
+          if (!status.ok() && reclaim_->io_error.ok()) reclaim_->io_error = status;
+        });
+        ring_->Submit();
+        return absl::OkStatus();
+      }
+    }
+  }
+  // Segments sealed between the inputs and the active segment of the start whose sealing
+  // fdatasync is still on the ring: wait for them.
+  for (auto it = n.sealed.upper_bound(job.inputs.back());
+       it != n.sealed.end() && it->first < job.newer_limit; ++it) {
+    if (it->second.sync_pending) return absl::OkStatus();
+  }
+  job.newer_durable = true;
   return absl::OkStatus();
 }
 
