@@ -1645,6 +1645,7 @@ absl::Status LogEngine::SealActive(uint32_t ns) {
   n.sealed[sequence].max_revision = max_revision;
   n.sealed[sequence].sealed_at_us = NowUs();
   n.sealed_since_check = true;
+  hint_selection_empty_ = false;
   if (async_sync) {
     // The sealing fdatasync through the ring; the segment gets no hint file before it is done.
     n.sealed[sequence].sync_pending = true;
@@ -1660,6 +1661,7 @@ absl::Status LogEngine::SealActive(uint32_t ns) {
       if (it == namespaces_[ns].sealed.end()) return;  // reclaimed meanwhile
       it->second.sync_pending = false;
       if (result < 0) it->second.hint_failed = true;
+      hint_selection_empty_ = false;
     });
     ring_->Submit();
   }

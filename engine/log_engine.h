@@ -382,8 +382,7 @@ class LogEngine final : public Engine {
 
   // Hint files (log_engine_background.cc): builds part of the next missing hint.
   absl::Status HintStep(absl::Time deadline);
-  // Whether `segment` should get its hint file now (`now_us` 0: the newest sealed segment,
-  // deferred for Options::hint_delay_secs after sealing, counts as not due).
+  // Whether `segment` should get its hint file at `now_us` (HintStep).
   bool HintDue(uint32_t ns, uint64_t sequence, const SealedSegment& segment,
                int64_t now_us) const;
   absl::Status FinishHint();
@@ -597,6 +596,9 @@ class LogEngine final : public Engine {
   std::vector<ReclaimDue> reclaim_queue_;  // in order
   std::optional<ReclaimJob> reclaim_;
   std::optional<HintJob> hint_job_;
+  // HintStep last found no segment due for a hint, and nothing was sealed since (nor did a
+  // sealing fdatasync complete): background_pending() without walking the segments.
+  bool hint_selection_empty_ = false;
   // The hint job's builder, kept from one job to the next with its memory (the entries'
   // buffer, ~72 MiB for a 64 MiB segment of tiny records, and the tracking table): fresh
   // pages for every segment cost a page fault each, an eighth of an MSET-heavy shard's time

@@ -64,12 +64,10 @@ bool LogEngine::background_pending() const {
       hint_job_.has_value()) {
     return true;
   }
-  for (uint32_t ns = 0; ns < kNamespaceCount; ++ns) {
-    for (const auto& [sequence, segment] : namespaces_[ns].sealed) {
-      if (HintDue(ns, sequence, segment, /*now_us=*/0)) return true;
-    }
-  }
-  return false;
+  // Not a walk over every sealed segment (this is asked between batches): whether the last
+  // look for a hint to build found none since when nothing was sealed. A hint that falls due
+  // by time alone (Options::hint_delay_secs) waits for the owner's idle interval.
+  return !hint_selection_empty_;
 }
 
 bool LogEngine::HintDue(uint32_t ns, uint64_t sequence, const SealedSegment& segment,
@@ -199,6 +197,7 @@ absl::Status LogEngine::HintStep(absl::Time deadline) {
       }
     }
     if (!hint_job_.has_value()) {
+      hint_selection_empty_ = true;
       if (hint_builder_.capacity_bytes() > kHintMemoryKept &&
           absl::Now() - last_hint_done_ > kHintMemoryIdle) {
         hint_builder_.Release();
@@ -914,6 +913,7 @@ absl::Status LogEngine::ReclaimPublishOutput() {
     file = *std::move(reopened);  // named by its final path in messages
   }
   n.sealed[job.output_sequence] = SealedSegment{std::move(file), job.output_size};
+  hint_selection_empty_ = false;
   VLOG(1) << path << ": reclaim output published (" << job.output_size << " bytes)";
   job.output_sequence = 0;
   job.output_size = 0;
