@@ -137,8 +137,8 @@ int main(int argc, char** argv) {
                  "of their bytes is garbage; 0 = only on request (BGREWRITEAOF)")
       ->envname("KV_RECLAIM_SEALED_THRESHOLD")->capture_default_str();
   app.add_option("--reclaim-interval-secs", options.reclaim_interval_secs,
-                 "how often the shards check whether a namespace needs reclaim, in seconds; "
-                 "0 = at every background step")
+                 "how often the shards check whether a namespace needs reclaim, in seconds, "
+                 "besides when it seals a segment; 0 = at every background step")
       ->envname("KV_RECLAIM_INTERVAL_SECS")->capture_default_str();
   app.add_option("--fsync", options.fsync,
                  "when the shards sync their logs: always (before replying), everysec, never")

@@ -38,9 +38,9 @@ struct SupervisorOptions {
   // 0 = no limit.
   int64_t client_output_buffer_limit_bytes = 256ll << 20;
   // Automatic reclaim, passed to the shards (engine/engine.h Options): a namespace is
-  // reclaimed once it holds this many sealed segments and a third of their bytes is garbage
-  // (0 = only on request: BGREWRITEAOF), checked every reclaim_interval_secs (0 = at every
-  // background step).
+  // reclaimed once it holds this many sealed segments and a third of the bytes of all but the
+  // newest is garbage (0 = only on request: BGREWRITEAOF), checked when it seals a segment
+  // and every reclaim_interval_secs (0 = at every background step).
   int64_t reclaim_sealed_threshold = 4;
   int64_t reclaim_interval_secs = 60;
   std::string fsync = "everysec";  // always | everysec | never, passed to the shards

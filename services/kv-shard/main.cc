@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
                  "reclaim a namespace once it has this many sealed segments")
       ->capture_default_str();
   app.add_option("--reclaim-interval-secs", reclaim_interval_secs,
-                 "how often to check whether a namespace needs reclaim, in seconds")
+                 "how often to check whether a namespace needs reclaim, in seconds, besides "
+                 "when it seals a segment")
       ->capture_default_str();
   std::string sched_policy = "adaptive";
   app.add_option("--sched-policy", sched_policy,
