@@ -250,7 +250,9 @@ TEST_F(ReclaimTest, TheNewestSealedSegmentsHintWaitsForTheDelayOrTheNextSeal) {
     Put(0, "key" + std::to_string(i), std::string(200, 'v'));
   }
   ASSERT_EQ(SealedSegments(0), sealed.size() + 1);
+  EXPECT_TRUE(engine_->background_pending());  // the owner comes back soon
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(engine_->RunBackgroundWork().ok());
+  EXPECT_FALSE(engine_->background_pending());
   hinted = HintedSequences(Files(0));
   EXPECT_EQ(hinted.size(), sealed.size());
   EXPECT_TRUE(hinted.count(sealed.back()));
