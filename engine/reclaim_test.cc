@@ -54,6 +54,15 @@ class ReclaimTest : public ::testing::Test {
 
   LogEngine& log_engine() { return static_cast<LogEngine&>(*engine_); }
 
+  // A new engine in a new, empty directory, at the start time.
+  void StartOver() {
+    engine_.reset();
+    dir_ = std::make_unique<testing::TempDir>();
+    models_.clear();
+    g_now_us = kStartUs;
+    Open();
+  }
+
   void Put(uint32_t ns, const std::string& key, const std::string& value, int64_t expire_at_ms = 0,
            const std::string& metadata = "") {
     PutOptions options;
@@ -424,11 +433,7 @@ TEST_F(ReclaimTest, ACrashAtAnyStepOfReclaimLosesNothing) {
   int64_t ops = 0;
   for (;; ++ops) {
     SCOPED_TRACE("crash after " + std::to_string(ops) + " operations");
-    engine_.reset();
-    dir_ = std::make_unique<testing::TempDir>();
-    models_.clear();
-    g_now_us = kStartUs;
-    Open();
+    StartOver();
     Workload();
     Open();  // everything so far is durable
     log_engine().SetBackgroundStepLimitForTesting(3);
@@ -464,11 +469,7 @@ TEST_F(ReclaimTest, ACrashWhileDroppingInputsUnreadLosesNothing) {
   int64_t ops = 0;
   for (;; ++ops) {
     SCOPED_TRACE("crash after " + std::to_string(ops) + " operations");
-    engine_.reset();
-    dir_ = std::make_unique<testing::TempDir>();
-    models_.clear();
-    g_now_us = kStartUs;
-    Open();
+    StartOver();
     Put(0, "gone", std::string(100, 'g'));
     for (int round = 0; round < 12; ++round) {
       for (int i = 0; i < 10; ++i) Put(0, "hot" + std::to_string(i), std::string(200, 'a' + round));
@@ -500,10 +501,7 @@ TEST_F(ReclaimTest, InputsGoOnlyOnceWhatSupersededThemIsDurable) {
   options_.segment_bytes = 4096;
   for (const bool requested : {false, true}) {
     SCOPED_TRACE(requested ? "requested" : "automatic");
-    engine_.reset();
-    dir_ = std::make_unique<testing::TempDir>();
-    models_.clear();
-    Open();
+    StartOver();
     Put(0, "k", "old");
     for (int round = 0; round < 12; ++round) {
       for (int i = 0; i < 10; ++i) Put(0, "f" + std::to_string(i), std::string(200, 'a' + round));
