@@ -28,7 +28,9 @@
 //      sort before every newer segment). Index entries move to the copy once it is written;
 //   2. publish: each full (and the last) output is fdatasynced, renamed into place and its
 //      directory fsynced;
-//   3. delete: the inputs are unlinked oldest first, the directory fsynced after each.
+//   3. delete: once every newer record is durable too (the active segment fdatasynced, newer
+//      sealed segments done with their sealing fdatasync: ReclaimSyncNewer), the inputs are
+//      unlinked oldest first, the directory fsynced after each.
 // A failed output write or sync aborts the run: entries moved to the unpublished output are
 // moved back, the temporary file removed, the inputs kept. Automatic runs: a namespace is
 // checked when it seals a segment and every reclaim_interval_secs (expiry and deletes make
