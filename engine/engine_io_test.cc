@@ -178,6 +178,33 @@ TEST_F(EngineIoTest, ManyBatchesThroughTheRingSurviveReopenAndSealSegments) {
   for (int i = 0; i < next; ++i) ASSERT_EQ(Value(i % 3, Key(i)), ValueOf(i, 300)) << i;
 }
 
+// With a ring, sealing a segment creates the next one at once (before the sealing fdatasync
+// starts its writeback: log_engine.cc SealActive), holding only its header; a reopen takes
+// that empty segment for the active one and every record is there.
+TEST_F(EngineIoTest, SealingCreatesTheNextSegmentAndAReopenTakesItAsActive) {
+  options_.fsync = FsyncPolicy::kEverySec;
+  options_.segment_bytes = 4 << 10;
+  Open(Env::Default());
+  int written = 0;
+  while (engine_->Stats().namespaces.empty() ||
+         engine_->Stats().namespaces[0].sealed_segments == 0) {
+    ASSERT_TRUE(engine_->Put(0, Key(written), ValueOf(written, 300), {}).ok());
+    ASSERT_TRUE(CommitAndWait().ok());
+    ++written;
+    ASSERT_LT(written, 100);
+  }
+  const std::string next =
+      absl::StrCat(dir_.path(), "/", NamespaceDirName(0), "/", SegmentFileName(NextLogSequence(1)));
+  EXPECT_EQ(testing::FileSize(next), kSegmentHeaderSize);  // created, not yet written
+  Open(Env::Default());
+  EXPECT_EQ(engine_->Stats().namespaces[0].sealed_segments, 1u);
+  for (int i = 0; i < written; ++i) ASSERT_EQ(Value(0, Key(i)), ValueOf(i, 300)) << i;
+  ASSERT_TRUE(engine_->Put(0, "after", "reopen", {}).ok());
+  ASSERT_TRUE(CommitAndWait().ok());
+  EXPECT_GT(testing::FileSize(next), kSegmentHeaderSize);  // appended to
+  EXPECT_EQ(engine_->Stats().namespaces[0].sealed_segments, 1u);
+}
+
 TEST_F(EngineIoTest, ReadAheadServesColdReadsFromTheRing) {
   options_.memory_bytes = 64 << 10;  // far smaller than the data: most reads go to the log
   constexpr int kKeys = 200;

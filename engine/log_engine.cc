@@ -1647,6 +1647,18 @@ absl::Status LogEngine::SealActive(uint32_t ns) {
   n.sealed_since_check = true;
   hint_selection_empty_ = false;
   if (async_sync) {
+    // The next segment is created first (its header fdatasynced, the directory fsynced, on
+    // this thread): after the sealing fdatasync starts writing this segment's tens of MiB
+    // back, a creation waits for that writeback in the filesystem's journal commit (ext4,
+    // ordered data: 7-44 ms measured, stalling the shard; docs/benchmarks.md).
+    const uint64_t next = NextLogSequence(sequence);
+    n.active = std::make_unique<SegmentWriter>(
+        env_, NamespaceDir(ns), SegmentHeader{kFormatVersion, options_.shard_id, ns, next});
+    if (absl::Status s = n.active->Create(); !s.ok()) {
+      LOG(WARNING) << "namespace " << ns << ": creating segment " << next
+                   << " failed (retried at the next write): " << s;
+      n.active.reset();
+    }
     // The sealing fdatasync through the ring; the segment gets no hint file before it is done.
     n.sealed[sequence].sync_pending = true;
     ++background_io_pending_;

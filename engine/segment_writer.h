@@ -64,6 +64,13 @@ class SegmentWriter {
   // Reads [offset, offset + n) of the file (flushed bytes only) into `buf`; returns the count.
   absl::StatusOr<size_t> ReadFile(uint64_t offset, size_t n, char* buf);
 
+  // Creates the file now if it does not exist yet (header written, fdatasynced, directory
+  // fsynced), as the first Flush() would. Nothing changes on error.
+  absl::Status Create() {
+    if (!status_.ok()) return status_;
+    return file_ != nullptr ? absl::OkStatus() : CreateFile();
+  }
+
   // Creates the file if needed, then writes the whole staging buffer with one positioned
   // write at written_size() and empties the buffer. On error nothing changes in memory (see
   // Rollback). BeginFlush() + File::Write + EndFlush().
