@@ -90,7 +90,7 @@ class Servers:
 
     def __init__(self, threads=3):
         self.tmp = tempfile.mkdtemp(prefix="bkv-diff-", dir="/tmp")
-        self.redis_port, self.bkv_port = free_port(), free_port()
+        self.redis_port, self.bkv_port, http_port = free_ports(3)
         redis_log = os.path.join(self.tmp, "redis.log")
         self.logs = [open(redis_log, "w"), open(os.path.join(self.tmp, "beyond-kv.log"), "w")]
         self.redis = subprocess.Popen(
@@ -102,7 +102,7 @@ class Servers:
         self.bkv = subprocess.Popen(
             [runfile("services/beyond-kv/beyond-kv"), "--data-dir",
              os.path.join(self.tmp, "data"), "--resp-port", str(self.bkv_port),
-             "--threads", str(threads), "--fsync", "never", "--http-port", str(free_port())],
+             "--threads", str(threads), "--fsync", "never", "--http-port", str(http_port)],
             stdout=self.logs[1], stderr=subprocess.STDOUT)
         wait_ready(self.redis_port, self.redis, redis_log)
         wait_ready(self.bkv_port, self.bkv, bkv_log)

@@ -19,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resp  # noqa: E402
-from differential_test import free_port, runfile  # noqa: E402
+from differential_test import free_ports, runfile  # noqa: E402
 import hygiene_test  # noqa: E402
 
 HEARTBEAT_MS = 300
@@ -47,10 +47,7 @@ class Server(hygiene_test.Server):
 
     def __init__(self, *flags, env=None):
         self.tmp = tempfile.mkdtemp(prefix="bkv-sse-", dir="/tmp")
-        self.resp_port = free_port()
-        self.http_port = free_port()
-        while self.http_port == self.resp_port:
-            self.http_port = free_port()
+        self.resp_port, self.http_port = free_ports(2)
         self.log_path = os.path.join(self.tmp, "server.log")
         self.log = open(self.log_path, "w")
         full_env = dict(os.environ)

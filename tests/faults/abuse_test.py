@@ -38,7 +38,7 @@ import signal
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "differential"))
 import resp  # noqa: E402
-from differential_test import free_port, runfile  # noqa: E402
+from differential_test import free_ports, runfile  # noqa: E402
 
 IDLE_SECS = 6            # --idle-timeout-secs
 HEAD_TIMEOUT_SECS = 10   # kv-http-gateway's default --header-timeout-secs
@@ -167,7 +167,7 @@ class AbuseTest(unittest.TestCase):
         if soft != resource.RLIM_INFINITY and soft < IDLE_CLIENTS + 1500:
             raise unittest.SkipTest("RLIMIT_NOFILE %d is too low" % soft)
         cls.tmp = tempfile.mkdtemp(prefix="bkv-abuse-", dir="/tmp")
-        cls.port, cls.http_port = free_port(), free_port()
+        cls.port, cls.http_port = free_ports(2)
         cls.log_path = os.path.join(cls.tmp, "server.log")
         cls.log = open(cls.log_path, "w")
         cls.proc = subprocess.Popen(

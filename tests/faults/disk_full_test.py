@@ -18,7 +18,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "differential"))
 import resp  # noqa: E402
-from differential_test import free_port, runfile  # noqa: E402
+from differential_test import free_ports, runfile  # noqa: E402
 
 VALUE = b"v" * 65536
 
@@ -31,8 +31,7 @@ class DiskFullTest(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="bkv-full-", dir="/tmp")
         self.mnt = os.path.join(self.tmp, "mnt")
         os.mkdir(self.mnt)
-        self.port = free_port()
-        self.http_port = free_port()
+        self.port, self.http_port = free_ports(2)
         self.log = open(os.path.join(self.tmp, "server.log"), "w")
         script = ('mount -t tmpfs -o size=6m tmpfs "$1" && shift && exec "$@"')
         self.proc = subprocess.Popen(
