@@ -68,6 +68,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -405,6 +406,10 @@ class LogEngine final : public Engine {
   // Makes durable what superseded the inputs' records (ReclaimJob::newer_durable); may end
   // the call with an fdatasync on the ring, the next call resumes.
   absl::Status ReclaimSyncNewer();
+  // Queues an fdatasync of `ns`'s active segment (created, with a file descriptor) on the
+  // ring: the writer gets the result (SegmentWriter::EndSync) if it is still the active one,
+  // then `done` runs. The caller submits.
+  void SubmitActiveSync(uint32_t ns, std::function<void(const absl::Status&)> done);
   // Stages a copy of the live put of `key` at `entry` (in an input) for the output, opening
   // an output if none is. A record that cannot be read is left (damaged_input).
   // `source`, if given and holding the record, is read instead of the input file.

@@ -532,6 +532,21 @@ absl::Status LogEngine::ReclaimStep(absl::Time deadline) {
   return absl::OkStatus();
 }
 
+void LogEngine::SubmitActiveSync(uint32_t ns,
+                                 std::function<void(const absl::Status&)> done) {
+  SegmentWriter* active = namespaces_[ns].active.get();
+  const uint64_t sequence = active->sequence();
+  const uint64_t generation = active->flush_generation();
+  ring_->DataSync(active->file()->fd(), [this, ns, sequence, generation,
+                                         done = std::move(done)](int result) {
+    const absl::Status status =
+        result < 0 ? absl::ErrnoToStatus(-result, "fdatasync") : absl::OkStatus();
+    SegmentWriter* now = namespaces_[ns].active.get();
+    if (now != nullptr && now->sequence() == sequence) now->EndSync(generation, status);
+    done(status);
+  });
+}
+
 absl::Status LogEngine::ReclaimSyncNewer() {
   ReclaimJob& job = *reclaim_;
   Namespace& n = namespaces_[job.ns];
@@ -545,18 +560,11 @@ absl::Status LogEngine::ReclaimSyncNewer() {
         if (absl::Status s = active->Sync(); !s.ok()) return s;
       } else {
         // Through the ring; ReclaimStep waits for syncs_in_flight and io_error.
-        const uint32_t ns = job.ns;
-        const uint64_t sequence = active->sequence();
-        const uint64_t generation = active->flush_generation();
         const uint64_t run = job.run_id;
         ++job.syncs_in_flight;
         ++background_io_pending_;
-        ring_->DataSync(active->file()->fd(), [this, ns, sequence, generation, run](int result) {
+        SubmitActiveSync(job.ns, [this, run](const absl::Status& status) {
           --background_io_pending_;
-          const absl::Status status =
-              result < 0 ? absl::ErrnoToStatus(-result, "fdatasync") : absl::OkStatus();
-          SegmentWriter* now = namespaces_[ns].active.get();
-          if (now != nullptr && now->sequence() == sequence) now->EndSync(generation, status);
           if (!reclaim_.has_value() || reclaim_->run_id != run) return;
           --reclaim_->syncs_in_flight;
           if (!status.ok() && reclaim_->io_error.ok()) reclaim_->io_error = status;
@@ -871,22 +879,9 @@ absl::Status LogEngine::ReclaimPublishOutput() {
         if (active->file()->fd() < 0) {
           if (absl::Status s = active->Sync(); !s.ok()) return s;
         } else {
-          const uint32_t ns = job.ns;
-          const uint64_t sequence = active->sequence();
-          const uint64_t generation = active->flush_generation();
           ++job.syncs_in_flight;
           ++background_io_pending_;
-          ring_->DataSync(active->file()->fd(),
-                          [this, ns, sequence, generation, synced](int result) {
-                            const absl::Status status =
-                                result < 0 ? absl::ErrnoToStatus(-result, "fdatasync")
-                                           : absl::OkStatus();
-                            SegmentWriter* now = namespaces_[ns].active.get();
-                            if (now != nullptr && now->sequence() == sequence) {
-                              now->EndSync(generation, status);
-                            }
-                            synced(status);
-                          });
+          SubmitActiveSync(job.ns, synced);
         }
       }
       ++job.syncs_in_flight;
